@@ -1,0 +1,484 @@
+package archs
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Param is one trainable tensor of a model.
+type Param struct {
+	Name string
+	T    *tensor.Dense
+}
+
+// Data is the parameter's float32 storage.
+func (p *Param) Data() []float32 { return p.T.Float32s() }
+
+// Model is an architecture with its weights, BatchNorm moving statistics and
+// dropout random streams. Graphs for any batch size and mode share them.
+type Model struct {
+	Spec   Spec
+	Params []*Param
+	BN     []*BNState
+	Drops  []*rand.PCG
+	Layers []string // one line per layer, from the first build
+
+	seed   uint64
+	init   *rand.Rand
+	graphs map[graphKey]*Graph
+}
+
+type graphKey struct {
+	batch    int
+	training bool
+}
+
+// Spec names an architecture and its recipe.
+type Spec struct {
+	Name   string
+	Title  string // as the seed's comparison table calls it
+	Seed   bool   // in the seed's own list of trainable models (all_cnn is not)
+	Recipe Recipe
+	build  func(b *Builder, x *G.Node) *G.Node
+}
+
+// Specs returns the six architectures in the seed's order.
+func Specs() []Spec { return specs }
+
+// Names returns the architecture names.
+func Names() []string {
+	n := make([]string, len(specs))
+	for i, s := range specs {
+		n[i] = s.Name
+	}
+	return n
+}
+
+// Lookup finds an architecture by name (case-insensitive).
+func Lookup(name string) (Spec, error) {
+	for _, s := range specs {
+		if strings.EqualFold(s.Name, name) {
+			return s, nil
+		}
+	}
+	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// New creates a model with freshly initialised weights; seed makes the
+// initialisation and the dropout streams reproducible.
+func New(name string, seed uint64) (*Model, error) {
+	spec, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Spec: spec, seed: seed, init: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), graphs: map[graphKey]*Graph{}}
+	if _, err := m.Graph(1, false); err != nil {
+		return nil, fmt.Errorf("%s: building graph: %w", name, err)
+	}
+	return m, nil
+}
+
+// ParamCount counts parameters the way Keras does: every weight and bias, and
+// four per BatchNorm feature (gamma, beta, moving mean, moving variance).
+func (m *Model) ParamCount() int {
+	n := 0
+	for _, p := range m.Params {
+		n += p.T.Shape().TotalSize()
+	}
+	for _, s := range m.BN {
+		n += 2 * len(s.Mean)
+	}
+	return n
+}
+
+// Builder assembles a model's graph. Parameters, BatchNorm states and dropout
+// streams are created on the first build and looked up, in the same order, on
+// every later one.
+type Builder struct {
+	m          *Model
+	g          *G.ExprGraph
+	training   bool
+	first      bool
+	pi, bi, di int
+	counts     map[string]int
+	err        error
+}
+
+func (b *Builder) fail(err error) *G.Node {
+	if b.err == nil {
+		b.err = err
+	}
+	return nil
+}
+
+func (b *Builder) layer(kind string, out tensor.Shape, params int, detail string) string {
+	b.counts[kind]++
+	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
+	if b.first {
+		s := out[1:]
+		b.m.Layers = append(b.m.Layers, fmt.Sprintf("%-16s %-22s %-14v %9d", name, detail, []int(s), params))
+	}
+	return name
+}
+
+type initFn func(r *rand.Rand, w []float32, fanIn, fanOut int)
+
+func glorotUniform(r *rand.Rand, w []float32, fanIn, fanOut int) {
+	lim := math.Sqrt(6 / float64(fanIn+fanOut))
+	for i := range w {
+		w[i] = float32((r.Float64()*2 - 1) * lim)
+	}
+}
+
+// kerasRandomUniform is Keras' 'random_uniform': U(-0.05, 0.05).
+func kerasRandomUniform(r *rand.Rand, w []float32, _, _ int) {
+	for i := range w {
+		w[i] = float32((r.Float64()*2 - 1) * 0.05)
+	}
+}
+
+// kerasRandomNormal is Keras' 'RandomNormal': N(0, 0.05^2).
+func kerasRandomNormal(r *rand.Rand, w []float32, _, _ int) {
+	for i := range w {
+		w[i] = float32(r.NormFloat64() * 0.05)
+	}
+}
+
+func zeros(*rand.Rand, []float32, int, int) {}
+
+func ones(_ *rand.Rand, w []float32, _, _ int) {
+	for i := range w {
+		w[i] = 1
+	}
+}
+
+func (b *Builder) param(name string, shape []int, init initFn, fanIn, fanOut int) *G.Node {
+	if b.first {
+		t := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+		init(b.m.init, t.Float32s(), fanIn, fanOut)
+		b.m.Params = append(b.m.Params, &Param{Name: name, T: t})
+	}
+	if b.pi >= len(b.m.Params) {
+		return b.fail(fmt.Errorf("parameter %s: model has only %d", name, len(b.m.Params)))
+	}
+	p := b.m.Params[b.pi]
+	b.pi++
+	if !p.T.Shape().Eq(tensor.Shape(shape)) {
+		return b.fail(fmt.Errorf("parameter %s has shape %v, want %v", name, p.T.Shape(), shape))
+	}
+	return G.NodeFromAny(b.g, p.T, G.WithName(name))
+}
+
+// Conv is a Keras Conv2D on NCHW data. kinit/binit default to glorot/zeros.
+func (b *Builder) Conv(x *G.Node, cout, k, stride int, same, relu bool, kinit, binit initFn) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	if kinit == nil {
+		kinit = glorotUniform
+	}
+	if binit == nil {
+		binit = zeros
+	}
+	cin := x.Shape()[1]
+	name := fmt.Sprintf("conv2d_%d", b.counts["conv2d"]+1)
+	w := b.param(name+".kernel", []int{cout, cin * k * k}, kinit, cin*k*k, cout*k*k)
+	bias := b.param(name+".bias", []int{cout}, binit, 0, 0)
+	if b.err != nil {
+		return nil
+	}
+	// The input image needs no gradient.
+	needDX := x.Op() != nil
+	y, err := Conv2D(x, w, bias, k, stride, same, relu, needDX)
+	if err != nil {
+		return b.fail(err)
+	}
+	pad := "valid"
+	if same {
+		pad = "same"
+	}
+	act := ""
+	if relu {
+		act = " relu"
+	}
+	b.layer("conv2d", y.Shape(), cout*cin*k*k+cout, fmt.Sprintf("%dx%d/%d %s%s", k, k, stride, pad, act))
+	return y
+}
+
+// BN is a Keras BatchNormalization over NCHW axis `axis` (1: channels).
+func (b *Builder) BN(x *G.Node, axis int) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	c := x.Shape()[axis]
+	name := fmt.Sprintf("batch_normalization_%d", b.counts["batch_normalization"]+1)
+	gamma := b.param(name+".gamma", []int{c}, ones, 0, 0)
+	beta := b.param(name+".beta", []int{c}, zeros, 0, 0)
+	if b.err != nil {
+		return nil
+	}
+	if b.first {
+		b.m.BN = append(b.m.BN, newBNState(c))
+	}
+	st := b.m.BN[b.bi]
+	b.bi++
+	y, err := BatchNorm(x, gamma, beta, axis, st, b.training)
+	if err != nil {
+		return b.fail(err)
+	}
+	detail := "channels"
+	if axis == 2 {
+		detail = "height axis"
+	}
+	b.layer("batch_normalization", y.Shape(), 4*c, detail)
+	return y
+}
+
+// Dropout with the given rate.
+func (b *Builder) Dropout(x *G.Node, rate float64) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	if b.first {
+		b.m.Drops = append(b.m.Drops, rand.NewPCG(b.m.seed, uint64(len(b.m.Drops))+1))
+	}
+	rng := b.m.Drops[b.di]
+	b.di++
+	y, err := Dropout(x, rate, rng, b.training)
+	if err != nil {
+		return b.fail(err)
+	}
+	b.layer("dropout", y.Shape(), 0, fmt.Sprintf("rate %g", rate))
+	return y
+}
+
+// MaxPool is MaxPooling2D(2x2).
+func (b *Builder) MaxPool(x *G.Node, same bool) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := MaxPool2x2(x, same)
+	if err != nil {
+		return b.fail(err)
+	}
+	pad := "valid"
+	if same {
+		pad = "same"
+	}
+	b.layer("max_pooling2d", y.Shape(), 0, "2x2 "+pad)
+	return y
+}
+
+// Add is the residual add (broadcasting a 1-channel a over b's channels).
+func (b *Builder) Add(a, x *G.Node) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := AddChannels(a, x)
+	if err != nil {
+		return b.fail(err)
+	}
+	b.layer("add", y.Shape(), 0, "residual")
+	return y
+}
+
+// Flatten keeps the batch axis.
+func (b *Builder) Flatten(x *G.Node) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := Flatten(x)
+	if err != nil {
+		return b.fail(err)
+	}
+	b.layer("flatten", y.Shape(), 0, "")
+	return y
+}
+
+// Dense is a Keras Dense on [N, in].
+func (b *Builder) Dense(x *G.Node, units int, relu bool) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	in := x.Shape()[1]
+	name := fmt.Sprintf("dense_%d", b.counts["dense"]+1)
+	w := b.param(name+".kernel", []int{in, units}, glorotUniform, in, units)
+	bias := b.param(name+".bias", []int{units}, zeros, 0, 0)
+	if b.err != nil {
+		return nil
+	}
+	y, err := Dense(x, w, bias, relu, x.Op() != nil)
+	if err != nil {
+		return b.fail(err)
+	}
+	act := ""
+	if relu {
+		act = "relu"
+	}
+	b.layer("dense", y.Shape(), in*units+units, act)
+	return y
+}
+
+// ChannelDenseSoftmax is a Keras Dense(units, softmax) applied to a 4-D
+// channels-last tensor: it acts on the channel axis at every position, which
+// on NCHW data is a 1x1 convolution followed by a softmax over channels.
+func (b *Builder) ChannelDenseSoftmax(x *G.Node, units int) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	cin := x.Shape()[1]
+	name := fmt.Sprintf("dense_%d", b.counts["dense"]+1)
+	w := b.param(name+".kernel", []int{units, cin}, glorotUniform, cin, units)
+	bias := b.param(name+".bias", []int{units}, zeros, 0, 0)
+	if b.err != nil {
+		return nil
+	}
+	y, err := Conv2D(x, w, bias, 1, 1, false, false, true)
+	if err != nil {
+		return b.fail(err)
+	}
+	if y, err = Softmax(y, 1); err != nil {
+		return b.fail(err)
+	}
+	b.layer("dense", y.Shape(), cin*units+units, "softmax, per position")
+	return y
+}
+
+// GlobalAvgPool is GlobalAveragePooling2D.
+func (b *Builder) GlobalAvgPool(x *G.Node) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := GlobalAvgPool(x)
+	if err != nil {
+		return b.fail(err)
+	}
+	b.layer("global_average_pooling2d", y.Shape(), 0, "")
+	return y
+}
+
+// Graph is one compiled graph of a model for a fixed batch size and mode.
+// Training graphs compute the loss and the gradients of every parameter.
+type Graph struct {
+	Batch    int
+	Training bool
+
+	m      *Model
+	g      *G.ExprGraph
+	vm     G.VM
+	x, y   *G.Node
+	logits *G.Node
+	loss   *G.Node
+	grads  G.Nodes
+	xT, yT *tensor.Dense
+}
+
+// Graph returns the (cached) graph for this batch size and mode.
+func (m *Model) Graph(batch int, training bool) (*Graph, error) {
+	key := graphKey{batch, training}
+	if gr, ok := m.graphs[key]; ok {
+		return gr, nil
+	}
+	gr := &Graph{Batch: batch, Training: training, m: m, g: G.NewGraph()}
+	gr.xT = tensor.New(tensor.WithShape(batch, 1, 28, 28), tensor.Of(tensor.Float32))
+	gr.x = G.NodeFromAny(gr.g, gr.xT, G.WithName("x"))
+	b := &Builder{m: m, g: gr.g, training: training, first: m.Params == nil, counts: map[string]int{}}
+	gr.logits = m.Spec.build(b, gr.x)
+	if b.err != nil {
+		return nil, b.err
+	}
+	if b.pi != len(m.Params) {
+		return nil, fmt.Errorf("graph used %d of %d parameters", b.pi, len(m.Params))
+	}
+	if training {
+		gr.yT = tensor.New(tensor.WithShape(batch, 10), tensor.Of(tensor.Float32))
+		gr.y = G.NodeFromAny(gr.g, gr.yT, G.WithName("y"))
+		var err error
+		if gr.loss, err = SoftmaxCrossEntropy(gr.logits, gr.y); err != nil {
+			return nil, err
+		}
+		wrt := make(G.Nodes, len(m.Params))
+		for i, p := range m.Params {
+			wrt[i] = gr.g.ByName(p.Name)[0]
+		}
+		if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
+			return nil, fmt.Errorf("gradients: %w", err)
+		}
+	}
+	gr.vm = G.NewTapeMachine(gr.g)
+	m.graphs[key] = gr
+	return gr, nil
+}
+
+// DropGraphs forgets every compiled graph but those of the given batch sizes
+// (their buffers are then garbage).
+func (m *Model) DropGraphs(keep ...int) {
+	for k, gr := range m.graphs {
+		if k.batch == 1 && !k.training {
+			continue
+		}
+		if !containsInt(keep, k.batch) {
+			gr.vm.Close()
+			delete(m.graphs, k)
+		}
+	}
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Run executes the graph on a batch of images (batch x 784, [0,1]) and, for a
+// training graph, their labels.
+func (gr *Graph) Run(images []float32, labels []uint8) error {
+	n := gr.Batch
+	if len(images) != n*784 {
+		return fmt.Errorf("batch of %d images for a graph of batch %d", len(images)/784, n)
+	}
+	copy(gr.xT.Float32s(), images)
+	if gr.Training {
+		y := gr.yT.Float32s()
+		clear(y)
+		for i, l := range labels[:n] {
+			y[i*10+int(l)] = 1
+		}
+	}
+	defer gr.vm.Reset()
+	return gr.vm.RunAll()
+}
+
+// Logits of the last run, batch x 10.
+func (gr *Graph) Logits() []float32 { return f32(gr.logits.Value()) }
+
+// Loss of the last training run.
+func (gr *Graph) Loss() float64 { return float64(f32(gr.loss.Value())[0]) }
+
+// Grads of the last training run, in the order of Model.Params.
+func (gr *Graph) Grads() [][]float32 {
+	out := make([][]float32, len(gr.grads))
+	for i, n := range gr.grads {
+		out[i] = f32(n.Value())
+	}
+	return out
+}
+
+// sortedNames is used by tests and summaries.
+func sortedNames(ps []*Param) []string {
+	n := make([]string, len(ps))
+	for i, p := range ps {
+		n[i] = p.Name
+	}
+	sort.Strings(n)
+	return n
+}

@@ -1,0 +1,183 @@
+package archs
+
+import (
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// softmaxOp is a softmax over one axis of its input (model5's Dense(128,
+// softmax) acts on the channel axis of a 4-D tensor).
+type softmaxOp struct {
+	base
+	outer, c, inner int
+	shape           tensor.Shape
+	out             *tensor.Dense
+}
+
+// Softmax normalises x along axis.
+func Softmax(x *G.Node, axis int) (*G.Node, error) {
+	s := x.Shape().Clone()
+	o := &softmaxOp{base: newBase("softmax", len(s), len(s)), shape: s, outer: 1, c: s[axis], inner: 1}
+	for i := 0; i < axis; i++ {
+		o.outer *= s[i]
+	}
+	for i := axis + 1; i < len(s); i++ {
+		o.inner *= s[i]
+	}
+	return G.ApplyOp(o, x)
+}
+
+func (o *softmaxOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
+
+func (o *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
+	x := f32(vals[0])
+	y := buf(&o.out, o.shape...).Float32s()
+	parallelFor(o.outer, func(_, lo, hi int) {
+		for a := lo; a < hi; a++ {
+			base := a * o.c * o.inner
+			for in := 0; in < o.inner; in++ {
+				mx := float32(math.Inf(-1))
+				for c := 0; c < o.c; c++ {
+					if v := x[base+c*o.inner+in]; v > mx {
+						mx = v
+					}
+				}
+				var s float32
+				for c := 0; c < o.c; c++ {
+					e := float32(math.Exp(float64(x[base+c*o.inner+in] - mx)))
+					y[base+c*o.inner+in] = e
+					s += e
+				}
+				inv := 1 / s
+				for c := 0; c < o.c; c++ {
+					y[base+c*o.inner+in] *= inv
+				}
+			}
+		}
+	})
+	return o.out, nil
+}
+
+func (o *softmaxOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *softmaxOp) SymDiff(ins G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	return symDiff("softmax", &softmaxGrad{o: o}, ins, out, grad, []bool{true})
+}
+
+type softmaxGrad struct {
+	o  *softmaxOp
+	dx *tensor.Dense
+}
+
+func (k *softmaxGrad) shape(int) tensor.Shape   { return k.o.shape.Clone() }
+func (k *softmaxGrad) result(int) *tensor.Dense { return k.dx }
+
+// compute: dx = y * (g - sum_c g*y).
+func (k *softmaxGrad) compute(vals []G.Value) error {
+	o := k.o
+	y, gy := f32(vals[1]), f32(vals[2])
+	dx := buf(&k.dx, o.shape...).Float32s()
+	parallelFor(o.outer, func(_, lo, hi int) {
+		for a := lo; a < hi; a++ {
+			base := a * o.c * o.inner
+			for in := 0; in < o.inner; in++ {
+				var dot float32
+				for c := 0; c < o.c; c++ {
+					i := base + c*o.inner + in
+					dot += gy[i] * y[i]
+				}
+				for c := 0; c < o.c; c++ {
+					i := base + c*o.inner + in
+					dx[i] = y[i] * (gy[i] - dot)
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// xentOp is the mean softmax cross-entropy of logits [N,K] against one-hot
+// labels [N,K]: what Keras computes for a softmax output layer trained with
+// categorical cross-entropy. It returns a scalar.
+type xentOp struct {
+	base
+	n, k  int
+	probs []float32 // softmax of the last forward pass
+}
+
+// SoftmaxCrossEntropy returns the mean cross-entropy loss node.
+func SoftmaxCrossEntropy(logits, onehot *G.Node) (*G.Node, error) {
+	s := logits.Shape()
+	return G.ApplyOp(&xentOp{base: newBase("xent", 0, 2, 2), n: s[0], k: s[1]}, logits, onehot)
+}
+
+func (o *xentOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
+
+func (o *xentOp) Do(vals ...G.Value) (G.Value, error) {
+	z, t := f32(vals[0]), f32(vals[1])
+	o.probs = grow(o.probs, len(z))
+	var loss float64
+	for i := 0; i < o.n; i++ {
+		loss += softmaxRow(z[i*o.k:(i+1)*o.k], o.probs[i*o.k:(i+1)*o.k], t[i*o.k:(i+1)*o.k])
+	}
+	return G.NewF32(float32(loss / float64(o.n))), nil
+}
+
+// softmaxRow writes softmax(z) to p and returns the cross-entropy against t.
+func softmaxRow(z, p, t []float32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for _, v := range z {
+		s += math.Exp(float64(v) - mx)
+	}
+	lse := mx + math.Log(s)
+	var loss float64
+	for j, v := range z {
+		p[j] = float32(math.Exp(float64(v) - lse))
+		if t[j] != 0 {
+			loss -= float64(t[j]) * (float64(v) - lse)
+		}
+	}
+	return loss
+}
+
+// CrossEntropy is softmaxRow for callers outside the graph (evaluation).
+func CrossEntropy(logits []float32, label int) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for _, v := range logits {
+		s += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(s) - float64(logits[label])
+}
+
+func (o *xentOp) DiffWRT(int) []bool { return []bool{true, false} }
+
+func (o *xentOp) SymDiff(ins G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	return symDiff("xent", &xentGrad{o: o}, ins, out, grad, []bool{true, false})
+}
+
+type xentGrad struct {
+	o  *xentOp
+	dz *tensor.Dense
+}
+
+func (k *xentGrad) shape(int) tensor.Shape   { return tensor.Shape{k.o.n, k.o.k} }
+func (k *xentGrad) result(int) *tensor.Dense { return k.dz }
+func (k *xentGrad) compute(vals []G.Value) error {
+	t, g := f32(vals[1]), f32(vals[3])[0]
+	dz := buf(&k.dz, k.o.n, k.o.k).Float32s()
+	s := g / float32(k.o.n)
+	for i, p := range k.o.probs {
+		dz[i] = (p - t[i]) * s
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package archs
+
+import G "gorgonia.org/gorgonia"
+
+var adam = func(epochs, batch int, lr float64) Phase {
+	return Phase{Epochs: epochs, Batch: batch, Optimizer: "adam", LR: lr}
+}
+
+var allCNNSGD = Phase{Epochs: 40, Batch: 64, Optimizer: "sgd", LR: 0.01, Momentum: 0.9, Nesterov: true, Decay: 1e-6}
+
+var specs = []Spec{
+	{Name: "CNN2", Title: "CNN2 + BatchNorm + Skip", Seed: true,
+		Recipe: Recipe{Phases: []Phase{adam(35, 256, 1e-3)}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5) }},
+	{Name: "CNN2_dropout", Title: "CNN2 + BatchNorm + Skip + Dropout", Seed: true,
+		Recipe: Recipe{Phases: []Phase{adam(50, 256, 1e-3)}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 2, 0.3, 0.7) }},
+	{Name: "CNN3_dropout", Title: "CNN3 + BatchNorm + Skip + Dropout", Seed: true,
+		Recipe: Recipe{Phases: []Phase{adam(50, 64, 1e-3)}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 3, 0.3, 0.7) }},
+	{Name: "reduced_all_cnn", Title: "reduced All-CNN", Seed: true,
+		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 32, 64, true) }},
+	{Name: "all_cnn", Title: "All-CNN", Seed: false,
+		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 96, 192, false) }},
+	{Name: "model5", Title: "3 layer CNN", Seed: true,
+		Recipe: Recipe{Phases: []Phase{adam(10, 256, 0.01), adam(30, 1024, 1e-3)}},
+		build:  model5},
+}
+
+// skipCNN is the CNN2 family: `blocks` times BatchNorm -> Conv(relu) -> add the
+// BatchNorm output -> MaxPool('same'), where blocks after the first may drop out
+// the conv output before the add; then BatchNorm, Flatten, Dense(128, relu),
+// Dropout and Dense(10). Kernels are Keras random_uniform, biases RandomNormal.
+func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64) *G.Node {
+	for i := 0; i < blocks; i++ {
+		bn := b.BN(x, 1)
+		c := b.Conv(bn, filters, 3, 1, true, true, kerasRandomUniform, kerasRandomNormal)
+		if i > 0 && convDrop > 0 {
+			c = b.Dropout(c, convDrop)
+		}
+		x = b.MaxPool(b.Add(bn, c), true)
+	}
+	x = b.Flatten(b.BN(x, 1))
+	x = b.Dropout(b.Dense(x, 128, true), finalDrop)
+	return b.Dense(x, 10, false)
+}
+
+// allCNN is (reduced) All-CNN: three groups of convolutions, the third of each
+// of the first two groups a strided one with no activation followed by
+// Dropout(0.5); then 1x1 convolutions down to 10 maps, an optional BatchNorm
+// and global average pooling.
+func allCNN(b *Builder, x *G.Node, f1, f2 int, bn bool) *G.Node {
+	x = b.Conv(x, f1, 3, 1, true, true, nil, nil)
+	x = b.Conv(x, f1, 2, 1, true, true, nil, nil)
+	x = b.Conv(x, f1, 1, 2, true, false, nil, nil)
+	x = b.Dropout(x, 0.5)
+	x = b.Conv(x, f2, 3, 1, true, true, nil, nil)
+	x = b.Conv(x, f2, 3, 1, true, true, nil, nil)
+	x = b.Conv(x, f2, 3, 2, true, false, nil, nil)
+	x = b.Dropout(x, 0.5)
+	x = b.Conv(x, f2, 3, 1, true, true, nil, nil)
+	x = b.Conv(x, f2, 1, 1, false, true, nil, nil)
+	x = b.Conv(x, 10, 1, 1, false, false, nil, nil)
+	if bn {
+		x = b.BN(x, 1)
+	}
+	return b.GlobalAvgPool(x)
+}
+
+// model5 keeps the seed's two quirks: BatchNormalization(axis=1) on
+// channels-last data normalises the height axis (NCHW axis 2), and
+// Dense(128, softmax) acts per position on the channel axis before Flatten.
+func model5(b *Builder, x *G.Node) *G.Node {
+	x = b.Conv(x, 32, 3, 1, false, true, nil, nil)
+	x = b.BN(x, 2)
+	x = b.Conv(x, 64, 3, 1, false, true, nil, nil)
+	x = b.MaxPool(x, false)
+	x = b.Dropout(x, 0.2)
+	x = b.Conv(x, 64, 3, 1, false, true, nil, nil)
+	x = b.BN(x, 2)
+	x = b.ChannelDenseSoftmax(x, 128)
+	x = b.Dropout(x, 0.7)
+	x = b.Flatten(x)
+	return b.Dense(x, 10, false)
+}

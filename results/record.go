@@ -1,0 +1,331 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"fmnist/archs"
+	"fmnist/trainer"
+)
+
+// RunFile is the name of the record file inside a run's directory.
+const RunFile = "run.json"
+
+// Run is the on-disk record of one training run, stored as
+// <runs dir>/<id>/run.json.
+type Run struct {
+	ID            string               `json:"id"`
+	Model         string               `json:"model"`
+	Params        int                  `json:"params"`
+	Status        string               `json:"status"`
+	Error         string               `json:"error,omitempty"`
+	Recipe        archs.Recipe         `json:"recipe"`
+	EpochsPlanned int                  `json:"epochs_planned"`
+	TrainSize     int                  `json:"train_size"`
+	TestSize      int                  `json:"test_size"`
+	Seed          int64                `json:"seed"`
+	Layers        []string             `json:"layers,omitempty"`
+	StartedAt     time.Time            `json:"started_at"`
+	FinishedAt    *time.Time           `json:"finished_at"` // null while running
+	BestTestAcc   float64              `json:"best_test_acc"`
+	BestEpoch     int                  `json:"best_epoch"`
+	Epochs        []trainer.EpochStats `json:"epochs"` // never null
+}
+
+// clone returns a deep copy of r.
+func (r *Run) clone() *Run {
+	c := *r
+	c.Recipe.Phases = append([]archs.Phase(nil), r.Recipe.Phases...)
+	c.Layers = append([]string(nil), r.Layers...)
+	c.Epochs = append([]trainer.EpochStats{}, r.Epochs...)
+	if r.FinishedAt != nil {
+		t := *r.FinishedAt
+		c.FinishedAt = &t
+	}
+	return &c
+}
+
+// Hooks replaced by tests to simulate failures.
+var (
+	syncFile   = (*os.File).Sync
+	renameFile = os.Rename
+)
+
+// WriteFileAtomic writes data to path so that readers see either the old
+// content or the new one, never a partial file: it writes a temporary file in
+// the same directory, syncs it to disk and renames it over path. On failure
+// the temporary file is removed and an existing file at path is left intact.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err = syncFile(f); err != nil {
+		return fmt.Errorf("write %s: sync: %w", path, unwrapPath(err))
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err = renameFile(tmp, path); err != nil {
+		return fmt.Errorf("write %s: rename: %w", path, unwrapLink(err))
+	}
+	// Make the rename itself durable; not every platform can sync a
+	// directory, so this is best effort.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// unwrapPath strips the path from an *fs.PathError so that messages which
+// already name the file do not repeat it.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func unwrapLink(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return unwrapPath(err)
+}
+
+// validID reports whether id can be used as a directory name under the runs
+// directory.
+func validID(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`+"\x00")
+}
+
+// SaveRun writes r as indented JSON to dir/<r.ID>/run.json, atomically,
+// creating the run directory if needed.
+func SaveRun(dir string, r *Run) error {
+	if r == nil {
+		return errors.New("save run: nil run")
+	}
+	if !validID(r.ID) {
+		return fmt.Errorf("save run: invalid run id %q", r.ID)
+	}
+	runDir := filepath.Join(dir, r.ID)
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return fmt.Errorf("save run %s: create %s: %w", r.ID, runDir, unwrapPath(err))
+	}
+	c := *r
+	if c.Epochs == nil {
+		c.Epochs = []trainer.EpochStats{}
+	}
+	data, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save run %s: %w", r.ID, err)
+	}
+	data = append(data, '\n')
+	return WriteFileAtomic(filepath.Join(runDir, RunFile), data, 0o644)
+}
+
+// LoadRun reads a run record. path is either a run.json file or a run
+// directory containing one. Errors are one line and name the file.
+func LoadRun(path string) (*Run, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, RunFile)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("run record %s: %w", path, unwrapPath(err))
+	}
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("run record %s: invalid JSON: %v", path, err)
+	}
+	if r.ID == "" {
+		return nil, fmt.Errorf("run record %s: no run id", path)
+	}
+	if r.Epochs == nil {
+		r.Epochs = []trainer.EpochStats{}
+	}
+	return &r, nil
+}
+
+// LoadRuns reads every <runsDir>/*/run.json, sorted by StartedAt then ID.
+// Records that cannot be read or parsed are reported in the error list and
+// skipped; directories without a run.json are ignored. A missing runsDir gives
+// an empty list and no error; the final error is for a runsDir that exists but
+// cannot be listed.
+func LoadRuns(runsDir string) ([]*Run, []error, error) {
+	runs := []*Run{}
+	entries, err := os.ReadDir(runsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return runs, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("runs directory %s: %w", runsDir, unwrapPath(err))
+	}
+	var bad []error
+	for _, e := range entries {
+		p := filepath.Join(runsDir, e.Name(), RunFile)
+		if !e.IsDir() {
+			// Follow symlinks to directories; skip plain files.
+			fi, err := os.Stat(filepath.Join(runsDir, e.Name()))
+			if err != nil || !fi.IsDir() {
+				continue
+			}
+		}
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		r, err := LoadRun(p)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		runs = append(runs, r)
+	}
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := runs[i], runs[j]
+		if !a.StartedAt.Equal(b.StartedAt) {
+			return a.StartedAt.Before(b.StartedAt)
+		}
+		return a.ID < b.ID
+	})
+	return runs, bad, nil
+}
+
+// CheckWritable creates runsDir if needed and checks that a file can be
+// created there, so that a long training run does not fail at its first save.
+func CheckWritable(runsDir string) error {
+	if err := os.MkdirAll(runsDir, 0o755); err != nil {
+		return fmt.Errorf("runs directory %s is not usable: %v", runsDir, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(runsDir, ".writable-*")
+	if err != nil {
+		return fmt.Errorf("runs directory %s is not writable: %v", runsDir, unwrapPath(err))
+	}
+	name := f.Name()
+	_, werr := f.Write([]byte("ok\n"))
+	cerr := f.Close()
+	os.Remove(name)
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("runs directory %s is not writable: %v", runsDir, unwrapPath(werr))
+	}
+	return nil
+}
+
+// Recorder turns a stream of trainer events into run records on disk, one
+// run.json per run under its runs directory, saved after every change.
+//
+// A Recorder is not safe for concurrent use: feed it from one goroutine (the
+// one draining the event channel) and call Run from that goroutine too.
+type Recorder struct {
+	dir  string
+	runs map[string]*Run
+}
+
+// NewRecorder returns a Recorder that writes under runsDir.
+func NewRecorder(runsDir string) *Recorder {
+	return &Recorder{dir: runsDir, runs: map[string]*Run{}}
+}
+
+// Handle consumes one event. RunStarted creates the record (status running)
+// and saves it; EpochEnd appends the epoch's figures, updates the best test
+// accuracy and saves; RunFinished sets the status, error and finish time and
+// saves. RunQueued and BatchProgress are ignored and never touch the disk.
+// RunFinished for a run that never started (cancelled while queued) is
+// ignored too: such a run has no record. The in-memory record is updated even
+// when saving fails; the returned error is the save error.
+func (r *Recorder) Handle(ev trainer.Event) error {
+	switch e := ev.(type) {
+	case trainer.RunStarted:
+		t := e.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		run := &Run{
+			ID:            e.ID,
+			Model:         e.Model,
+			Params:        e.Params,
+			Status:        trainer.StatusRunning,
+			Recipe:        archs.Recipe{Phases: append([]archs.Phase(nil), e.Recipe.Phases...)},
+			EpochsPlanned: e.Epochs,
+			TrainSize:     e.TrainSize,
+			TestSize:      e.TestSize,
+			Seed:          e.Seed,
+			Layers:        append([]string(nil), e.Layers...),
+			StartedAt:     t,
+			Epochs:        []trainer.EpochStats{},
+		}
+		if !validID(e.ID) {
+			return fmt.Errorf("record run: invalid run id %q", e.ID)
+		}
+		r.runs[e.ID] = run
+		return SaveRun(r.dir, run)
+	case trainer.EpochEnd:
+		run := r.runs[e.ID]
+		if run == nil {
+			return fmt.Errorf("record run %s: epoch %d for a run that never started", e.ID, e.Stats.Epoch)
+		}
+		run.Epochs = append(run.Epochs, e.Stats)
+		if len(run.Epochs) == 1 || e.Stats.TestAcc > run.BestTestAcc {
+			run.BestTestAcc = e.Stats.TestAcc
+			run.BestEpoch = e.Stats.Epoch
+		}
+		if e.Epochs > 0 {
+			run.EpochsPlanned = e.Epochs
+		}
+		return SaveRun(r.dir, run)
+	case trainer.RunFinished:
+		run := r.runs[e.ID]
+		if run == nil {
+			return nil
+		}
+		t := e.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		run.Status = e.Status
+		run.Error = e.Err
+		run.FinishedAt = &t
+		return SaveRun(r.dir, run)
+	}
+	return nil
+}
+
+// Run returns a copy of the current in-memory record of run id, or nil if the
+// recorder has not seen that run start.
+func (r *Recorder) Run(id string) *Run {
+	run := r.runs[id]
+	if run == nil {
+		return nil
+	}
+	return run.clone()
+}

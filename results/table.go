@@ -1,0 +1,206 @@
+package results
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Row is one line of a comparison table: a run's figures next to the seed
+// experiment's for the same model.
+type Row struct {
+	ID, Model, Status string
+	Params, Epochs    int
+	TotalMinutes      float64 // training plus evaluation time
+	SecPerEpoch       float64 // mean training seconds per epoch
+	BestAcc, FinalAcc float64 // test accuracy as fractions
+	SeedSecPerEpoch   float64
+	SeedAcc           float64
+	HasSeed           bool
+}
+
+// Rows summarises runs, one Row each, in the given order. A run with no
+// finished epoch has zero times and accuracies.
+func Rows(runs []*Run) []Row {
+	rows := make([]Row, 0, len(runs))
+	for _, r := range runs {
+		if r == nil {
+			continue
+		}
+		row := Row{
+			ID:     r.ID,
+			Model:  r.Model,
+			Status: r.Status,
+			Params: r.Params,
+			Epochs: len(r.Epochs),
+		}
+		if n := len(r.Epochs); n > 0 {
+			var total, train float64
+			best := r.Epochs[0].TestAcc
+			for _, e := range r.Epochs {
+				total += e.TrainSeconds + e.EvalSeconds
+				train += e.TrainSeconds
+				if e.TestAcc > best {
+					best = e.TestAcc
+				}
+			}
+			row.TotalMinutes = total / 60
+			row.SecPerEpoch = train / float64(n)
+			row.BestAcc = best
+			row.FinalAcc = r.Epochs[n-1].TestAcc
+		}
+		if s, ok := SeedReference(r.Model); ok {
+			row.HasSeed = true
+			row.SeedSecPerEpoch = s.SecPerEpoch
+			row.SeedAcc = s.Acc
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// WriteTable writes rows as "md" (a GitHub Markdown table), "csv" (with a
+// header line and raw numbers, accuracies as fractions) or "json" (an
+// indented array of objects with snake_case keys; seed fields are null for
+// models without a seed reference).
+func WriteTable(w io.Writer, rows []Row, format string) error {
+	switch format {
+	case "md":
+		return writeMarkdown(w, rows)
+	case "csv":
+		return writeCSV(w, rows)
+	case "json":
+		return writeJSON(w, rows)
+	}
+	return fmt.Errorf("unknown table format %q (want md, csv or json)", format)
+}
+
+const none = "—"
+
+var tableHeader = []string{"Run", "Model", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Final acc", "Seed s/epoch", "Seed acc"}
+
+func writeMarkdown(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		cells := []string{
+			mdEscape(r.ID), mdEscape(r.Model), mdEscape(r.Status),
+			Thousands(r.Params), strconv.Itoa(r.Epochs),
+			fmt.Sprintf("%.2f", r.TotalMinutes),
+			none, none, none, none, none,
+		}
+		if r.Epochs > 0 {
+			cells[6] = fmt.Sprintf("%.2f", r.SecPerEpoch)
+			cells[7] = Percent(r.BestAcc)
+			cells[8] = Percent(r.FinalAcc)
+		}
+		if r.HasSeed {
+			cells[9] = fmt.Sprintf("%.2f", r.SeedSecPerEpoch)
+			cells[10] = Percent(r.SeedAcc)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdEscape keeps a value inside its Markdown table cell.
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+var csvHeader = []string{"id", "model", "status", "params", "epochs", "total_minutes", "sec_per_epoch", "best_test_acc", "final_test_acc", "seed_sec_per_epoch", "seed_test_acc"}
+
+func writeCSV(w io.Writer, rows []Row) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		rec := []string{
+			r.ID, r.Model, r.Status,
+			strconv.Itoa(r.Params), strconv.Itoa(r.Epochs),
+			strconv.FormatFloat(r.TotalMinutes, 'f', 2, 64),
+			strconv.FormatFloat(r.SecPerEpoch, 'f', 2, 64),
+			strconv.FormatFloat(r.BestAcc, 'f', 4, 64),
+			strconv.FormatFloat(r.FinalAcc, 'f', 4, 64),
+			"", "",
+		}
+		if r.HasSeed {
+			rec[9] = strconv.FormatFloat(r.SeedSecPerEpoch, 'f', 2, 64)
+			rec[10] = strconv.FormatFloat(r.SeedAcc, 'f', 4, 64)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+type jsonRow struct {
+	ID              string   `json:"id"`
+	Model           string   `json:"model"`
+	Status          string   `json:"status"`
+	Params          int      `json:"params"`
+	Epochs          int      `json:"epochs"`
+	TotalMinutes    float64  `json:"total_minutes"`
+	SecPerEpoch     float64  `json:"sec_per_epoch"`
+	BestTestAcc     float64  `json:"best_test_acc"`
+	FinalTestAcc    float64  `json:"final_test_acc"`
+	SeedSecPerEpoch *float64 `json:"seed_sec_per_epoch"`
+	SeedTestAcc     *float64 `json:"seed_test_acc"`
+}
+
+func writeJSON(w io.Writer, rows []Row) error {
+	out := make([]jsonRow, 0, len(rows))
+	for _, r := range rows {
+		j := jsonRow{
+			ID: r.ID, Model: r.Model, Status: r.Status,
+			Params: r.Params, Epochs: r.Epochs,
+			TotalMinutes: r.TotalMinutes, SecPerEpoch: r.SecPerEpoch,
+			BestTestAcc: r.BestAcc, FinalTestAcc: r.FinalAcc,
+		}
+		if r.HasSeed {
+			s, a := r.SeedSecPerEpoch, r.SeedAcc
+			j.SeedSecPerEpoch, j.SeedTestAcc = &s, &a
+		}
+		out = append(out, j)
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
+
+// Thousands formats n with comma thousands separators: 211950 -> "211,950".
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Percent formats a fraction as a percentage with two decimals: 0.9204 -> "92.04%".
+func Percent(f float64) string {
+	return fmt.Sprintf("%.2f%%", f*100)
+}

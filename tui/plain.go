@@ -1,0 +1,139 @@
+package tui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+// minModelWidth is the narrowest the model column of epoch lines gets.
+const minModelWidth = 15
+
+// Plain prints training events as plain lines, for logs and terminals without
+// a dashboard. It keeps a little state per run (model name, epochs, best test
+// accuracy) from the events themselves. Handle and Summary may be called from
+// several goroutines; lines are never interleaved. Write errors are ignored.
+type Plain struct {
+	mu    sync.Mutex
+	w     io.Writer
+	width int // model column width: longest model name seen, at least 15
+	runs  map[string]*plainRun
+}
+
+type plainRun struct {
+	model     string
+	epochs    int // planned
+	done      int // epochs finished
+	best      float64
+	bestEpoch int
+	seconds   float64 // training plus evaluation
+}
+
+// NewPlain returns a Plain printer writing to w.
+func NewPlain(w io.Writer) *Plain {
+	return &Plain{w: w, width: minModelWidth, runs: map[string]*plainRun{}}
+}
+
+func (p *Plain) run(id string) *plainRun {
+	r := p.runs[id]
+	if r == nil {
+		r = &plainRun{}
+		p.runs[id] = r
+	}
+	return r
+}
+
+func (p *Plain) setModel(r *plainRun, model string) {
+	if model == "" {
+		return
+	}
+	r.model = model
+	if n := len([]rune(model)); n > p.width {
+		p.width = n
+	}
+}
+
+func (p *Plain) printf(format string, args ...any) {
+	fmt.Fprintf(p.w, format, args...)
+}
+
+// Handle prints one line for RunStarted, EpochEnd and RunFinished events;
+// RunQueued and BatchProgress print nothing.
+func (p *Plain) Handle(ev trainer.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e := ev.(type) {
+	case trainer.RunQueued:
+		p.setModel(p.run(e.ID), e.Model)
+	case trainer.RunStarted:
+		r := p.run(e.ID)
+		p.setModel(r, e.Model)
+		r.epochs = e.Epochs
+		p.printf("start  %s (run %s) params %s, %d epochs, %s, train %d / test %d\n",
+			p.name(e.ID), e.ID, results.Thousands(e.Params), e.Epochs, e.Recipe, e.TrainSize, e.TestSize)
+	case trainer.EpochEnd:
+		r := p.run(e.ID)
+		if e.Epochs > 0 {
+			r.epochs = e.Epochs
+		}
+		s := e.Stats
+		r.done++
+		r.seconds += s.TrainSeconds + s.EvalSeconds
+		if r.done == 1 || s.TestAcc > r.best {
+			r.best, r.bestEpoch = s.TestAcc, s.Epoch
+		}
+		ew := len(fmt.Sprint(r.epochs))
+		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s  %6.1fs +%.1fs eval\n",
+			p.width, p.name(e.ID), ew, s.Epoch, r.epochs,
+			s.TrainLoss, results.Percent(s.TrainAcc), s.TestLoss, results.Percent(s.TestAcc),
+			s.TrainSeconds, s.EvalSeconds)
+	case trainer.RunFinished:
+		r := p.run(e.ID)
+		name := p.name(e.ID)
+		switch e.Status {
+		case trainer.StatusFailed:
+			msg := strings.Join(strings.Fields(e.Err), " ")
+			if msg == "" {
+				msg = "unknown error"
+			}
+			p.printf("failed %s: %s\n", name, msg)
+		case trainer.StatusCancelled:
+			p.printf("cancelled %s after %s\n", name, plural(r.done, "epoch"))
+		default:
+			if r.done == 0 {
+				p.printf("done   %s (run %s) after 0 epochs, no test accuracy\n", name, e.ID)
+			} else {
+				p.printf("done   %s (run %s) %s in %.1f min, best %s (epoch %d)\n",
+					name, e.ID, plural(r.done, "epoch"), r.seconds/60, results.Percent(r.best), r.bestEpoch)
+			}
+		}
+		delete(p.runs, e.ID)
+	}
+}
+
+// name is the model of run id, or the id itself if the model is unknown.
+func (p *Plain) name(id string) string {
+	if r := p.runs[id]; r != nil && r.model != "" {
+		return r.model
+	}
+	return id
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Summary prints a blank line and then a Markdown comparison table of runs.
+func (p *Plain) Summary(runs []*results.Run) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printf("\n")
+	results.WriteTable(p.w, results.Rows(runs), "md")
+}
