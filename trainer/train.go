@@ -1,0 +1,254 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"fmnist/archs"
+)
+
+// EvalBatch is the batch size used to evaluate the test set.
+const EvalBatch = 500
+
+// Job asks for one training run.
+type Job struct {
+	ID     string // run ID, unique in the runs directory
+	Model  string
+	Epochs int   // 0: the recipe's own
+	Seed   int64 // weights, dropout and shuffling all derive from it
+}
+
+// Config is what every run of a Start shares.
+type Config struct {
+	Train, Test *Dataset
+	Parallel    int // runs at once (default 1); the rest wait in order
+}
+
+// Start runs the jobs in their own goroutines, at most cfg.Parallel at once,
+// and streams their events. The channel is closed when every run has ended.
+// Cancelling ctx cancels running runs within one batch and queued runs at once.
+func Start(ctx context.Context, cfg Config, jobs []Job) <-chan Event {
+	ch := make(chan Event, 256)
+	par := cfg.Parallel
+	if par < 1 {
+		par = 1
+	}
+	for i, j := range jobs {
+		ch <- RunQueued{ID: j.ID, Model: j.Model, Index: i}
+	}
+	go func() {
+		defer close(ch)
+		sem := make(chan struct{}, par)
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				ch <- RunFinished{ID: j.ID, Status: StatusCancelled, Time: time.Now()}
+				continue
+			}
+			wg.Add(1)
+			go func(j Job) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				emit := func(e Event) { ch <- e }
+				status, err := Train(ctx, cfg.Train, cfg.Test, j, emit)
+				fin := RunFinished{ID: j.ID, Status: status, Time: time.Now()}
+				if err != nil {
+					fin.Err = err.Error()
+				}
+				ch <- fin
+			}(j)
+		}
+		wg.Wait()
+	}()
+	return ch
+}
+
+// errNonFinite marks a loss that became NaN or infinite.
+var errNonFinite = errors.New("loss is not finite")
+
+// Train runs one job to its end and returns its final status (done, failed or
+// cancelled) and, when it failed, why. It emits RunStarted, BatchProgress and
+// EpochEnd events; the caller reports the end.
+func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event)) (status string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			status, err = StatusFailed, fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	if train == nil || train.N == 0 {
+		return StatusFailed, errors.New("no training images")
+	}
+	m, err := archs.New(job.Model, uint64(job.Seed))
+	if err != nil {
+		return StatusFailed, err
+	}
+	recipe := m.Spec.Recipe
+	if job.Epochs > 0 {
+		recipe = recipe.WithEpochs(job.Epochs)
+	}
+	total := recipe.Epochs()
+	testN := 0
+	if test != nil {
+		testN = test.N
+	}
+	emit(RunStarted{ID: job.ID, Model: m.Spec.Name, Params: m.ParamCount(), Layers: m.Layers, Recipe: recipe,
+		Epochs: total, TrainSize: train.N, TestSize: testN, Seed: job.Seed, Time: time.Now()})
+
+	shuffle := rand.New(rand.NewPCG(uint64(job.Seed), 0x5eed))
+	var solver G.Solver
+	phase := -1
+	for e := 1; e <= total; e++ {
+		if p := recipe.PhaseAt(e); p != phase {
+			phase = p
+			// A new phase starts a fresh optimizer, as the seed's model5 did.
+			if solver, err = archs.NewSolver(recipe.Phases[p]); err != nil {
+				return StatusFailed, err
+			}
+			m.DropGraphs(recipe.Phases[p].Batch, EvalBatch)
+		}
+		st := EpochStats{Epoch: e}
+		t0 := time.Now()
+		st.TrainLoss, st.TrainAcc, err = trainEpoch(ctx, m, solver, train, recipe.Phases[phase].Batch, shuffle, func(b, nb int, loss, acc, ips float64) {
+			emit(BatchProgress{ID: job.ID, Epoch: e, Epochs: total, Batch: b, Batches: nb, Loss: loss, Acc: acc, ImagesPerSec: ips})
+		})
+		st.TrainSeconds = time.Since(t0).Seconds()
+		if err != nil {
+			if ctx.Err() != nil {
+				return StatusCancelled, nil
+			}
+			if errors.Is(err, errNonFinite) {
+				return StatusFailed, fmt.Errorf("epoch %d: %w", e, err)
+			}
+			return StatusFailed, err
+		}
+		t1 := time.Now()
+		if test != nil && test.N > 0 {
+			if st.TestLoss, st.TestAcc, err = Evaluate(ctx, m, test); err != nil {
+				if ctx.Err() != nil {
+					return StatusCancelled, nil
+				}
+				return StatusFailed, err
+			}
+		}
+		st.EvalSeconds = time.Since(t1).Seconds()
+		emit(EpochEnd{ID: job.ID, Epochs: total, Stats: st})
+	}
+	return StatusDone, nil
+}
+
+// trainEpoch trains one pass over every image in a fresh random order, the last
+// partial batch included, and returns the mean loss and accuracy.
+func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset, batch int, rng *rand.Rand,
+	progress func(b, nb int, loss, acc, ips float64)) (float64, float64, error) {
+	perm := rng.Perm(d.N)
+	nb := (d.N + batch - 1) / batch
+	imgs := make([]float32, batch*Pixels)
+	labels := make([]uint8, batch)
+	var lossSum float64
+	correct, seen := 0, 0
+	start, lastReport := time.Now(), time.Time{}
+	for b := 0; b < nb; b++ {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		lo, hi := b*batch, min((b+1)*batch, d.N)
+		n := hi - lo
+		for i, idx := range perm[lo:hi] {
+			copy(imgs[i*Pixels:(i+1)*Pixels], d.Images[idx*Pixels:(idx+1)*Pixels])
+			labels[i] = d.Labels[idx]
+		}
+		gr, err := m.Graph(n, true)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := gr.Run(imgs[:n*Pixels], labels[:n]); err != nil {
+			return 0, 0, err
+		}
+		loss := gr.Loss()
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return 0, 0, fmt.Errorf("%w (%v) at batch %d", errNonFinite, loss, b+1)
+		}
+		if err := m.Step(solver, gr); err != nil {
+			return 0, 0, err
+		}
+		lossSum += loss * float64(n)
+		correct += countCorrect(gr.Logits(), labels[:n])
+		seen += n
+		if now := time.Now(); b == nb-1 || now.Sub(lastReport) >= 100*time.Millisecond {
+			lastReport = now
+			progress(b+1, nb, lossSum/float64(seen), float64(correct)/float64(seen), float64(seen)/now.Sub(start).Seconds())
+		}
+	}
+	return lossSum / float64(seen), float64(correct) / float64(seen), nil
+}
+
+func countCorrect(logits []float32, labels []uint8) int {
+	c := 0
+	for i, l := range labels {
+		if argmax(logits[i*NumClasses:(i+1)*NumClasses]) == int(l) {
+			c++
+		}
+	}
+	return c
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// Evaluate returns the mean cross-entropy and the accuracy of m on d, using
+// BatchNorm's moving statistics and no dropout.
+func Evaluate(ctx context.Context, m *archs.Model, d *Dataset) (loss, acc float64, err error) {
+	var lossSum float64
+	correct := 0
+	err = Predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
+		lossSum += archs.CrossEntropy(logits, int(d.Labels[i]))
+		if argmax(logits) == int(d.Labels[i]) {
+			correct++
+		}
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return lossSum / float64(d.N), float64(correct) / float64(d.N), nil
+}
+
+// Predict runs m in evaluation mode over n images and calls fn with the logits
+// of each, in order.
+func Predict(ctx context.Context, m *archs.Model, images []float32, n int, fn func(i int, logits []float32)) error {
+	for lo := 0; lo < n; lo += EvalBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+EvalBatch, n)
+		gr, err := m.Graph(hi-lo, false)
+		if err != nil {
+			return err
+		}
+		if err := gr.Run(images[lo*Pixels:hi*Pixels], nil); err != nil {
+			return err
+		}
+		lg := gr.Logits()
+		for i := lo; i < hi; i++ {
+			fn(i, lg[(i-lo)*NumClasses:(i-lo+1)*NumClasses])
+		}
+	}
+	return nil
+}
