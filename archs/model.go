@@ -121,8 +121,11 @@ func (b *Builder) layer(kind string, out tensor.Shape, params int, detail string
 	b.counts[kind]++
 	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
 	if b.first {
-		s := out[1:]
-		b.m.Layers = append(b.m.Layers, fmt.Sprintf("%-16s %-22s %-14v %9d", name, detail, []int(s), params))
+		dims := make([]string, len(out)-1)
+		for i, d := range out[1:] {
+			dims[i] = fmt.Sprint(d)
+		}
+		b.m.Layers = append(b.m.Layers, fmt.Sprintf("%-26s %-22s %-12s %9d", name, detail, strings.Join(dims, "x"), params))
 	}
 	return name
 }

@@ -64,16 +64,11 @@ func (r Recipe) WithEpochs(n int) Recipe {
 			break
 		}
 		e := (r.Phases[i].Epochs*n + total/2) / total
-		rest := len(out.Phases) - 1 - i // phases after this one
-		if e < 1 {
-			e = 1
+		if rest := len(out.Phases) - 1 - i; e > left-rest {
+			e = left - rest // leave one epoch for each later phase
 		}
-		if e > left-rest {
-			e = left - rest
-		}
-		if e < 0 {
-			e = 0
-		}
+		e = max(e, 1)
+		e = min(e, left)
 		out.Phases[i].Epochs = e
 		left -= e
 	}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fmnist-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "fmnist")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fmnist runs the real binary and returns its stdout, stderr and exit code.
+func fmnist(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestArchsJSON(t *testing.T) {
+	out, _, code := fmnist(t, "archs", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var list []struct {
+		Name   string `json:"name"`
+		Params int    `json:"params"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"CNN2": 211950, "CNN2_dropout": 440910, "CNN3_dropout": 207758, "reduced_all_cnn": 139634, "all_cnn": 1248202, "model5": 192218}
+	if len(list) != 6 {
+		t.Fatalf("%d architectures", len(list))
+	}
+	for _, a := range list {
+		if want[a.Name] != a.Params {
+			t.Errorf("%s: %d params, want %d", a.Name, a.Params, want[a.Name])
+		}
+	}
+	text, _, _ := fmnist(t, "archs")
+	if !strings.Contains(text, "211,950") || !strings.Contains(text, "Nesterov") || !strings.Contains(text, "batch 1024") {
+		t.Errorf("text listing lacks counts or recipes:\n%s", text)
+	}
+}
+
+func TestTrainHeadlessWritesRecordsAndTable(t *testing.T) {
+	runs := t.TempDir()
+	out, stderr, code := fmnist(t, "train", "--models", "CNN2,model5", "--epochs", "2", "--limit-train", "512", "--limit-test", "200", "--runs", runs, "--headless")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"CNN2            epoch 1/2", "model5          epoch 2/2", "| Model |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	dirs, _ := os.ReadDir(runs)
+	if len(dirs) != 2 {
+		t.Fatalf("%d run directories, want 2", len(dirs))
+	}
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(runs, d.Name(), "run.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"id", "model", "params", "status", "recipe", "started_at", "finished_at", "best_test_acc", "epochs"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("%s: run.json lacks %q", d.Name(), k)
+			}
+		}
+		if rec["status"] != "done" || len(rec["epochs"].([]any)) != 2 {
+			t.Errorf("%s: status %v, %d epochs", d.Name(), rec["status"], len(rec["epochs"].([]any)))
+		}
+	}
+	csv, _, code := fmnist(t, "table", "--runs", runs, "--format", "csv")
+	if code != 0 || strings.Count(strings.TrimSpace(csv), "\n") != 2 || !strings.Contains(csv, "0.9204") {
+		t.Errorf("csv table (exit %d):\n%s", code, csv)
+	}
+	file := filepath.Join(t.TempDir(), "t.json")
+	if _, _, code := fmnist(t, "table", "--runs", runs, "--format", "json", "-o", file); code != 0 {
+		t.Fatalf("table -o: exit %d", code)
+	}
+	var rows []map[string]any
+	if b, err := os.ReadFile(file); err != nil || json.Unmarshal(b, &rows) != nil || len(rows) != 2 {
+		t.Fatalf("table json file: %v rows, err %v", len(rows), err)
+	}
+}
+
+func TestBadInputGivesOneLineError(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	emptyData := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--models", "CNN9"}, `unknown model "CNN9"`},
+		{[]string{"train", "--epochs", "0"}, "--epochs must be a positive number"},
+		{[]string{"train", "--limit-train", "-5"}, "--limit-train must be a positive number"},
+		{[]string{"train", "--epochs", "x"}, "invalid value"},
+		{[]string{"train", "--data", "/nonexistent/dir"}, "/nonexistent/dir"},
+		{[]string{"train", "--data", emptyData}, "train-images-idx3-ubyte"},
+		{[]string{"train", "--limit-train", "10", "--runs", filepath.Join(notDir, "runs")}, notDir},
+		{[]string{"table", "--format", "xml"}, `unknown table format "xml"`},
+		{[]string{"archs", "--format", "yaml"}, "unknown --format"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	}
+	for _, c := range cases {
+		out, stderr, code := fmnist(t, c.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0, want an error", c.args)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(lines) != 1 || !strings.Contains(stderr, c.want) || !strings.HasPrefix(stderr, "fmnist: ") {
+			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
+		}
+		if strings.Contains(stderr+out, "goroutine") || strings.Contains(stderr+out, "panic") {
+			t.Errorf("%v: stack trace in output", c.args)
+		}
+	}
+}
+
+func TestInterruptCancelsAndKeepsFinishedEpochs(t *testing.T) {
+	runs := t.TempDir()
+	cmd := exec.Command(bin, "train", "--models", "CNN2", "--epochs", "50", "--limit-train", "1024", "--limit-test", "200", "--runs", runs)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first finished epoch to be on disk, then interrupt.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
+		if len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); strings.Contains(string(b), `"test_acc"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no epoch finished in time")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130", err)
+	}
+	m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
+	b, _ := os.ReadFile(m[0])
+	var rec struct {
+		Status     string `json:"status"`
+		FinishedAt *string
+		Epochs     []map[string]any `json:"epochs"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != "cancelled" || len(rec.Epochs) < 1 || len(rec.Epochs) >= 50 {
+		t.Fatalf("after Ctrl-C: status %q with %d epochs", rec.Status, len(rec.Epochs))
+	}
+	if !strings.Contains(out.String(), "cancelled") {
+		t.Errorf("output does not say cancelled:\n%s", out.String())
+	}
+}

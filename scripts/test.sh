@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up the machine, then vets and tests everything (about 5 minutes on 2 cores).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n $unformatted ]]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 -timeout 20m "$@" ./...

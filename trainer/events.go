@@ -1,0 +1,87 @@
+package trainer
+
+import (
+	"time"
+
+	"fmnist/archs"
+)
+
+// Status of a run as it appears in events and run records.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Event is anything a training run reports. Consumers (the headless printer,
+// the run recorder, the dashboard) switch on the concrete type.
+type Event interface {
+	Run() string // the run ID
+}
+
+// RunQueued: a run was accepted and waits for a free slot.
+type RunQueued struct {
+	ID    string
+	Model string
+	Index int // position in the order the runs were asked for
+}
+
+// RunStarted: training began.
+type RunStarted struct {
+	ID        string
+	Model     string
+	Params    int
+	Layers    []string // one-line summaries of the layers
+	Recipe    archs.Recipe
+	Epochs    int // total epochs this run will train
+	TrainSize int
+	TestSize  int
+	Seed      int64
+	Time      time.Time
+}
+
+// BatchProgress: sent after every few training batches (at most ~10 per second).
+type BatchProgress struct {
+	ID           string
+	Epoch        int // 1-based
+	Epochs       int
+	Batch        int // batches done in this epoch
+	Batches      int
+	Loss         float64 // running mean over this epoch so far
+	Acc          float64
+	ImagesPerSec float64
+}
+
+// EpochStats are the figures of one finished epoch.
+type EpochStats struct {
+	Epoch        int     `json:"epoch"`
+	TrainSeconds float64 `json:"train_seconds"` // excludes evaluation
+	EvalSeconds  float64 `json:"eval_seconds"`
+	TrainLoss    float64 `json:"train_loss"`
+	TrainAcc     float64 `json:"train_acc"`
+	TestLoss     float64 `json:"test_loss"`
+	TestAcc      float64 `json:"test_acc"`
+}
+
+// EpochEnd: an epoch finished and was evaluated on the test set.
+type EpochEnd struct {
+	ID     string
+	Epochs int
+	Stats  EpochStats
+}
+
+// RunFinished: the run ended with Status done, failed or cancelled.
+type RunFinished struct {
+	ID     string
+	Status string
+	Err    string // why it failed, for Status failed
+	Time   time.Time
+}
+
+func (e RunQueued) Run() string     { return e.ID }
+func (e RunStarted) Run() string    { return e.ID }
+func (e BatchProgress) Run() string { return e.ID }
+func (e EpochEnd) Run() string      { return e.ID }
+func (e RunFinished) Run() string   { return e.ID }
