@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -35,43 +34,10 @@ type Config struct {
 // and streams their events. The channel is closed when every run has ended.
 // Cancelling ctx cancels running runs within one batch and queued runs at once.
 func Start(ctx context.Context, cfg Config, jobs []Job) <-chan Event {
-	ch := make(chan Event, 256)
-	par := cfg.Parallel
-	if par < 1 {
-		par = 1
-	}
-	for i, j := range jobs {
-		ch <- RunQueued{ID: j.ID, Model: j.Model, Index: i}
-	}
-	go func() {
-		defer close(ch)
-		sem := make(chan struct{}, par)
-		var wg sync.WaitGroup
-		for _, j := range jobs {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				ch <- RunFinished{ID: j.ID, Status: StatusCancelled, Time: time.Now()}
-				continue
-			}
-			wg.Add(1)
-			go func(j Job) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				emit := func(e Event) { ch <- e }
-				status, err := Train(ctx, cfg.Train, cfg.Test, j, emit)
-				fin := RunFinished{ID: j.ID, Status: status, Time: time.Now()}
-				if err != nil {
-					fin.Err = err.Error()
-				}
-				ch <- fin
-			}(j)
-		}
-		wg.Wait()
-	}()
-	return ch
+	m := NewManager(ctx, cfg)
+	m.Submit(jobs...)
+	go m.CloseWhenIdle()
+	return m.Events()
 }
 
 // errNonFinite marks a loss that became NaN or infinite.
