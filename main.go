@@ -32,6 +32,8 @@ Usage:
   fmnist train [flags]                     train models with the seed's recipes
   fmnist table [--runs DIR] [--format md|csv|json] [-o FILE]
                                            compare recorded runs
+  fmnist bench [--models ...] [--limit-train N] [--json]
+                                           training and inference speed per model
 
 Run 'fmnist COMMAND -h' for a command's flags.
 `
@@ -75,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdTrain(args[1:], stdout, stderr)
 	case "table":
 		return cmdTable(args[1:], stdout)
+	case "bench":
+		return cmdBench(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

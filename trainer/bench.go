@@ -1,0 +1,105 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"fmnist/archs"
+)
+
+// BenchResult is what `fmnist bench` reports for one model.
+type BenchResult struct {
+	Model           string  `json:"model"`
+	Batch           int     `json:"batch"`
+	TrainImages     int     `json:"train_images"`
+	TrainSeconds    float64 `json:"train_seconds"`
+	TrainPerSec     float64 `json:"train_images_per_sec"`
+	EpochSeconds    float64 `json:"epoch_seconds_extrapolated"` // 60,000 images at TrainPerSec
+	InferImages     int     `json:"infer_images"`
+	InferPerSec     float64 `json:"infer_images_per_sec"`
+	AllocsPerStep   float64 `json:"allocs_per_step"`
+	AllocMBPerStep  float64 `json:"alloc_mb_per_step"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"` // the process's peak so far
+	CPUSecondsTrain float64 `json:"cpu_seconds_train"`
+}
+
+// Bench trains model on the first images of d with its recipe's first batch
+// size for one pass (after one warm-up step that builds the graph), then times
+// inference over infer images of test.
+func Bench(ctx context.Context, model string, d, test *Dataset, seed int64) (BenchResult, error) {
+	m, err := archs.New(model, uint64(seed))
+	if err != nil {
+		return BenchResult{}, err
+	}
+	phase := m.Spec.Recipe.Phases[0]
+	solver, err := archs.NewSolver(phase)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	r := BenchResult{Model: m.Spec.Name, Batch: phase.Batch}
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	// Warm-up: build the graphs and touch every buffer once.
+	warm := &Dataset{Images: d.Images[:phase.Batch*Pixels], Labels: d.Labels[:phase.Batch], N: phase.Batch}
+	if _, _, err := trainEpoch(ctx, m, solver, warm, phase.Batch, rng, func(int, int, float64, float64, float64) {}); err != nil {
+		return r, err
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuSeconds()
+	t0 := time.Now()
+	if _, _, err := trainEpoch(ctx, m, solver, d, phase.Batch, rng, func(int, int, float64, float64, float64) {}); err != nil {
+		return r, err
+	}
+	r.TrainSeconds = time.Since(t0).Seconds()
+	r.CPUSecondsTrain = cpuSeconds() - cpu0
+	runtime.ReadMemStats(&ms1)
+	steps := float64((d.N + phase.Batch - 1) / phase.Batch)
+	r.TrainImages = d.N
+	r.TrainPerSec = float64(d.N) / r.TrainSeconds
+	r.EpochSeconds = 60000 / r.TrainPerSec
+	r.AllocsPerStep = float64(ms1.Mallocs-ms0.Mallocs) / steps
+	r.AllocMBPerStep = float64(ms1.TotalAlloc-ms0.TotalAlloc) / steps / (1 << 20)
+
+	if test != nil && test.N > 0 {
+		// Warm the evaluation graphs, then time a full pass.
+		if err := Predict(ctx, m, test.Images, min(test.N, EvalBatch), func(int, []float32) {}); err != nil {
+			return r, err
+		}
+		t1 := time.Now()
+		if _, _, err := Evaluate(ctx, m, test); err != nil {
+			return r, err
+		}
+		r.InferImages = test.N
+		r.InferPerSec = float64(test.N) / time.Since(t1).Seconds()
+	}
+	r.PeakRSSMB = peakRSSMB()
+	return r, nil
+}
+
+// peakRSSMB reads the process's peak resident set size (VmHWM) on Linux.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// String is one human line.
+func (r BenchResult) String() string {
+	return fmt.Sprintf("%-16s batch %4d  train %7.0f img/s (%6.1f s/epoch, extrapolated)  infer %7.0f img/s  %8.0f allocs/step %7.1f MB/step  peak RSS %6.0f MB",
+		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
+}
