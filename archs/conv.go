@@ -42,33 +42,54 @@ func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom
 // direct reports whether the image itself is its column matrix (1x1, stride 1).
 func (g *convGeom) direct() bool { return g.k == 1 && g.stride == 1 && g.pt == 0 && g.pl == 0 }
 
-// im2col writes the kk x p column matrix of one image.
-func (g *convGeom) im2col(x, cols []float32) {
+// oxRange returns the output columns [lo, hi) whose input column
+// ox*stride + kj - pl falls inside the image.
+func (g *convGeom) oxRange(kj int) (lo, hi int) {
+	off := kj - g.pl
+	lo = 0
+	if off < 0 {
+		lo = (-off + g.stride - 1) / g.stride
+	}
+	hi = (g.w - 1 - off) / g.stride
+	hi++
+	if g.w-1-off < 0 {
+		hi = 0
+	}
+	hi = min(hi, g.wo)
+	lo = min(lo, hi)
+	return lo, hi
+}
+
+// im2col writes the kk x p column matrix of one image. Rows are filled with
+// contiguous copies (stride 1) or strided gathers, padding with zeros.
+//
+// Row r of the matrix starts at cols[r*ld]: ld = p for one image, or a
+// multiple of p when several images share a matrix side by side.
+func (g *convGeom) im2col(x, cols []float32, ld int) {
 	k, s := g.k, g.stride
 	for c := 0; c < g.cin; c++ {
 		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
 		for ki := 0; ki < k; ki++ {
 			for kj := 0; kj < k; kj++ {
-				row := cols[((c*k+ki)*k+kj)*g.p:][:g.p]
-				idx := 0
+				row := cols[((c*k+ki)*k+kj)*ld:][:g.p]
+				lo, hi := g.oxRange(kj)
+				off := kj - g.pl
 				for oy := 0; oy < g.ho; oy++ {
+					out := row[oy*g.wo : (oy+1)*g.wo]
 					iy := oy*s + ki - g.pt
 					if iy < 0 || iy >= g.h {
-						for ox := 0; ox < g.wo; ox++ {
-							row[idx] = 0
-							idx++
-						}
+						clear(out)
 						continue
 					}
+					clear(out[:lo])
+					clear(out[hi:])
 					xr := xc[iy*g.w : (iy+1)*g.w]
-					for ox := 0; ox < g.wo; ox++ {
-						ix := ox*s + kj - g.pl
-						if ix < 0 || ix >= g.w {
-							row[idx] = 0
-						} else {
-							row[idx] = xr[ix]
-						}
-						idx++
+					if s == 1 {
+						copy(out[lo:hi], xr[lo+off:hi+off])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						out[ox] = xr[ox*s+off]
 					}
 				}
 			}
@@ -76,31 +97,34 @@ func (g *convGeom) im2col(x, cols []float32) {
 	}
 }
 
-// col2im adds the column-matrix gradient of one image back into dx (zeroed first).
-func (g *convGeom) col2im(cols, dx []float32) {
-	for i := range dx {
-		dx[i] = 0
-	}
+// col2im sums the column-matrix gradient of one image back into dx.
+// Rows start every ld elements, as for im2col.
+func (g *convGeom) col2im(cols, dx []float32, ld int) {
+	clear(dx)
 	k, s := g.k, g.stride
 	for c := 0; c < g.cin; c++ {
 		dc := dx[c*g.h*g.w : (c+1)*g.h*g.w]
 		for ki := 0; ki < k; ki++ {
 			for kj := 0; kj < k; kj++ {
-				row := cols[((c*k+ki)*k+kj)*g.p:][:g.p]
-				idx := 0
+				row := cols[((c*k+ki)*k+kj)*ld:][:g.p]
+				lo, hi := g.oxRange(kj)
+				off := kj - g.pl
 				for oy := 0; oy < g.ho; oy++ {
 					iy := oy*s + ki - g.pt
-					if iy < 0 || iy >= g.h {
-						idx += g.wo
+					if iy < 0 || iy >= g.h || lo >= hi {
 						continue
 					}
-					dr := dc[iy*g.w : (iy+1)*g.w]
-					for ox := 0; ox < g.wo; ox++ {
-						ix := ox*s + kj - g.pl
-						if ix >= 0 && ix < g.w {
-							dr[ix] += row[idx]
+					in := row[oy*g.wo+lo : oy*g.wo+hi]
+					if s == 1 {
+						dr := dc[iy*g.w+lo+off : iy*g.w+hi+off]
+						for j, v := range in {
+							dr[j] += v
 						}
-						idx++
+						continue
+					}
+					dr := dc[iy*g.w:]
+					for j, v := range in {
+						dr[(lo+j)*s+off] += v
 					}
 				}
 			}
@@ -108,14 +132,28 @@ func (g *convGeom) col2im(cols, dx []float32) {
 	}
 }
 
-// convOp is a fused 2-D convolution: im2col, SGEMM writing NCHW directly, bias
-// and an optional ReLU. Inputs: x [N,Cin,H,W], W [Cout, Cin*k*k], b [Cout].
+// chunk is how many images share one column matrix, so that each SGEMM has
+// about 2048 columns (small images are batched together; large ones alone).
+func (g *convGeom) chunk() int { return max(1, min(64, (2048+g.p-1)/g.p)) }
+
+// convOp is a fused 2-D convolution: im2col, SGEMM, then bias and an optional
+// ReLU applied while scattering the result to NCHW. Several images share one
+// SGEMM (see chunk). Inputs: x [N,Cin,H,W], W [Cout, Cin*k*k], b [Cout].
 type convOp struct {
 	base
-	g    convGeom
-	out  *tensor.Dense
-	cols [][]float32 // per worker
+	g   convGeom
+	out *tensor.Dense
+	ws  [][]float32 // per worker: column matrix, then the SGEMM result
+	// keep: a training graph's convolution keeps every chunk's column matrix
+	// for the backward pass (colsAll, chunk at image i0 stored at i0*kk*p), when
+	// they fit in colsCacheBytes; otherwise the backward pass rebuilds them.
+	keep    bool
+	colsAll []float32
 }
+
+// colsCacheBytes bounds the column matrices one convolution keeps between its
+// forward and backward pass.
+const colsCacheBytes = 192 << 20
 
 // Conv2D applies a convolution with TensorFlow padding ('same' or 'valid').
 // needDX is false for the first layer, whose input needs no gradient.
@@ -134,38 +172,60 @@ func (o *convOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{o.g.n, o.g.cout, o.g.ho, o.g.wo}, nil
 }
 
+// gatherCols builds the column matrix of images [i0, i0+nb) of x side by side
+// (row stride nb*p) into buf and returns it.
+func (g *convGeom) gatherCols(x, buf []float32, i0, nb int) []float32 {
+	ld := nb * g.p
+	cols := buf[:g.kk*ld]
+	for b := 0; b < nb; b++ {
+		xi := x[(i0+b)*g.inPerImage : (i0+b+1)*g.inPerImage]
+		if g.direct() {
+			for c := 0; c < g.cin; c++ {
+				copy(cols[c*ld+b*g.p:][:g.p], xi[c*g.p:(c+1)*g.p])
+			}
+			continue
+		}
+		g.im2col(xi, cols[b*g.p:], ld)
+	}
+	return cols
+}
+
 func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 	g := &o.g
 	x, w, b := f32(vals[0]), f32(vals[1]), f32(vals[2])
 	out := buf(&o.out, g.n, g.cout, g.ho, g.wo)
 	y := out.Float32s()
-	if len(o.cols) < workers() {
-		o.cols = make([][]float32, workers())
+	if len(o.ws) < workers() {
+		o.ws = make([][]float32, workers())
+	}
+	cb := g.chunk()
+	if o.keep {
+		o.colsAll = grow(o.colsAll, g.n*g.kk*g.p)
 	}
 	parallelFor(g.n, func(wk, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xi := x[i*g.inPerImage : (i+1)*g.inPerImage]
-			cols := xi
-			if !g.direct() {
-				o.cols[wk] = grow(o.cols[wk], g.kk*g.p)
-				cols = o.cols[wk]
-				g.im2col(xi, cols)
+		o.ws[wk] = grow(o.ws[wk], (g.kk+g.cout)*cb*g.p)
+		for i0 := lo; i0 < hi; i0 += cb {
+			nb := min(cb, hi-i0)
+			ld := nb * g.p
+			colBuf := o.ws[wk]
+			if o.keep {
+				colBuf = o.colsAll[i0*g.kk*g.p:]
 			}
-			yi := y[i*g.cout*g.p : (i+1)*g.cout*g.p]
-			sgemm(false, false, g.cout, g.p, g.kk, 1, w, g.kk, cols, g.p, 0, yi, g.p)
-			for c := 0; c < g.cout; c++ {
-				row, bc := yi[c*g.p:(c+1)*g.p], b[c]
-				if g.relu {
-					for j, v := range row {
-						v += bc
-						if v < 0 {
-							v = 0
+			cols := g.gatherCols(x, colBuf, i0, nb)
+			res := o.ws[wk][g.kk*cb*g.p:][:g.cout*ld]
+			sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
+			for bi := 0; bi < nb; bi++ {
+				yi := y[(i0+bi)*g.cout*g.p : (i0+bi+1)*g.cout*g.p]
+				for c := 0; c < g.cout; c++ {
+					src, dst, bc := res[c*ld+bi*g.p:][:g.p], yi[c*g.p:(c+1)*g.p], b[c]
+					if g.relu {
+						for j, v := range src {
+							dst[j] = max(v+bc, 0)
 						}
-						row[j] = v
-					}
-				} else {
-					for j := range row {
-						row[j] += bc
+					} else {
+						for j, v := range src {
+							dst[j] = v + bc
+						}
 					}
 				}
 			}
@@ -177,15 +237,17 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 func (o *convOp) DiffWRT(int) []bool { return []bool{o.g.needDX, true, true} }
 
 func (o *convOp) SymDiff(ins G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	return symDiff("conv", &convGrad{g: o.g}, ins, out, grad, o.DiffWRT(3))
+	o.keep = o.g.n*o.g.kk*o.g.p*4 <= colsCacheBytes
+	return symDiff("conv", &convGrad{g: o.g, fwd: o}, ins, out, grad, o.DiffWRT(3))
 }
 
-// convGrad computes dx, dW and db of a convolution in one pass over the batch.
+// convGrad computes dx, dW and db of a convolution in one pass over the batch,
+// a chunk of images per SGEMM as in the forward pass.
 type convGrad struct {
 	g          convGeom
+	fwd        *convOp
 	dx, dw, db *tensor.Dense
-	cols, dcol [][]float32
-	gm         [][]float32
+	ws         [][]float32 // per worker: columns, masked gradient, column gradient
 	pdw, pdb   [][]float32 // per-worker partial sums
 }
 
@@ -213,14 +275,14 @@ func (k *convGrad) compute(vals []G.Value) error {
 	g := &k.g
 	x, w, y, gy := f32(vals[0]), f32(vals[1]), f32(vals[3]), f32(vals[4])
 	nw := workers()
-	if len(k.cols) < nw {
-		k.cols, k.dcol, k.gm = make([][]float32, nw), make([][]float32, nw), make([][]float32, nw)
-		k.pdw, k.pdb = make([][]float32, nw), make([][]float32, nw)
+	if len(k.ws) < nw {
+		k.ws, k.pdw, k.pdb = make([][]float32, nw), make([][]float32, nw), make([][]float32, nw)
 	}
 	var dx []float32
 	if g.needDX {
 		dx = buf(&k.dx, g.n, g.cin, g.h, g.w).Float32s()
 	}
+	cb := g.chunk()
 	used := make([]bool, nw)
 	parallelFor(g.n, func(wk, lo, hi int) {
 		used[wk] = true
@@ -229,49 +291,60 @@ func (k *convGrad) compute(vals []G.Value) error {
 		pdw, pdb := k.pdw[wk], k.pdb[wk]
 		clear(pdw)
 		clear(pdb)
-		k.gm[wk] = grow(k.gm[wk], g.cout*g.p)
-		gm := k.gm[wk]
-		for i := lo; i < hi; i++ {
-			gi := gy[i*g.cout*g.p : (i+1)*g.cout*g.p]
-			if g.relu {
-				yi := y[i*g.cout*g.p : (i+1)*g.cout*g.p]
-				for j, v := range gi {
-					if yi[j] > 0 {
-						gm[j] = v
-					} else {
-						gm[j] = 0
-					}
-				}
+		k.ws[wk] = grow(k.ws[wk], (2*g.kk+g.cout)*cb*g.p)
+		ws := k.ws[wk]
+		for i0 := lo; i0 < hi; i0 += cb {
+			nb := min(cb, hi-i0)
+			ld := nb * g.p
+			var cols []float32
+			if k.fwd.keep {
+				cols = k.fwd.colsAll[i0*g.kk*g.p:][:g.kk*ld]
 			} else {
-				copy(gm, gi)
+				cols = g.gatherCols(x, ws, i0, nb)
 			}
-			for c := 0; c < g.cout; c++ {
-				var s float32
-				for _, v := range gm[c*g.p : (c+1)*g.p] {
-					s += v
+			gm := ws[g.kk*cb*g.p:][:g.cout*ld]
+			// Gather the output gradient side by side, masked by the ReLU,
+			// summing the bias gradient on the way.
+			for bi := 0; bi < nb; bi++ {
+				off := (i0 + bi) * g.cout * g.p
+				for c := 0; c < g.cout; c++ {
+					src, dst := gy[off+c*g.p:][:g.p], gm[c*ld+bi*g.p:][:g.p]
+					var s float32
+					if g.relu {
+						yr := y[off+c*g.p:][:g.p]
+						for j, v := range src {
+							if yr[j] <= 0 {
+								v = 0
+							}
+							dst[j] = v
+							s += v
+						}
+					} else {
+						for j, v := range src {
+							dst[j] = v
+							s += v
+						}
+					}
+					pdb[c] += s
 				}
-				pdb[c] += s
 			}
-			xi := x[i*g.inPerImage : (i+1)*g.inPerImage]
-			cols := xi
-			if !g.direct() {
-				k.cols[wk] = grow(k.cols[wk], g.kk*g.p)
-				cols = k.cols[wk]
-				g.im2col(xi, cols)
+			// dW += gm [cout x ld] * cols^T [ld x kk]
+			sgemm(false, true, g.cout, g.kk, ld, 1, gm, ld, cols, ld, 1, pdw, g.kk)
+			if !g.needDX {
+				continue
 			}
-			// dW += gm [cout x p] * cols^T [p x kk]
-			sgemm(false, true, g.cout, g.kk, g.p, 1, gm, g.p, cols, g.p, 1, pdw, g.kk)
-			if g.needDX {
-				dxi := dx[i*g.inPerImage : (i+1)*g.inPerImage]
+			// dcols [kk x ld] = W^T [kk x cout] * gm [cout x ld]
+			dcol := ws[(g.kk+g.cout)*cb*g.p:][:g.kk*ld]
+			sgemm(true, false, g.kk, ld, g.cout, 1, w, g.kk, gm, ld, 0, dcol, ld)
+			for bi := 0; bi < nb; bi++ {
+				dxi := dx[(i0+bi)*g.inPerImage : (i0+bi+1)*g.inPerImage]
 				if g.direct() {
-					sgemm(true, false, g.kk, g.p, g.cout, 1, w, g.kk, gm, g.p, 0, dxi, g.p)
+					for c := 0; c < g.cin; c++ {
+						copy(dxi[c*g.p:(c+1)*g.p], dcol[c*ld+bi*g.p:][:g.p])
+					}
 					continue
 				}
-				k.dcol[wk] = grow(k.dcol[wk], g.kk*g.p)
-				dcol := k.dcol[wk]
-				// dcols [kk x p] = W^T [kk x cout] * gm [cout x p]
-				sgemm(true, false, g.kk, g.p, g.cout, 1, w, g.kk, gm, g.p, 0, dcol, g.p)
-				g.col2im(dcol, dxi)
+				g.col2im(dcol[bi*g.p:], dxi, ld)
 			}
 		}
 	})
