@@ -58,11 +58,42 @@ func BatchNorm(x, gamma, beta *G.Node, axis int, st *BNState, training bool) (*G
 
 func (o *bnOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
 
-// forEachFeature runs fn(c) for every feature, in parallel when there are several.
-func (o *bnOp) forEachFeature(fn func(c int)) {
-	parallelFor(o.c, func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
-			fn(c)
+// featureSums returns, per feature, the sums of f(a, c, row) over every row
+// of that feature, where rows are the `inner`-long runs of the input; the work
+// is split over the outer axis and walks memory in order.
+func (o *bnOp) featureSums(nsum int, f func(c, off int, acc []float64)) [][]float64 {
+	nw := min(workers(), o.outer)
+	parts := make([][]float64, nw)
+	parallelFor(o.outer, func(w, lo, hi int) {
+		acc := make([]float64, nsum*o.c)
+		for a := lo; a < hi; a++ {
+			for c := 0; c < o.c; c++ {
+				f(c, (a*o.c+c)*o.inner, acc[c*nsum:(c+1)*nsum])
+			}
+		}
+		parts[w] = acc
+	})
+	out := make([][]float64, o.c)
+	for c := range out {
+		out[c] = make([]float64, nsum)
+		for _, p := range parts {
+			if p != nil {
+				for k := 0; k < nsum; k++ {
+					out[c][k] += p[c*nsum+k]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// apply runs fn over every row with its feature index, split over the outer axis.
+func (o *bnOp) apply(fn func(c, off int)) {
+	parallelFor(o.outer, func(_, lo, hi int) {
+		for a := lo; a < hi; a++ {
+			for c := 0; c < o.c; c++ {
+				fn(c, (a*o.c+c)*o.inner)
+			}
 		}
 	})
 }
@@ -74,42 +105,41 @@ func (o *bnOp) Do(vals ...G.Value) (G.Value, error) {
 		o.mean, o.invstd = make([]float32, o.c), make([]float32, o.c)
 	}
 	m := float64(o.outer * o.inner)
-	o.forEachFeature(func(c int) {
-		var mean, variance float64
-		if o.training {
-			var s, ss float64
-			for a := 0; a < o.outer; a++ {
-				for _, v := range x[(a*o.c+c)*o.inner:][:o.inner] {
-					s += float64(v)
-				}
+	if o.training {
+		// Sums of x and x^2 in float64 (per row in float32, which is exact
+		// enough for rows of at most a few hundred values in [-1e3, 1e3]).
+		sums := o.featureSums(2, func(c, off int, acc []float64) {
+			var s, ss float32
+			for _, v := range x[off : off+o.inner] {
+				s += v
+				ss += v * v
 			}
-			mean = s / m
-			for a := 0; a < o.outer; a++ {
-				for _, v := range x[(a*o.c+c)*o.inner:][:o.inner] {
-					d := float64(v) - mean
-					ss += d * d
-				}
-			}
-			variance = ss / m
+			acc[0] += float64(s)
+			acc[1] += float64(ss)
+		})
+		for c := 0; c < o.c; c++ {
+			mean := sums[c][0] / m
+			variance := max(sums[c][1]/m-mean*mean, 0)
 			unbiased := variance
 			if m > 1 {
-				unbiased = ss / (m - 1)
+				unbiased = variance * m / (m - 1)
 			}
 			o.state.Mean[c] = float32(bnMomentum*float64(o.state.Mean[c]) + (1-bnMomentum)*mean)
 			o.state.Var[c] = float32(bnMomentum*float64(o.state.Var[c]) + (1-bnMomentum)*unbiased)
-		} else {
-			mean, variance = float64(o.state.Mean[c]), float64(o.state.Var[c])
+			o.mean[c], o.invstd[c] = float32(mean), float32(1/math.Sqrt(variance+bnEpsilon))
 		}
-		inv := 1 / math.Sqrt(variance+bnEpsilon)
-		o.mean[c], o.invstd[c] = float32(mean), float32(inv)
-		scale := float32(inv) * gamma[c]
-		shift := beta[c] - float32(mean)*scale
-		for a := 0; a < o.outer; a++ {
-			off := (a*o.c + c) * o.inner
-			xr, yr := x[off:off+o.inner], y[off:off+o.inner]
-			for j, v := range xr {
-				yr[j] = v*scale + shift
-			}
+	} else {
+		for c := 0; c < o.c; c++ {
+			o.mean[c] = o.state.Mean[c]
+			o.invstd[c] = float32(1 / math.Sqrt(float64(o.state.Var[c])+bnEpsilon))
+		}
+	}
+	o.apply(func(c, off int) {
+		scale := o.invstd[c] * gamma[c]
+		shift := beta[c] - o.mean[c]*scale
+		yr := y[off : off+o.inner]
+		for j, v := range x[off : off+o.inner] {
+			yr[j] = v*scale + shift
 		}
 	})
 	return o.out, nil
@@ -153,37 +183,35 @@ func (k *bnGrad) compute(vals []G.Value) error {
 	dg := buf(&k.dgam, o.c).Float32s()
 	db := buf(&k.dbet, o.c).Float32s()
 	m := float64(o.outer * o.inner)
-	o.forEachFeature(func(c int) {
+	sums := o.featureSums(2, func(c, off int, acc []float64) {
 		mean, inv := o.mean[c], o.invstd[c]
-		var sg, sgx float64
-		for a := 0; a < o.outer; a++ {
-			off := (a*o.c + c) * o.inner
-			xr, gr := x[off:off+o.inner], gy[off:off+o.inner]
-			for j, g := range gr {
-				sg += float64(g)
-				sgx += float64(g) * float64((xr[j]-mean)*inv)
-			}
+		var sg, sgx float32
+		xr := x[off : off+o.inner]
+		for j, g := range gy[off : off+o.inner] {
+			sg += g
+			sgx += g * (xr[j] - mean) * inv
 		}
-		db[c], dg[c] = float32(sg), float32(sgx)
+		acc[0] += float64(sg)
+		acc[1] += float64(sgx)
+	})
+	mg, mgx := make([]float32, o.c), make([]float32, o.c)
+	for c := 0; c < o.c; c++ {
+		db[c], dg[c] = float32(sums[c][0]), float32(sums[c][1])
+		if o.training {
+			mg[c], mgx[c] = float32(sums[c][0]/m), float32(sums[c][1]/m)
+		}
+	}
+	o.apply(func(c, off int) {
+		s, mean, inv := gamma[c]*o.invstd[c], o.mean[c], o.invstd[c]
+		xr, gr, dr := x[off:off+o.inner], gy[off:off+o.inner], dx[off:off+o.inner]
 		if !o.training {
-			s := gamma[c] * inv
-			for a := 0; a < o.outer; a++ {
-				off := (a*o.c + c) * o.inner
-				for j, g := range gy[off : off+o.inner] {
-					dx[off+j] = g * s
-				}
+			for j, g := range gr {
+				dr[j] = g * s
 			}
 			return
 		}
-		s := gamma[c] * inv
-		mg, mgx := float32(sg/m), float32(sgx/m)
-		for a := 0; a < o.outer; a++ {
-			off := (a*o.c + c) * o.inner
-			xr, gr, dr := x[off:off+o.inner], gy[off:off+o.inner], dx[off:off+o.inner]
-			for j, g := range gr {
-				xh := (xr[j] - mean) * inv
-				dr[j] = s * (g - mg - xh*mgx)
-			}
+		for j, g := range gr {
+			dr[j] = s * (g - mg[c] - (xr[j]-mean)*inv*mgx[c])
 		}
 	})
 	return nil

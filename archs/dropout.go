@@ -1,6 +1,7 @@
 package archs
 
 import (
+	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -39,19 +40,20 @@ func (o *dropoutOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(o.mask) != len(x) {
 		o.mask = make([]float32, len(x))
 	}
-	thresh := uint32(float64(o.rate) * (1 << 32))
+	// Four 16-bit draws per 64-bit random number: a unit is dropped when its
+	// draw is below rate*65536 (the rate is kept to within 1/65536).
+	thresh := uint64(math.Round(float64(o.rate) * 65536))
 	scale := 1 / (1 - o.rate)
 	mask := o.mask
-	for i := 0; i < len(mask); i += 2 {
+	for i := 0; i < len(mask); i += 4 {
 		r := o.rng.Uint64()
-		for j, half := range [2]uint32{uint32(r), uint32(r >> 32)} {
-			if i+j < len(mask) {
-				if half >= thresh {
-					mask[i+j] = scale
-				} else {
-					mask[i+j] = 0
-				}
+		for j := i; j < min(i+4, len(mask)); j++ {
+			if r&0xffff >= thresh {
+				mask[j] = scale
+			} else {
+				mask[j] = 0
 			}
+			r >>= 16
 		}
 	}
 	for i, v := range x {

@@ -41,34 +41,55 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	planes := o.n * o.c
 	parallelFor(planes, func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
-			xp := x[p*o.h*o.w : (p+1)*o.h*o.w]
-			yp := y[p*o.ho*o.wo : (p+1)*o.ho*o.wo]
-			ap := o.arg[p*o.ho*o.wo : (p+1)*o.ho*o.wo]
-			for oy := 0; oy < o.ho; oy++ {
-				for ox := 0; ox < o.wo; ox++ {
-					best, bi := float32(0), int32(-1)
-					for dy := 0; dy < 2; dy++ {
-						iy := oy*2 + dy - o.pt
-						if iy < 0 || iy >= o.h {
-							continue
-						}
-						for dx := 0; dx < 2; dx++ {
-							ix := ox*2 + dx - o.pl
-							if ix < 0 || ix >= o.w {
-								continue
-							}
-							v := xp[iy*o.w+ix]
-							if bi < 0 || v > best {
-								best, bi = v, int32(iy*o.w+ix)
-							}
-						}
-					}
-					yp[oy*o.wo+ox], ap[oy*o.wo+ox] = best, bi
-				}
-			}
+			o.poolPlane(x[p*o.h*o.w:(p+1)*o.h*o.w], y[p*o.ho*o.wo:(p+1)*o.ho*o.wo], o.arg[p*o.ho*o.wo:(p+1)*o.ho*o.wo])
 		}
 	})
 	return out, nil
+}
+
+// poolPlane pools one plane. Windows wholly inside the image (all of them for
+// 'valid' pooling) take a fast path; edge windows of 'same' pooling skip the
+// padded cells.
+func (o *maxPoolOp) poolPlane(xp, yp []float32, ap []int32) {
+	for oy := 0; oy < o.ho; oy++ {
+		iy := oy*2 - o.pt
+		rowsIn := iy >= 0 && iy+1 < o.h
+		for ox := 0; ox < o.wo; ox++ {
+			ix := ox*2 - o.pl
+			if rowsIn && ix >= 0 && ix+1 < o.w {
+				i := iy*o.w + ix
+				best, bi := xp[i], i
+				if v := xp[i+1]; v > best {
+					best, bi = v, i+1
+				}
+				if v := xp[i+o.w]; v > best {
+					best, bi = v, i+o.w
+				}
+				if v := xp[i+o.w+1]; v > best {
+					best, bi = v, i+o.w+1
+				}
+				yp[oy*o.wo+ox], ap[oy*o.wo+ox] = best, int32(bi)
+				continue
+			}
+			best, bi := float32(0), int32(-1)
+			for dy := 0; dy < 2; dy++ {
+				y := iy + dy
+				if y < 0 || y >= o.h {
+					continue
+				}
+				for dx := 0; dx < 2; dx++ {
+					x := ix + dx
+					if x < 0 || x >= o.w {
+						continue
+					}
+					if v := xp[y*o.w+x]; bi < 0 || v > best {
+						best, bi = v, int32(y*o.w+x)
+					}
+				}
+			}
+			yp[oy*o.wo+ox], ap[oy*o.wo+ox] = best, bi
+		}
+	}
 }
 
 func (o *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }

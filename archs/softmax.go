@@ -34,25 +34,35 @@ func (o *softmaxOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.s
 func (o *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
 	x := f32(vals[0])
 	y := buf(&o.out, o.shape...).Float32s()
+	// Work a whole [c x inner] block at a time with contiguous inner loops.
 	parallelFor(o.outer, func(_, lo, hi int) {
+		mx := make([]float32, o.inner)
+		sum := make([]float32, o.inner)
 		for a := lo; a < hi; a++ {
-			base := a * o.c * o.inner
-			for in := 0; in < o.inner; in++ {
-				mx := float32(math.Inf(-1))
-				for c := 0; c < o.c; c++ {
-					if v := x[base+c*o.inner+in]; v > mx {
-						mx = v
-					}
+			xb := x[a*o.c*o.inner : (a+1)*o.c*o.inner]
+			yb := y[a*o.c*o.inner : (a+1)*o.c*o.inner]
+			copy(mx, xb[:o.inner])
+			for c := 1; c < o.c; c++ {
+				for i, v := range xb[c*o.inner : (c+1)*o.inner] {
+					mx[i] = max(mx[i], v)
 				}
-				var s float32
-				for c := 0; c < o.c; c++ {
-					e := float32(math.Exp(float64(x[base+c*o.inner+in] - mx)))
-					y[base+c*o.inner+in] = e
-					s += e
+			}
+			clear(sum)
+			for c := 0; c < o.c; c++ {
+				xr, yr := xb[c*o.inner:(c+1)*o.inner], yb[c*o.inner:(c+1)*o.inner]
+				for i, v := range xr {
+					e := float32(math.Exp(float64(v - mx[i])))
+					yr[i] = e
+					sum[i] += e
 				}
-				inv := 1 / s
-				for c := 0; c < o.c; c++ {
-					y[base+c*o.inner+in] *= inv
+			}
+			for i := range sum {
+				sum[i] = 1 / sum[i]
+			}
+			for c := 0; c < o.c; c++ {
+				yr := yb[c*o.inner : (c+1)*o.inner]
+				for i := range yr {
+					yr[i] *= sum[i]
 				}
 			}
 		}
@@ -80,17 +90,20 @@ func (k *softmaxGrad) compute(vals []G.Value) error {
 	y, gy := f32(vals[1]), f32(vals[2])
 	dx := buf(&k.dx, o.shape...).Float32s()
 	parallelFor(o.outer, func(_, lo, hi int) {
+		dot := make([]float32, o.inner)
 		for a := lo; a < hi; a++ {
-			base := a * o.c * o.inner
-			for in := 0; in < o.inner; in++ {
-				var dot float32
-				for c := 0; c < o.c; c++ {
-					i := base + c*o.inner + in
-					dot += gy[i] * y[i]
+			off := a * o.c * o.inner
+			clear(dot)
+			for c := 0; c < o.c; c++ {
+				yr, gr := y[off+c*o.inner:][:o.inner], gy[off+c*o.inner:][:o.inner]
+				for i, v := range yr {
+					dot[i] += v * gr[i]
 				}
-				for c := 0; c < o.c; c++ {
-					i := base + c*o.inner + in
-					dx[i] = y[i] * (gy[i] - dot)
+			}
+			for c := 0; c < o.c; c++ {
+				yr, gr, dr := y[off+c*o.inner:][:o.inner], gy[off+c*o.inner:][:o.inner], dx[off+c*o.inner:][:o.inner]
+				for i, v := range yr {
+					dr[i] = v * (gr[i] - dot[i])
 				}
 			}
 		}
