@@ -57,18 +57,22 @@ func (o *maxPoolOp) poolPlane(xp, yp []float32, ap []int32) {
 		for ox := 0; ox < o.wo; ox++ {
 			ix := ox*2 - o.pl
 			if rowsIn && ix >= 0 && ix+1 < o.w {
+				// Branch-free: the maximum by MAXSS, then the first cell
+				// holding it by conditional moves.
 				i := iy*o.w + ix
-				best, bi := xp[i], i
-				if v := xp[i+1]; v > best {
-					best, bi = v, i+1
+				a, b, c, d := xp[i], xp[i+1], xp[i+o.w], xp[i+o.w+1]
+				m := max(max(a, b), max(c, d))
+				k := i + o.w + 1
+				if c == m {
+					k = i + o.w
 				}
-				if v := xp[i+o.w]; v > best {
-					best, bi = v, i+o.w
+				if b == m {
+					k = i + 1
 				}
-				if v := xp[i+o.w+1]; v > best {
-					best, bi = v, i+o.w+1
+				if a == m {
+					k = i
 				}
-				yp[oy*o.wo+ox], ap[oy*o.wo+ox] = best, int32(bi)
+				yp[oy*o.wo+ox], ap[oy*o.wo+ox] = m, int32(k)
 				continue
 			}
 			best, bi := float32(0), int32(-1)
