@@ -89,11 +89,7 @@ func (k *denseGrad) compute(vals []G.Value) error {
 		k.gm = grow(k.gm, len(gy))
 		gm = k.gm
 		for i, g := range gy {
-			if y[i] > 0 {
-				gm[i] = g
-			} else {
-				gm[i] = 0
-			}
+			gm[i] = reluMask(g, y[i])
 		}
 	}
 	db := buf(&k.db, o.outN).Float32s()

@@ -100,6 +100,6 @@ func peakRSSMB() float64 {
 
 // String is one human line.
 func (r BenchResult) String() string {
-	return fmt.Sprintf("%-16s batch %4d  train %7.0f img/s (%6.1f s/epoch, extrapolated)  infer %7.0f img/s  %8.0f allocs/step %7.1f MB/step  peak RSS %6.0f MB",
-		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
+	return fmt.Sprintf("%-16s batch %4d  train %6.0f img/s (%5.1f s/epoch, extrapolated; %5.2f CPU-s per 1000 img)  infer %6.0f img/s  %5.0f allocs/step %5.1f MB/step  peak RSS %5.0f MB",
+		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, 1000*r.CPUSecondsTrain/float64(r.TrainImages), r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
 }
