@@ -135,7 +135,9 @@ func (g *convGeom) col2im(cols, dx []float32, ld int) {
 
 // chunk is how many images share one column matrix, so that each SGEMM has
 // about 2048 columns (small images are batched together; large ones alone).
-func (g *convGeom) chunk() int { return max(1, min(64, (2048+g.p-1)/g.p)) }
+const chunkCols = 2048
+
+func (g *convGeom) chunk() int { return max(1, min(64, (chunkCols+g.p-1)/g.p)) }
 
 // convOp is a fused 2-D convolution: im2col, SGEMM, then bias and an optional
 // ReLU applied while scattering the result to NCHW. Several images share one
