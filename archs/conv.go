@@ -137,7 +137,16 @@ func (g *convGeom) col2im(cols, dx []float32, ld int) {
 // about 2048 columns (small images are batched together; large ones alone).
 const chunkCols = 2048
 
-func (g *convGeom) chunk() int { return max(1, min(64, (chunkCols+g.p-1)/g.p)) }
+// Images of at least chunkAlone pixels get an SGEMM each, which then writes
+// straight into the NCHW output.
+const chunkAlone = 512
+
+func (g *convGeom) chunk() int {
+	if g.p >= chunkAlone {
+		return 1
+	}
+	return max(1, min(64, (chunkCols+g.p-1)/g.p))
+}
 
 // convOp is a fused 2-D convolution: im2col, SGEMM, then bias and an optional
 // ReLU applied while scattering the result to NCHW. Several images share one
@@ -216,6 +225,9 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 			}
 			cols := g.gatherCols(x, colBuf, i0, nb)
 			res := o.ws[wk][g.kk*cb*g.p:][:g.cout*ld]
+			if nb == 1 {
+				res = y[i0*g.cout*g.p : (i0+1)*g.cout*g.p] // already NCHW
+			}
 			sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
 			for bi := 0; bi < nb; bi++ {
 				yi := y[(i0+bi)*g.cout*g.p : (i0+bi+1)*g.cout*g.p]
