@@ -176,9 +176,6 @@ func Conv2D(x, w, b *G.Node, k, stride int, same, relu, needDX bool) (*G.Node, e
 	}
 	g := newConvGeom(x.Shape(), cout, k, stride, same, relu)
 	g.needDX = needDX
-	if useWinograd(&g) {
-		return G.ApplyOp(&winoConvOp{base: newBase("winoconv", 4, 4, 2, 1), g: newWinoGeom(g)}, x, w, b)
-	}
 	op := &convOp{base: newBase("conv", 4, 4, 2, 1), g: g}
 	return G.ApplyOp(op, x, w, b)
 }
