@@ -34,7 +34,7 @@ Usage:
                                            compare recorded runs
   fmnist bench [--models ...] [--limit-train N] [--json]
                                            training and inference speed per model
-
+` + resultsUsage + `
 Run 'fmnist COMMAND -h' for a command's flags.
 `
 
@@ -79,11 +79,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdTable(args[1:], stdout)
 	case "bench":
 		return cmdBench(args[1:], stdout)
+	case "eval":
+		return cmdEval(args[1:], stdout)
+	case "predict":
+		return cmdPredict(args[1:], stdout)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return exitError{2, fmt.Errorf("unknown command %q (want archs, train or table; see 'fmnist help')", args[0])}
+	return exitError{2, fmt.Errorf("unknown command %q (want archs, train, table, eval, predict, report or bench; see 'fmnist help')", args[0])}
 }
 
 // parseFlags parses a subcommand's flags; -h prints them and ends cleanly.
@@ -167,8 +173,12 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 1, "random seed for weights, dropout and shuffling")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	fs.Bool("headless", false, "plain line output (the default until the dashboard exists, and whenever stdout is not a terminal)")
+	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if *resume != "" {
+		return cmdResume(fs, *resume, *runsDir, *data, stdout, stderr)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -27,7 +27,8 @@ type Model struct {
 	Params []*Param
 	BN     []*BNState
 	Drops  []*rand.PCG
-	Layers []string // one line per layer, from the first build
+	Layers []string    // one line per layer, from the first build
+	Info   []LayerInfo // the same layers, structured (describe.go)
 
 	seed   uint64
 	init   *rand.Rand
@@ -108,6 +109,7 @@ type Builder struct {
 	pi, bi, di int
 	counts     map[string]int
 	err        error
+	names      map[*G.Node]string // layer name of each layer's output (describe.go)
 }
 
 func (b *Builder) fail(err error) *G.Node {
@@ -211,6 +213,7 @@ func (b *Builder) Conv(x *G.Node, cout, k, stride int, same, relu bool, kinit, b
 		act = " relu"
 	}
 	b.layer("conv2d", y.Shape(), cout*cin*k*k+cout, fmt.Sprintf("%dx%d/%d %s%s", k, k, stride, pad, act))
+	b.describe("conv2d", y, LayerInfo{Filters: cout, Kernel: k, Stride: stride, Padding: padding(same), Activation: activation(relu)}, x)
 	return y
 }
 
@@ -240,6 +243,7 @@ func (b *Builder) BN(x *G.Node, axis int) *G.Node {
 		detail = "height axis"
 	}
 	b.layer("batch_normalization", y.Shape(), 4*c, detail)
+	b.describe("batch_normalization", y, LayerInfo{Axis: axis, Momentum: bnMomentum, Epsilon: bnEpsilon}, x)
 	return y
 }
 
@@ -258,6 +262,7 @@ func (b *Builder) Dropout(x *G.Node, rate float64) *G.Node {
 		return b.fail(err)
 	}
 	b.layer("dropout", y.Shape(), 0, fmt.Sprintf("rate %g", rate))
+	b.describe("dropout", y, LayerInfo{Rate: rate}, x)
 	return y
 }
 
@@ -275,6 +280,7 @@ func (b *Builder) MaxPool(x *G.Node, same bool) *G.Node {
 		pad = "same"
 	}
 	b.layer("max_pooling2d", y.Shape(), 0, "2x2 "+pad)
+	b.describe("max_pooling2d", y, LayerInfo{Kernel: 2, Stride: 2, Padding: pad}, x)
 	return y
 }
 
@@ -288,6 +294,7 @@ func (b *Builder) Add(a, x *G.Node) *G.Node {
 		return b.fail(err)
 	}
 	b.layer("add", y.Shape(), 0, "residual")
+	b.describe("add", y, LayerInfo{}, a, x)
 	return y
 }
 
@@ -301,6 +308,7 @@ func (b *Builder) Flatten(x *G.Node) *G.Node {
 		return b.fail(err)
 	}
 	b.layer("flatten", y.Shape(), 0, "")
+	b.describe("flatten", y, LayerInfo{}, x)
 	return y
 }
 
@@ -325,6 +333,7 @@ func (b *Builder) Dense(x *G.Node, units int, relu bool) *G.Node {
 		act = "relu"
 	}
 	b.layer("dense", y.Shape(), in*units+units, act)
+	b.describe("dense", y, LayerInfo{Units: units, Activation: activation(relu)}, x)
 	return y
 }
 
@@ -350,6 +359,7 @@ func (b *Builder) ChannelDenseSoftmax(x *G.Node, units int) *G.Node {
 		return b.fail(err)
 	}
 	b.layer("dense", y.Shape(), cin*units+units, "softmax, per position")
+	b.describe("dense", y, LayerInfo{Units: units, Activation: "softmax", PerPosition: true}, x)
 	return y
 }
 
@@ -363,6 +373,7 @@ func (b *Builder) GlobalAvgPool(x *G.Node) *G.Node {
 		return b.fail(err)
 	}
 	b.layer("global_average_pooling2d", y.Shape(), 0, "")
+	b.describe("global_average_pooling2d", y, LayerInfo{}, x)
 	return y
 }
 

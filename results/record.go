@@ -33,7 +33,8 @@ type Run struct {
 	Seed          int64                `json:"seed"`
 	Layers        []string             `json:"layers,omitempty"`
 	StartedAt     time.Time            `json:"started_at"`
-	FinishedAt    *time.Time           `json:"finished_at"` // null while running
+	ResumedAt     []time.Time          `json:"resumed_at,omitempty"` // each `train --resume`
+	FinishedAt    *time.Time           `json:"finished_at"`          // null while running
 	BestTestAcc   float64              `json:"best_test_acc"`
 	BestEpoch     int                  `json:"best_epoch"`
 	Epochs        []trainer.EpochStats `json:"epochs"` // never null
@@ -45,6 +46,7 @@ func (r *Run) clone() *Run {
 	c.Recipe.Phases = append([]archs.Phase(nil), r.Recipe.Phases...)
 	c.Layers = append([]string(nil), r.Layers...)
 	c.Epochs = append([]trainer.EpochStats{}, r.Epochs...)
+	c.ResumedAt = append([]time.Time(nil), r.ResumedAt...)
 	if r.FinishedAt != nil {
 		t := *r.FinishedAt
 		c.FinishedAt = &t
@@ -247,18 +249,21 @@ func CheckWritable(runsDir string) error {
 // A Recorder is not safe for concurrent use: feed it from one goroutine (the
 // one draining the event channel) and call Run from that goroutine too.
 type Recorder struct {
-	dir  string
-	runs map[string]*Run
+	dir   string
+	runs  map[string]*Run
+	locks map[string]func() // run directory locks held while runs train (lock.go)
 }
 
 // NewRecorder returns a Recorder that writes under runsDir.
 func NewRecorder(runsDir string) *Recorder {
-	return &Recorder{dir: runsDir, runs: map[string]*Run{}}
+	return &Recorder{dir: runsDir, runs: map[string]*Run{}, locks: map[string]func(){}}
 }
 
 // Handle consumes one event. RunStarted creates the record (status running)
-// and saves it; EpochEnd appends the epoch's figures, updates the best test
-// accuracy and saves; RunFinished sets the status, error and finish time and
+// and saves it (a resumed run continues its record: start time, history);
+// EpochEnd appends the epoch's figures, updates the best test accuracy, writes
+// the run's best and final models and its checkpoint when the event carries
+// one (checkpoint.go), and saves; RunFinished sets the status, error and finish time and
 // saves. RunQueued and BatchProgress are ignored and never touch the disk.
 // RunFinished for a run that never started (cancelled while queued) is
 // ignored too: such a run has no record. The in-memory record is updated even
@@ -287,23 +292,60 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		if !validID(e.ID) {
 			return fmt.Errorf("record run: invalid run id %q", e.ID)
 		}
+		if e.Resumed {
+			// Continue the existing record: its start, and the epochs the
+			// checkpoint holds (run.json may lag it by one).
+			if old, err := LoadRun(filepath.Join(r.dir, e.ID)); err == nil {
+				run.StartedAt = old.StartedAt
+				run.ResumedAt = old.ResumedAt
+			}
+			run.ResumedAt = append(run.ResumedAt, t)
+			run.Epochs = append(run.Epochs, e.History...)
+			for i, st := range run.Epochs {
+				if i == 0 || st.TestAcc > run.BestTestAcc {
+					run.BestTestAcc, run.BestEpoch = st.TestAcc, st.Epoch
+				}
+			}
+		}
 		r.runs[e.ID] = run
-		return SaveRun(r.dir, run)
+		if err := SaveRun(r.dir, run); err != nil {
+			return err
+		}
+		unlock, err := LockRun(filepath.Join(r.dir, e.ID))
+		if err != nil {
+			return err
+		}
+		r.locks[e.ID] = unlock
+		return nil
 	case trainer.EpochEnd:
 		run := r.runs[e.ID]
 		if run == nil {
 			return fmt.Errorf("record run %s: epoch %d for a run that never started", e.ID, e.Stats.Epoch)
 		}
 		run.Epochs = append(run.Epochs, e.Stats)
-		if len(run.Epochs) == 1 || e.Stats.TestAcc > run.BestTestAcc {
+		improved := len(run.Epochs) == 1 || e.Stats.TestAcc > run.BestTestAcc
+		if improved {
 			run.BestTestAcc = e.Stats.TestAcc
 			run.BestEpoch = e.Stats.Epoch
 		}
 		if e.Epochs > 0 {
 			run.EpochsPlanned = e.Epochs
 		}
-		return SaveRun(r.dir, run)
+		// Models and checkpoint first: run.json never names an epoch whose
+		// state is not on disk.
+		var artErr error
+		if e.Checkpoint != nil {
+			artErr = r.saveArtifacts(run, e.Checkpoint, e.Stats, improved)
+		}
+		if err := SaveRun(r.dir, run); err != nil {
+			return err
+		}
+		return artErr
 	case trainer.RunFinished:
+		if unlock := r.locks[e.ID]; unlock != nil {
+			defer unlock()
+			delete(r.locks, e.ID)
+		}
 		run := r.runs[e.ID]
 		if run == nil {
 			return nil

@@ -40,6 +40,10 @@ type RunStarted struct {
 	TestSize  int
 	Seed      int64
 	Time      time.Time
+	// Resumed: the run continues an earlier one (Job.Resume) whose finished
+	// epochs are History; training goes on with epoch len(History)+1.
+	Resumed bool
+	History []EpochStats
 }
 
 // BatchProgress: sent after every few training batches (at most ~10 per second).
@@ -70,6 +74,9 @@ type EpochEnd struct {
 	ID     string
 	Epochs int
 	Stats  EpochStats
+	// Checkpoint is the run's full state after this epoch (a copy owned by
+	// the event), for saving the model and resuming; nil in synthetic events.
+	Checkpoint *Checkpoint
 }
 
 // RunFinished: the run ended with Status done, failed or cancelled.

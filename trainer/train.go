@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -22,6 +23,12 @@ type Job struct {
 	Model  string
 	Epochs int   // 0: the recipe's own
 	Seed   int64 // weights, dropout and shuffling all derive from it
+
+	// Resume continues a run from a checkpoint (its recipe replaces Epochs'):
+	// training starts after epoch Resume.Epoch with the saved state. A
+	// checkpoint with Epoch 0 and no state restarts the run from scratch while
+	// keeping its record (RunStarted.Resumed).
+	Resume *Checkpoint
 }
 
 // Config is what every run of a Start shares.
@@ -63,18 +70,54 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	if job.Epochs > 0 {
 		recipe = recipe.WithEpochs(job.Epochs)
 	}
+	cp := job.Resume
+	if cp != nil {
+		if err := CheckResume(cp, job, train, test); err != nil {
+			return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+		}
+		recipe = cp.Recipe
+	}
 	total := recipe.Epochs()
 	testN := 0
 	if test != nil {
 		testN = test.N
 	}
-	emit(RunStarted{ID: job.ID, Model: m.Spec.Name, Params: m.ParamCount(), Layers: m.Layers, Recipe: recipe,
-		Epochs: total, TrainSize: train.N, TestSize: testN, Seed: job.Seed, Time: time.Now()})
 
-	shuffle := rand.New(rand.NewPCG(uint64(job.Seed), 0x5eed))
+	shuffleSrc := rand.NewPCG(uint64(job.Seed), 0x5eed)
+	shuffle := rand.New(shuffleSrc)
 	var solver G.Solver
 	phase := -1
-	for e := 1; e <= total; e++ {
+	first := 1
+	var history []EpochStats
+	if cp != nil && cp.Epoch > 0 {
+		// The model's compiled graphs share its tensors, BatchNorm states and
+		// dropout streams, which Restore sets in place.
+		if err := m.Restore(cp.State); err != nil {
+			return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+		}
+		if err := shuffleSrc.UnmarshalBinary(cp.Shuffle); err != nil {
+			return StatusFailed, fmt.Errorf("cannot resume: shuffling state: %w", err)
+		}
+		phase = cp.Phase
+		if solver, err = archs.NewSolver(recipe.Phases[phase]); err != nil {
+			return StatusFailed, err
+		}
+		if err := setOptimizerState(solver, cp.Optimizer, m); err != nil {
+			return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+		}
+		m.DropGraphs(recipe.Phases[phase].Batch, EvalBatch)
+		first = cp.Epoch + 1
+		history = slices.Clone(cp.History)
+	}
+	emit(RunStarted{ID: job.ID, Model: m.Spec.Name, Params: m.ParamCount(), Layers: m.Layers, Recipe: recipe,
+		Epochs: total, TrainSize: train.N, TestSize: testN, Seed: job.Seed, Time: time.Now(),
+		Resumed: cp != nil, History: slices.Clone(history)})
+
+	trainHash, testHash := "", ""
+	if first <= total {
+		trainHash, testHash = DataHash(train), DataHash(test)
+	}
+	for e := first; e <= total; e++ {
 		if p := recipe.PhaseAt(e); p != phase {
 			phase = p
 			// A new phase starts a fresh optimizer, as the seed's model5 did.
@@ -108,7 +151,19 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 			}
 		}
 		st.EvalSeconds = time.Since(t1).Seconds()
-		emit(EpochEnd{ID: job.ID, Epochs: total, Stats: st})
+		history = append(history, st)
+		ck := &Checkpoint{Run: job.ID, Model: m.Spec.Name, Seed: job.Seed, Recipe: recipe, Epoch: e, Phase: phase,
+			TrainSize: train.N, TestSize: testN, TrainHash: trainHash, TestHash: testHash,
+			History: slices.Clone(history)}
+		if ck.State, err = m.Snapshot(); err == nil {
+			if ck.Optimizer, err = optimizerState(solver, m); err == nil {
+				ck.Shuffle, err = shuffleSrc.MarshalBinary()
+			}
+		}
+		if err != nil {
+			return StatusFailed, fmt.Errorf("epoch %d: checkpoint: %w", e, err)
+		}
+		emit(EpochEnd{ID: job.ID, Epochs: total, Stats: st, Checkpoint: ck})
 	}
 	return StatusDone, nil
 }
