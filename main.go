@@ -34,7 +34,7 @@ Usage:
                                            compare recorded runs
   fmnist bench [--models ...] [--limit-train N] [--json]
                                            training and inference speed per model
-` + resultsUsage + `
+` + resultsUsage + detectUsage + `
 Run 'fmnist COMMAND -h' for a command's flags.
 `
 
@@ -85,11 +85,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdPredict(args[1:], stdout)
 	case "report":
 		return cmdReport(args[1:], stdout, stderr)
+	case "detect":
+		return cmdDetect(args[1:], stdout, stderr)
+	case "synth-video":
+		return cmdSynthVideo(args[1:], stdout)
+	case "record":
+		return cmdRecord(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return exitError{2, fmt.Errorf("unknown command %q (want archs, train, table, eval, predict, report or bench; see 'fmnist help')", args[0])}
+	return exitError{2, fmt.Errorf("unknown command %q (want archs, train, table, bench, eval, predict, report, detect, synth-video or record; see 'fmnist help')", args[0])}
 }
 
 // parseFlags parses a subcommand's flags; -h prints them and ends cleanly.

@@ -10,6 +10,7 @@ FMNIST_PACKAGES=(
   libopenblas-dev               # matrix multiply
   dataset-fashion-mnist         # the real data set, in /usr/share/datasets/fashion-mnist
   tmux                          # terminal tests of the dashboard
+  libopencv-dev                 # the detector: gocv (OpenCV 4.6) and ximgproc's selective search; large (~1 GB)
 )
 
 missing=()

@@ -1,0 +1,109 @@
+package detector
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Report is what `detect --json` writes: the run's settings, every frame's
+// boxes and stage times, and the summary.
+type Report struct {
+	Input        string      `json:"input"`
+	Output       string      `json:"output"`
+	Model        string      `json:"model"`
+	Mode         string      `json:"mode"`
+	SeedPipeline bool        `json:"seed_pipeline"`
+	Threshold    float64     `json:"threshold"`
+	Width        int         `json:"width"`
+	Height       int         `json:"height"`
+	FPS          float64     `json:"fps"`
+	MinSize      int         `json:"min_region_px"`
+	Frames       []FrameDone `json:"frames"`
+	Summary      *Summary    `json:"summary"`
+}
+
+// Add records an event.
+func (r *Report) Add(ev Event) {
+	switch e := ev.(type) {
+	case Started:
+		r.Input, r.Output, r.Mode, r.SeedPipeline = e.In, e.Out, e.Mode, e.SeedPipeline
+		r.Width, r.Height, r.FPS, r.MinSize = e.W, e.H, e.FPS, e.MinSize
+	case FrameDone:
+		r.Frames = append(r.Frames, e)
+	case Summary:
+		r.Summary = &e
+	}
+}
+
+// Plain prints headless progress: a line every Every frames and the summary.
+type Plain struct {
+	W     io.Writer
+	Every int
+	total StageMillis
+	n     int
+	dets  int
+}
+
+// Handle prints what an event calls for.
+func (p *Plain) Handle(ev Event) {
+	every := max(1, p.Every)
+	switch e := ev.(type) {
+	case Started:
+		pipe := "ours"
+		if e.SeedPipeline {
+			pipe = "seed's"
+		}
+		fmt.Fprintf(p.W, "detect %s -> %s: %dx%d at %.3g fps, %s selective search, %s pipeline, regions >= %d px\n",
+			e.In, e.Out, e.W, e.H, e.FPS, e.Mode, pipe, e.MinSize)
+	case FrameDone:
+		p.n++
+		p.dets += len(e.Boxes)
+		p.total.add(e.Millis, 1)
+		if (e.Index+1)%every == 0 {
+			fmt.Fprintf(p.W, "frame %4d  %3d proposals  %3d regions  %3d labelled so far  %5.1f ms/frame\n",
+				e.Index+1, e.Proposals, e.Regions, p.dets, p.total.Total/float64(p.n))
+		}
+	case Summary:
+		WriteSummary(p.W, e)
+	}
+}
+
+// WriteSummary prints a summary in a few lines.
+func WriteSummary(w io.Writer, s Summary) {
+	fmt.Fprintf(w, "frames %d, labelled %d, detections %d, %.1f frames/s (%.2f s)\n",
+		s.Frames, s.FramesLabelled, s.Detections, s.FPS, s.Seconds)
+	m := s.MeanMillis
+	fmt.Fprintf(w, "mean ms/frame: decode %.1f, proposals %.1f, prepare %.1f, classify %.1f, draw+write %.1f, total %.1f\n",
+		m.Decode, m.Proposals, m.Prepare, m.Classify, m.DrawWrite, m.Total)
+	if len(s.PerClass) > 0 {
+		var parts []string
+		for _, k := range sortedKeys(s.PerClass) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.PerClass[k]))
+		}
+		fmt.Fprintf(w, "detections per class: %s\n", strings.Join(parts, ", "))
+	}
+	if mt := s.Metrics; mt != nil {
+		o := mt.Overall
+		fmt.Fprintf(w, "against truth (%d frames, %d items): precision %.3f, recall %.3f, mean IoU %.3f (TP %d, FP %d, FN %d)\n",
+			mt.FramesEvaluated, mt.TruthItems, o.Precision, o.Recall, o.MeanIoU, o.TP, o.FP, o.FN)
+		for _, k := range sortedKeys(mt.PerClass) {
+			c := mt.PerClass[k]
+			fmt.Fprintf(w, "  %-12s precision %.3f  recall %.3f  mean IoU %.3f  (TP %d, FP %d, FN %d)\n",
+				k, c.Precision, c.Recall, c.MeanIoU, c.TP, c.FP, c.FN)
+		}
+	}
+	if s.Err != "" {
+		fmt.Fprintf(w, "error: %s\n", s.Err)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
