@@ -8,6 +8,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// dropBlock is how many units share one random stream in a dropout mask.
+const dropBlock = 1 << 14
+
 // dropoutOp is inverted dropout, element-wise as in Keras: in training each
 // element is kept with probability 1-rate and scaled by 1/(1-rate); in
 // evaluation it is the identity. Its random stream is the model's, seeded from
@@ -45,20 +48,31 @@ func (o *dropoutOp) Do(vals ...G.Value) (G.Value, error) {
 	thresh := uint64(math.Round(float64(o.rate) * 65536))
 	scale := 1 / (1 - o.rate)
 	mask := o.mask
-	for i := 0; i < len(mask); i += 4 {
-		r := o.rng.Uint64()
-		for j := i; j < min(i+4, len(mask)); j++ {
-			if r&0xffff >= thresh {
-				mask[j] = scale
-			} else {
-				mask[j] = 0
+	// The mask is drawn in blocks of dropBlock units, each from its own
+	// stream seeded by one draw of the layer's stream, so the blocks can be
+	// filled in parallel and the mask depends only on the seed.
+	nblk := (len(mask) + dropBlock - 1) / dropBlock
+	seeds := make([]uint64, nblk)
+	for i := range seeds {
+		seeds[i] = o.rng.Uint64()
+	}
+	parallelFor(nblk, func(_, lo, hi int) {
+		for b := lo; b < hi; b++ {
+			src := rand.NewPCG(seeds[b], uint64(b))
+			end := min((b+1)*dropBlock, len(mask))
+			for i := b * dropBlock; i < end; i += 4 {
+				r := src.Uint64()
+				for j := i; j < min(i+4, end); j++ {
+					drop := uint32(int32(uint32(r&0xffff)-uint32(thresh)) >> 31) // all ones when dropped
+					mask[j] = math.Float32frombits(math.Float32bits(scale) &^ drop)
+					r >>= 16
+				}
 			}
-			r >>= 16
+			for i := b * dropBlock; i < end; i++ {
+				y[i] = x[i] * mask[i]
+			}
 		}
-	}
-	for i, v := range x {
-		y[i] = v * mask[i]
-	}
+	})
 	return o.out, nil
 }
 
