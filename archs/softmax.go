@@ -51,7 +51,7 @@ func (o *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
 			for c := 0; c < o.c; c++ {
 				xr, yr := xb[c*o.inner:(c+1)*o.inner], yb[c*o.inner:(c+1)*o.inner]
 				for i, v := range xr {
-					e := float32(math.Exp(float64(v - mx[i])))
+					e := expNeg(v - mx[i])
 					yr[i] = e
 					sum[i] += e
 				}
