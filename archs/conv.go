@@ -118,6 +118,7 @@ func (g *convGeom) col2im(cols, dx []float32, ld int) {
 					in := row[oy*g.wo+lo : oy*g.wo+hi]
 					if s == 1 {
 						dr := dc[iy*g.w+lo+off : iy*g.w+hi+off]
+						dr = dr[:len(in)] // lets the compiler drop the bounds checks
 						for j, v := range in {
 							dr[j] += v
 						}
