@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
@@ -66,9 +64,8 @@ func main() {
 var errSilent = errors.New("")
 
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
-		return nil
+	if isDashboardArgs(args) {
+		return cmdDashboard(args, stdout, stderr) // `fmnist [--runs DIR]`: the dashboard (usage without a terminal)
 	}
 	switch args[0] {
 	case "archs":
@@ -178,7 +175,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	runsDir := fs.String("runs", "runs", "directory of run records")
 	seed := fs.Int64("seed", 1, "random seed for weights, dropout and shuffling")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
-	fs.Bool("headless", false, "plain line output (the default until the dashboard exists, and whenever stdout is not a terminal)")
+	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -216,6 +213,10 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		jobs[i] = trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: *seed}
 	}
 
+	if !*headless && isTerminal(stdout) {
+		set := dashSettings{runsDir: *runsDir, dataDir: dir, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
+		return runDashboard(set, train, test, jobs, stdout, stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rec := results.NewRecorder(*runsDir)
@@ -300,5 +301,3 @@ func cmdTable(args []string, stdout io.Writer) error {
 	}
 	return results.WriteFileAtomic(*out, buf.Bytes(), 0o644)
 }
-
-var _ = isatty.IsTerminal

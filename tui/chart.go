@@ -1,0 +1,260 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/graph"
+	tslc "github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
+)
+
+// chartKind is which figure a chart plots.
+type chartKind int
+
+const (
+	chartAcc chartKind = iota
+	chartLoss
+)
+
+// Data set names: drawn in name order, so test (drawn last) wins the cells
+// the two curves share.
+const (
+	dsTrain = "1-train"
+	dsTest  = "2-test"
+)
+
+// series returns a run's per-epoch train and test values for kind
+// (accuracies in percent).
+func series(r *runState, kind chartKind) (train, test []float64) {
+	for _, e := range r.Epochs {
+		if kind == chartAcc {
+			train = append(train, e.TrainAcc*100)
+			test = append(test, e.TestAcc*100)
+		} else {
+			train = append(train, e.TrainLoss)
+			test = append(test, e.TestLoss)
+		}
+	}
+	return train, test
+}
+
+// chart is the run's chart of kind in w x h cells, rendered once per change
+// of its epochs.
+func (r *runState) chart(st *Styles, kind chartKind, w, h int) string {
+	key := fmt.Sprintf("%d/%dx%d", kind, w, h)
+	if s, ok := r.charts[key]; ok {
+		return s
+	}
+	train, test := series(r, kind)
+	s := renderChart(st, kind, train, test, w, h)
+	if r.charts == nil {
+		r.charts = map[string]string{}
+	}
+	r.charts[key] = s
+	return s
+}
+
+// yRange picks the Y axis range: accuracy zooms to the data with a margin,
+// within 0-100%; loss zooms to the data, from 0 at the lowest.
+func yRange(kind chartKind, vals ...[]float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, vs := range vals {
+		for _, v := range vs {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if kind == chartAcc {
+		if lo > hi {
+			return 0, 100
+		}
+		pad := math.Max((hi-lo)*0.1, 1)
+		lo, hi = math.Max(0, math.Floor(lo-pad)), math.Min(100, math.Ceil(hi+pad))
+		if hi-lo < 2 {
+			lo, hi = math.Max(0, hi-2), math.Max(2, hi)
+		}
+		return lo, hi
+	}
+	if lo > hi {
+		return 0, 1
+	}
+	pad := math.Max((hi-lo)*0.1, math.Max(hi*0.05, 0.01))
+	lo, hi = math.Max(0, lo-pad), hi+pad
+	lo, hi = math.Floor(lo*100+1e-9)/100, math.Ceil(hi*100-1e-9)/100
+	if hi <= lo {
+		hi = lo + 0.01
+	}
+	return lo, hi
+}
+
+// yFormat prints Y labels with as many decimals as the range needs.
+func yFormat(kind chartKind, lo, hi float64) func(int, float64) string {
+	span := hi - lo
+	f := "%.2f"
+	switch {
+	case kind == chartAcc && span >= 10:
+		f = "%.0f"
+	case kind == chartAcc:
+		f = "%.1f"
+	case span >= 2:
+		f = "%.1f"
+	case span < 0.05:
+		f = "%.3f"
+	}
+	return func(_ int, v float64) string { return fmt.Sprintf(f, v) }
+}
+
+// labelStep is the epoch interval between X labels so that labels of
+// digits digits get a blank cell between them.
+func labelStep(digits int, colsPerEpoch float64) int {
+	need := float64(digits + 1)
+	for _, k := range []int{1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000} {
+		if float64(k)*colsPerEpoch >= need {
+			return k
+		}
+	}
+	return 1000
+}
+
+// renderChart draws per-epoch train and test curves (epoch e at X = e) in a
+// w x h box, Y axis labels included, X axis labelled with whole epochs.
+func renderChart(st *Styles, kind chartKind, train, test []float64, w, h int) string {
+	n := max(len(train), len(test))
+	maxX := max(n, 1)
+	lo, hi := yRange(kind, train, test)
+	ystep := 1
+	if h-2 >= 8 {
+		ystep = 2
+	}
+	var c tslc.Model
+	// Epoch e is plotted at X = e in an X range of [0.5, maxX+0.5], so that
+	// the first and last points do not sit on the chart's edges. ntcharts
+	// puts the label of graph column i-1 in column i (its column 0 is the
+	// Y axis): label a column with the whole epoch whose point is drawn in
+	// the graph column below it.
+	xLabel := func(i int, v float64) string {
+		gw, span := c.GraphWidth(), c.ViewMaxX()-c.ViewMinX()
+		if gw <= 0 || span <= 0 || i == 0 || n == 0 {
+			return ""
+		}
+		inc := span / float64(gw)
+		from := v - inc // the value at the left edge of graph column i-1
+		e := math.Ceil(from - 1e-9)
+		if e >= from+inc || e < 1 || e > float64(maxX) {
+			return ""
+		}
+		k := labelStep(len(strconv.Itoa(maxX)), 1/inc)
+		if ie := int(e); ie == 1 || ie%k == 0 || (ie == maxX && float64(maxX%k)/inc >= float64(len(strconv.Itoa(maxX))+1)) {
+			return strconv.Itoa(ie)
+		}
+		return ""
+	}
+	c = tslc.New(w, h,
+		tslc.WithXLabelFormatter(xLabel),
+		tslc.WithYLabelFormatter(yFormat(kind, lo, hi)),
+		tslc.WithXYSteps(1, ystep),
+		tslc.WithAxesStyles(st.Axis, st.AxisLabel),
+		tslc.WithDataSetStyle(dsTrain, st.Train),
+		tslc.WithDataSetStyle(dsTest, st.Test),
+	)
+	// A column and a half of room right of the last point, so that its
+	// label (one column right of it) is drawn.
+	xmax := float64(maxX) + 0.5 + 1.5*float64(maxX)/float64(max(1, w-8))
+	c.Model.SetXRange(0.5, xmax)
+	c.Model.SetViewXRange(0.5, xmax)
+	c.SetYRange(lo, hi)
+	c.SetViewYRange(lo, hi) // rescales
+	c.AutoMinX, c.AutoMaxX, c.AutoMinY, c.AutoMaxY = false, false, false, false
+	push := func(name string, vs []float64) {
+		for i, v := range vs {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				c.PushDataSet(name, tslc.TimePoint{Time: time.Unix(int64(i+1), 0), Value: v})
+			}
+		}
+	}
+	if n == 0 {
+		c.Clear()
+		c.DrawXYAxisAndLabel()
+		msg := "no epoch yet"
+		if gw := c.GraphWidth(); gw >= len(msg) {
+			x := c.Origin().X + 1 + (gw-len(msg))/2
+			c.Canvas.SetStringWithStyle(canvas.Point{X: x, Y: c.Origin().Y / 2}, msg, st.Dim)
+		}
+		return c.View()
+	}
+	push(dsTest, test)
+	if !st.NoColor {
+		push(dsTrain, train)
+		c.DrawBrailleAll()
+		return c.View()
+	}
+	// Without colour the curves can only differ in their line: test solid,
+	// train dotted.
+	c.DrawBrailleDataSets([]string{dsTest})
+	drawDotted(&c, train, st)
+	return c.View()
+}
+
+// drawDotted draws vs (epoch i+1 at X = i+1) over the chart as a dotted
+// braille line, scaled as timeserieslinechart scales its data sets.
+func drawDotted(c *tslc.Model, vs []float64, st *Styles) {
+	gw, gh := c.GraphWidth(), c.GraphHeight()
+	dx, dy := c.ViewMaxX()-c.ViewMinX(), c.ViewMaxY()-c.ViewMinY()
+	if gw <= 0 || gh <= 0 || dx <= 0 || dy <= 0 {
+		return
+	}
+	grid := graph.NewBrailleGrid(gw, gh, 0, float64(gw), 0, float64(gh))
+	xs, ys := float64(gw)/dx, float64(c.Origin().Y)/dy
+	var pts []canvas.Point
+	for i, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		pts = append(pts, grid.GridPoint(canvas.Float64Point{X: (float64(i+1) - c.ViewMinX()) * xs, Y: (v - c.ViewMinY()) * ys}))
+	}
+	k := 0
+	for i := range pts {
+		j := min(i+1, len(pts)-1)
+		line := graph.GetLinePoints(pts[i], pts[j])
+		if i < len(pts)-1 {
+			line = line[:len(line)-1] // the next segment starts there
+		}
+		for _, p := range line {
+			if k%3 == 0 {
+				grid.Set(p)
+			}
+			k++
+		}
+	}
+	if len(pts) > 0 {
+		grid.Set(pts[len(pts)-1]) // always show the latest value
+	}
+	graph.DrawBraillePatterns(&c.Canvas, canvas.Point{X: c.Origin().X + 1, Y: 0}, grid.BraillePatterns(), st.Train)
+}
+
+// legend is the line above a chart: what it plots and the latest train and
+// test values, with the line samples of the two curves.
+func legend(st *Styles, kind chartKind, r *runState, w int) string {
+	tr, te := "—", "—"
+	if e, ok := r.latest(); ok {
+		if kind == chartAcc {
+			tr, te = pct(e.TrainAcc)+"%", pct(e.TestAcc)+"%"
+		} else {
+			tr, te = fmt.Sprintf("%.4f", e.TrainLoss), fmt.Sprintf("%.4f", e.TestLoss)
+		}
+	}
+	title := "acc" // fits "acc ┄ train 100.00%  ━ test 100.00%" in 36 cells
+	if kind == chartLoss {
+		title = "loss"
+	}
+	if w >= 40 {
+		title = map[chartKind]string{chartAcc: "accuracy", chartLoss: "loss    "}[kind]
+	}
+	s := fmt.Sprintf("%s %s train %s  %s test %s", st.Bold.Render(title), st.legendKey(true), tr, st.legendKey(false), te)
+	return truncate(s, w)
+}

@@ -1,0 +1,218 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+// focusView shows one run full screen: large charts, the per-epoch history,
+// the recipe and the layers. It scrolls when that is taller than the screen.
+type focusView struct {
+	c      *common
+	scroll int
+	lines  int // content height at the last render
+	models map[string]ModelInfo
+}
+
+func (v *focusView) update(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys
+	page := max(1, v.c.bodyHeight()-1)
+	switch {
+	case key.Matches(msg, k.Left):
+		v.c.selectIndex(v.c.selectedIndex() - 1)
+		v.scroll = 0
+	case key.Matches(msg, k.Right):
+		v.c.selectIndex(v.c.selectedIndex() + 1)
+		v.scroll = 0
+	case key.Matches(msg, k.Up):
+		v.scroll--
+	case key.Matches(msg, k.Down):
+		v.scroll++
+	case key.Matches(msg, k.PageUp):
+		v.scroll -= page
+	case key.Matches(msg, k.PageDown):
+		v.scroll += page
+	case key.Matches(msg, k.Top):
+		v.scroll = 0
+	case key.Matches(msg, k.Bottom):
+		v.scroll = 1 << 30
+	}
+	v.lines = 0
+	if r := v.c.selectedRun(); r != nil {
+		v.lines = len(v.content(r))
+	}
+	v.clampScroll()
+	return nil
+}
+
+func (v *focusView) clampScroll() {
+	v.scroll = min(max(0, v.scroll), max(0, v.lines-v.c.bodyHeight()))
+}
+
+// position tells how far the view is scrolled, for the footer.
+func (v *focusView) position() string {
+	h := v.c.bodyHeight()
+	if v.lines <= h {
+		return ""
+	}
+	return fmt.Sprintf("lines %d-%d/%d", v.scroll+1, min(v.lines, v.scroll+h), v.lines)
+}
+
+func (v *focusView) view() string {
+	c := v.c
+	w, h := c.width, c.bodyHeight()
+	r := c.selectedRun()
+	if r == nil {
+		return center(c.styles.Dim.Render("No run selected. Choose one in the Runs or Table view."), w, h)
+	}
+	lines := v.content(r)
+	v.lines = len(lines)
+	v.clampScroll()
+	return fit(strings.Join(lines[v.scroll:], "\n"), w, h)
+}
+
+// content is the whole Focus page of run r, one string per screen line.
+func (v *focusView) content(r *runState) []string {
+	c, st := v.c, v.c.styles
+	w, h := c.width, c.bodyHeight()
+	info, hasInfo := v.models[r.Model]
+	var out []string
+	add := func(s string) { out = append(out, strings.Split(s, "\n")...) }
+
+	// Model, run ID, arch title, start and end, status: as much as fits.
+	left := st.Bold.Render(r.Model) + "  " + st.Dim.Render(r.ID)
+	badge := st.Badge(r.Status)
+	right := badge
+	if !r.StartedAt.IsZero() {
+		when := "started " + r.StartedAt.Local().Format("01-02 15:04")
+		if r.FinishedAt != nil {
+			when += ", ended " + r.FinishedAt.Local().Format("15:04")
+		}
+		if t := st.Dim.Render(when) + "  " + badge; cellWidth(left)+2+cellWidth(t) <= w {
+			right = t
+		}
+	}
+	if hasInfo && info.Title != "" && info.Title != r.Model {
+		if t := left + st.Dim.Render(" · "+info.Title); cellWidth(t)+2+cellWidth(right) <= w {
+			left = t
+		}
+	}
+	add(spread(left, right, w))
+
+	facts := []string{epochLine(r)}
+	params := r.Params
+	if params == 0 && hasInfo {
+		params = info.Params
+	}
+	if params > 0 {
+		facts = append(facts, results.Thousands(params)+" params")
+	}
+	if r.TrainSize > 0 {
+		facts = append(facts, fmt.Sprintf("%s train / %s test images", results.Thousands(r.TrainSize), results.Thousands(r.TestSize)))
+		facts = append(facts, fmt.Sprintf("seed %d", r.Seed))
+	}
+	add(fitParts(strings.Join(facts, " · "), w))
+
+	recipe := r.Recipe.String()
+	if len(r.Recipe.Phases) == 0 && hasInfo {
+		recipe = info.Recipe
+	}
+	if recipe == "" {
+		recipe = "—"
+	}
+	add(truncate(st.Dim.Render("recipe ")+recipe, w))
+
+	bw := min(w/2, 50)
+	act := activity(r)
+	if r.Status == trainer.StatusFailed {
+		act = st.Bad.Render(act)
+	}
+	add(progressBar(st, barFraction(r), bw) + "  " + truncate(act, w-bw-2))
+	add("")
+
+	// Charts side by side.
+	cw := (w - 2) / 2
+	chh := max(8, (h-6)/2)
+	add(padRight(legend(st, chartAcc, r, cw), cw) + "  " + legend(st, chartLoss, r, w-cw-2))
+	add(lipgloss.JoinHorizontal(lipgloss.Top, fit(r.chart(st, chartAcc, cw, chh), cw, chh), "  ",
+		fit(r.chart(st, chartLoss, w-cw-2, chh), w-cw-2, chh)))
+	add("")
+
+	hist := v.history(r)
+	layers := v.layers(r, info, hasInfo)
+	histW := 0
+	for _, l := range hist {
+		histW = max(histW, cellWidth(l))
+	}
+	if w >= histW+4+60 {
+		lw := w - histW - 4
+		for i := range layers {
+			layers[i] = truncate(layers[i], lw)
+		}
+		left := fit(strings.Join(hist, "\n"), histW, max(len(hist), len(layers)))
+		right := strings.Join(layers, "\n")
+		add(lipgloss.JoinHorizontal(lipgloss.Top, left, "    ", right))
+	} else {
+		for _, l := range hist {
+			add(truncate(l, w))
+		}
+		add("")
+		for _, l := range layers {
+			add(truncate(l, w))
+		}
+	}
+	return out
+}
+
+// history is the per-epoch table of run r, the epoch in training last.
+func (v *focusView) history(r *runState) []string {
+	st := v.c.styles
+	out := []string{st.Header.Render(fmt.Sprintf("%5s  %10s  %9s  %9s  %9s  %7s  %6s", "Epoch", "Train loss", "Train acc", "Test loss", "Test acc", "Train s", "Eval s"))}
+	if len(r.Epochs) == 0 && r.Progress == nil {
+		out = append(out, st.Dim.Render("  no epoch finished yet"))
+	}
+	for _, e := range r.Epochs {
+		mark := " "
+		if e.Epoch == r.BestEpoch {
+			mark = "*"
+		}
+		line := fmt.Sprintf("%5d  %10.4f  %8s%%  %9.4f  %8s%%%s %7.1f  %6.1f", e.Epoch, e.TrainLoss, pct(e.TrainAcc),
+			e.TestLoss, pct(e.TestAcc), mark, e.TrainSeconds, e.EvalSeconds)
+		if mark == "*" {
+			line = st.Best.Render(line)
+		}
+		out = append(out, line)
+	}
+	if p := r.Progress; p != nil && r.Status == trainer.StatusRunning {
+		doing := fmt.Sprintf("batch %d/%d", p.Batch, p.Batches)
+		if p.Batch >= p.Batches {
+			doing = "testing"
+		}
+		out = append(out, st.Dim.Render(fmt.Sprintf("%5d  %10.4f  %8s%%  %-20s", p.Epoch, p.Loss, pct(p.Acc), doing+" …")))
+	}
+	if r.BestEpoch > 0 {
+		out = append(out, st.Dim.Render("* best test accuracy"))
+	}
+	return out
+}
+
+// layers lists the architecture's layers, from the run or the model list.
+func (v *focusView) layers(r *runState, info ModelInfo, hasInfo bool) []string {
+	st := v.c.styles
+	ls := r.Layers
+	if len(ls) == 0 && hasInfo {
+		ls = info.Layers
+	}
+	out := []string{st.Header.Render("Layers")}
+	if len(ls) == 0 {
+		return append(out, st.Dim.Render("  not known for this run"))
+	}
+	return append(out, ls...)
+}

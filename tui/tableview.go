@@ -1,0 +1,535 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+// tableRow is one run in the Table view: its state and its summary.
+type tableRow struct {
+	run *runState
+	row results.Row
+}
+
+// column is one column of the Table view.
+type column struct {
+	id       string // stable name
+	title    string // header in the wide layout
+	short    string // header in the compact layout
+	group    string // compact layout: a header above short, shared by neighbours
+	right    bool   // right-aligned
+	onlyWide bool
+	mark     bool // has a highlight mark cell ("*" for the best value)
+	desc     bool // sorts best-first descending by default
+	cell     func(t tableRow, compact bool) string
+	// key is the sort value: a number, or a string when isNum is false;
+	// ok false for a missing value, which sorts last either way.
+	key func(t tableRow) (num float64, str string, ok bool)
+}
+
+var shortStatus = map[string]string{
+	trainer.StatusQueued: "wait", trainer.StatusRunning: "run", trainer.StatusDone: "done",
+	trainer.StatusFailed: "fail", trainer.StatusCancelled: "canc",
+}
+
+func hasEpochs(t tableRow) bool { return t.row.Epochs > 0 }
+
+func numKey(f func(t tableRow) float64, ok func(t tableRow) bool) func(t tableRow) (float64, string, bool) {
+	return func(t tableRow) (float64, string, bool) {
+		if ok != nil && !ok(t) {
+			return 0, "", false
+		}
+		return f(t), "", true
+	}
+}
+
+func strKey(f func(t tableRow) string) func(t tableRow) (float64, string, bool) {
+	return func(t tableRow) (float64, string, bool) { return 0, strings.ToLower(f(t)), true }
+}
+
+// accCell formats a test accuracy, with a % sign in the wide layout.
+func accCell(f float64, ok, compact bool) string {
+	if !ok {
+		return "—"
+	}
+	if compact {
+		return pct(f)
+	}
+	return pct(f) + "%"
+}
+
+var columns = []column{
+	{id: "model", title: "Model", short: "Model",
+		cell: func(t tableRow, _ bool) string { return t.row.Model },
+		key:  strKey(func(t tableRow) string { return t.row.Model })},
+	{id: "run", title: "Run", short: "Run", onlyWide: true,
+		cell: func(t tableRow, _ bool) string { return t.row.ID },
+		key:  strKey(func(t tableRow) string { return t.row.ID })},
+	{id: "status", title: "Status", short: "Status",
+		cell: func(t tableRow, compact bool) string {
+			if compact {
+				if s, ok := shortStatus[t.row.Status]; ok {
+					return s
+				}
+			}
+			return t.row.Status
+		},
+		key: strKey(func(t tableRow) string { return t.row.Status })},
+	{id: "params", title: "Params", short: "Params", right: true,
+		cell: func(t tableRow, _ bool) string {
+			if t.row.Params == 0 {
+				return "—"
+			}
+			return results.Thousands(t.row.Params)
+		},
+		key: numKey(func(t tableRow) float64 { return float64(t.row.Params) }, func(t tableRow) bool { return t.row.Params > 0 })},
+	{id: "epochs", title: "Epochs", short: "Ep", right: true,
+		cell: func(t tableRow, _ bool) string {
+			if p := t.run.planned(); p > 0 {
+				return fmt.Sprintf("%d/%d", t.row.Epochs, p)
+			}
+			if t.row.Epochs == 0 {
+				return "—"
+			}
+			return fmt.Sprint(t.row.Epochs)
+		},
+		key: numKey(func(t tableRow) float64 { return float64(t.row.Epochs) }, nil)},
+	{id: "sec", title: "s/epoch", short: "s/ep", right: true, mark: true,
+		cell: func(t tableRow, compact bool) string {
+			if !hasEpochs(t) {
+				return "—"
+			}
+			if compact {
+				return fmt.Sprintf("%.1f", t.row.SecPerEpoch)
+			}
+			return fmt.Sprintf("%.2f", t.row.SecPerEpoch)
+		},
+		key: numKey(func(t tableRow) float64 { return t.row.SecPerEpoch }, hasEpochs)},
+	{id: "total", title: "Total", short: "Total", right: true,
+		cell: func(t tableRow, _ bool) string {
+			if !hasEpochs(t) {
+				return "—"
+			}
+			return duration(t.row.TotalMinutes * 60)
+		},
+		key: numKey(func(t tableRow) float64 { return t.row.TotalMinutes }, hasEpochs)},
+	{id: "best", title: "Best acc", short: "Best", group: "test acc %", right: true, mark: true, desc: true,
+		cell: func(t tableRow, compact bool) string { return accCell(t.row.BestAcc, hasEpochs(t), compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.BestAcc }, hasEpochs)},
+	{id: "final", title: "Final acc", short: "Final", group: "test acc %", right: true, desc: true,
+		cell: func(t tableRow, compact bool) string { return accCell(t.row.FinalAcc, hasEpochs(t), compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.FinalAcc }, hasEpochs)},
+	{id: "seedsec", title: "Seed s/epoch", short: "s/ep", group: "seed study", right: true,
+		cell: func(t tableRow, compact bool) string {
+			if !t.row.HasSeed {
+				return "—"
+			}
+			if compact {
+				return fmt.Sprintf("%.1f", t.row.SeedSecPerEpoch)
+			}
+			return fmt.Sprintf("%.2f", t.row.SeedSecPerEpoch)
+		},
+		key: numKey(func(t tableRow) float64 { return t.row.SeedSecPerEpoch }, func(t tableRow) bool { return t.row.HasSeed })},
+	{id: "seedacc", title: "Seed acc", short: "acc", group: "seed study", right: true, desc: true,
+		cell: func(t tableRow, compact bool) string { return accCell(t.row.SeedAcc, t.row.HasSeed, compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.SeedAcc }, func(t tableRow) bool { return t.row.HasSeed })},
+}
+
+// tableView lists every run with its figures next to the seed study's, and
+// sorts by any column.
+type tableView struct {
+	c       *common
+	cursor  string // id of the column chosen with left/right
+	sortCol string // id of the sort column; "" keeps display order
+	desc    bool
+	offset  int // first visible row
+}
+
+func newTableView(c *common) *tableView { return &tableView{c: c, cursor: "model"} }
+
+// rows are the runs in the current sort order.
+func (v *tableView) rows() []tableRow {
+	list := v.c.store.list()
+	rs := results.Rows(records(list))
+	out := make([]tableRow, len(rs))
+	for i := range rs {
+		out[i] = tableRow{run: list[i], row: rs[i]}
+	}
+	col := columnByID(v.sortCol)
+	if col == nil {
+		return out
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		an, as, aok := col.key(out[i])
+		bn, bs, bok := col.key(out[j])
+		if aok != bok {
+			return aok // missing values last
+		}
+		if !aok {
+			return false
+		}
+		if as != bs {
+			if v.desc {
+				return as > bs
+			}
+			return as < bs
+		}
+		if v.desc {
+			return an > bn
+		}
+		return an < bn
+	})
+	return out
+}
+
+// Rows are the table's rows as results rows, in the shown order (for export).
+func (v *tableView) resultRows() []results.Row {
+	rs := v.rows()
+	out := make([]results.Row, len(rs))
+	for i, r := range rs {
+		out[i] = r.row
+	}
+	return out
+}
+
+func columnByID(id string) *column {
+	for i := range columns {
+		if columns[i].id == id {
+			return &columns[i]
+		}
+	}
+	return nil
+}
+
+// sortBy sorts by column id; choosing the sort column again reverses it.
+func (v *tableView) sortBy(id string) {
+	col := columnByID(id)
+	if col == nil {
+		return
+	}
+	v.cursor = id
+	if v.sortCol == id {
+		v.desc = !v.desc
+		return
+	}
+	v.sortCol, v.desc = id, col.desc
+}
+
+// layout is how the table is drawn at the current width.
+type layout struct {
+	compact, short bool
+	gap            int
+	cols           []*column
+	widths         []int
+}
+
+func (l layout) total() int {
+	w := 2 + l.gap*(len(l.cols)-1)
+	for _, x := range l.widths {
+		w += x
+	}
+	return w
+}
+
+// layout picks the roomiest layout that fits the width.
+func (v *tableView) layout(rows []tableRow) layout {
+	var l layout
+	for _, cand := range []struct {
+		compact, short, id bool
+		gap                int
+	}{{false, false, true, 2}, {false, false, false, 2}, {false, false, false, 1}, {true, false, false, 1}, {true, true, false, 1}} {
+		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
+		for i := range columns {
+			col := &columns[i]
+			if col.onlyWide && !cand.id {
+				continue
+			}
+			w := cellWidth(v.header(col, l.compact))
+			for _, r := range rows {
+				w = max(w, cellWidth(v.cell(col, r, l))+b2i(col.mark))
+			}
+			l.cols = append(l.cols, col)
+			l.widths = append(l.widths, w)
+		}
+		if l.compact {
+			// A group title must fit over its columns.
+			for i := 0; i < len(l.cols); {
+				j := i
+				for j+1 < len(l.cols) && l.cols[j+1].group == l.cols[i].group {
+					j++
+				}
+				if g := l.cols[i].group; g != "" {
+					span := l.gap * (j - i)
+					for k := i; k <= j; k++ {
+						span += l.widths[k]
+					}
+					if extra := cellWidth(g) - span; extra > 0 {
+						l.widths[i] += extra
+					}
+				}
+				i = j + 1
+			}
+		}
+		if l.total() <= v.c.width {
+			return l
+		}
+	}
+	return l
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// header is a column's title, with the sort direction if it is sorted.
+func (v *tableView) header(col *column, compact bool) string {
+	t := col.title
+	if compact {
+		t = col.short
+	}
+	if col.id == v.sortCol {
+		if v.desc {
+			t += "▼"
+		} else {
+			t += "▲"
+		}
+	}
+	return t
+}
+
+func (v *tableView) cell(col *column, r tableRow, l layout) string {
+	if col.id == "status" && l.short {
+		if s, ok := shortStatus[r.row.Status]; ok {
+			return s
+		}
+	}
+	return col.cell(r, l.compact && col.id != "status")
+}
+
+// extremes are the best test accuracy and the fastest s/epoch among runs
+// with finished epochs.
+func extremes(rows []tableRow) (best, fastest float64, ok bool) {
+	for _, r := range rows {
+		if !hasEpochs(r) {
+			continue
+		}
+		if !ok || r.row.BestAcc > best {
+			best = r.row.BestAcc
+		}
+		if !ok || r.row.SecPerEpoch < fastest {
+			fastest = r.row.SecPerEpoch
+		}
+		ok = true
+	}
+	return best, fastest, ok
+}
+
+// visibleRows is how many runs fit under the header.
+func (v *tableView) visibleRows(l layout) int {
+	head := 2
+	if l.compact {
+		head = 3
+	}
+	return max(1, v.c.bodyHeight()-head-2)
+}
+
+func (v *tableView) update(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys
+	rows := v.rows()
+	l := v.layout(rows)
+	i := 0
+	for j, r := range rows {
+		if r.run.ID == v.c.selected {
+			i = j
+		}
+	}
+	page := v.visibleRows(l)
+	ci := 0
+	for j, col := range l.cols {
+		if col.id == v.cursor {
+			ci = j
+		}
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		i--
+	case key.Matches(msg, k.Down):
+		i++
+	case key.Matches(msg, k.PageUp):
+		i -= page
+	case key.Matches(msg, k.PageDown):
+		i += page
+	case key.Matches(msg, k.Top):
+		i = 0
+	case key.Matches(msg, k.Bottom):
+		i = len(rows) - 1
+	case key.Matches(msg, k.Left):
+		v.cursor = l.cols[max(0, ci-1)].id
+		return nil
+	case key.Matches(msg, k.Right):
+		v.cursor = l.cols[min(len(l.cols)-1, ci+1)].id
+		return nil
+	case key.Matches(msg, k.Sort):
+		v.sortBy(v.cursor)
+		return nil
+	case key.Matches(msg, k.SortColumn):
+		n := int(msg.String()[0] - '0')
+		if n == 0 {
+			n = 10
+		}
+		if n <= len(l.cols) {
+			v.sortBy(l.cols[n-1].id)
+		}
+		return nil
+	default:
+		return nil
+	}
+	if len(rows) > 0 {
+		i = min(max(i, 0), len(rows)-1)
+		v.c.selected = rows[i].run.ID
+	}
+	return nil
+}
+
+func (v *tableView) view() string {
+	c, st := v.c, v.c.styles
+	w, h := c.width, c.bodyHeight()
+	rows := v.rows()
+	if len(rows) == 0 {
+		return center(st.Dim.Render("No runs yet. Press n to start one."), w, h)
+	}
+	l := v.layout(rows)
+	best, fastest, haveExt := extremes(rows)
+	gap := strings.Repeat(" ", l.gap)
+	align := func(col *column, s string, w int) string {
+		if col.right {
+			return padLeft(s, w)
+		}
+		return padRight(s, w)
+	}
+	var out []string
+	if l.compact {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i := 0; i < len(l.cols); {
+			j := i
+			for j+1 < len(l.cols) && l.cols[i].group != "" && l.cols[j+1].group == l.cols[i].group {
+				j++
+			}
+			span := l.gap * (j - i)
+			for k := i; k <= j; k++ {
+				span += l.widths[k]
+			}
+			g := l.cols[i].group
+			if g != "" {
+				g = centerText(g, span)
+			}
+			b.WriteString(padRight(st.Dim.Render(g), span))
+			if j < len(l.cols)-1 {
+				b.WriteString(gap)
+			}
+			i = j + 1
+		}
+		out = append(out, b.String())
+	}
+	var head, rule []string
+	for i, col := range l.cols {
+		head = append(head, align(col, v.header(col, l.compact), l.widths[i]))
+		ch := "─"
+		style := st.Faint
+		if col.id == v.cursor {
+			ch, style = "━", st.Accent
+		}
+		rule = append(rule, style.Render(strings.Repeat(ch, l.widths[i])))
+	}
+	out = append(out, "  "+st.Header.Render(strings.Join(head, gap)), "  "+strings.Join(rule, gap))
+
+	// Rows, scrolled to keep the selection in view.
+	sel := -1
+	for j, r := range rows {
+		if r.run.ID == c.selected {
+			sel = j
+		}
+	}
+	page := v.visibleRows(l)
+	if sel >= 0 {
+		if sel < v.offset {
+			v.offset = sel
+		}
+		if sel >= v.offset+page {
+			v.offset = sel - page + 1
+		}
+	}
+	v.offset = min(max(0, v.offset), max(0, len(rows)-page))
+	for j := v.offset; j < min(len(rows), v.offset+page); j++ {
+		r := rows[j]
+		var cells []string
+		for i, col := range l.cols {
+			s := v.cell(col, r, l)
+			hi := false
+			if col.mark && haveExt && hasEpochs(r) {
+				switch col.id {
+				case "best":
+					hi = r.row.BestAcc == best
+				case "sec":
+					hi = r.row.SecPerEpoch == fastest
+				}
+				if hi {
+					s += "*"
+				} else {
+					s += " "
+				}
+			}
+			s = align(col, s, l.widths[i])
+			switch {
+			case hi:
+				s = st.Best.Render(s)
+			case col.id == "status":
+				s = st.StatusStyle(r.row.Status).Render(s)
+			}
+			cells = append(cells, s)
+		}
+		line := strings.Join(cells, gap)
+		if j == sel {
+			line = st.Selected.Render("> " + padRight(line, w-2))
+		} else {
+			line = "  " + line
+		}
+		out = append(out, line)
+	}
+	for len(out) < h-1 {
+		out = append(out, "")
+	}
+	note := "* best test accuracy, fastest s/epoch"
+	if col := columnByID(v.sortCol); col != nil {
+		dir := "ascending"
+		if v.desc {
+			dir = "descending"
+		}
+		note += fmt.Sprintf(" · sorted by %s, %s", strings.ToLower(col.title), dir)
+	}
+	if len(rows) > page {
+		note += fmt.Sprintf(" · rows %d-%d of %d", v.offset+1, min(len(rows), v.offset+page), len(rows))
+	}
+	out = append(out[:h-1], st.Dim.Render(truncate(note, w)))
+	return fit(strings.Join(out, "\n"), w, h)
+}
+
+// centerText centres s in w cells.
+func centerText(s string, w int) string {
+	n := w - cellWidth(s)
+	if n <= 0 {
+		return truncate(s, w)
+	}
+	return strings.Repeat(" ", n/2) + s + strings.Repeat(" ", n-n/2)
+}

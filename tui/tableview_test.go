@@ -1,0 +1,171 @@
+package tui
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"fmnist/trainer"
+)
+
+func tableModel(t *testing.T, w int) *Model {
+	m := newTestModel(t, nil, w, 30)
+	press(m, "tab")
+	return m
+}
+
+// TestSortByEveryColumn: sorting by each column orders the rows by it,
+// best-first for accuracies and ascending otherwise, missing values last in
+// both directions; sorting again reverses.
+func TestSortByEveryColumn(t *testing.T) {
+	m := tableModel(t, 200)
+	v := m.table
+	for _, col := range columns {
+		for pass := 0; pass < 2; pass++ {
+			v.sortBy(col.id)
+			if pass == 0 && v.desc != col.desc {
+				t.Errorf("%s: first sort desc=%v, want %v", col.id, v.desc, col.desc)
+			}
+			rows := v.rows()
+			if len(rows) != 5 {
+				t.Fatalf("%d rows", len(rows))
+			}
+			seenMissing := false
+			for i, r := range rows {
+				n, s, ok := col.key(r)
+				if !ok {
+					seenMissing = true
+					continue
+				}
+				if seenMissing {
+					t.Errorf("%s desc=%v: value after a missing one at row %d", col.id, v.desc, i)
+				}
+				if i == 0 {
+					continue
+				}
+				pn, ps, pok := col.key(rows[i-1])
+				if !pok {
+					continue
+				}
+				bad := (!v.desc && (ps > s || (ps == s && pn > n))) || (v.desc && (ps < s || (ps == s && pn < n)))
+				if bad {
+					t.Errorf("%s desc=%v: rows %d,%d out of order (%v %q, %v %q)", col.id, v.desc, i-1, i, pn, ps, n, s)
+				}
+			}
+		}
+	}
+}
+
+func TestSortKeys(t *testing.T) {
+	m := tableModel(t, 200)
+	first := func() string { return m.table.rows()[0].row.ID }
+	// Wide layout: column 8 is Best acc (Model, Run, Status, Params,
+	// Epochs, s/epoch, Total, Best acc).
+	press(m, "8")
+	if m.table.sortCol != "best" || !m.table.desc || first() != "CNN2_dropout-20260301-090000" {
+		t.Fatalf("8: sorted by %s desc=%v, first %s", m.table.sortCol, m.table.desc, first())
+	}
+	press(m, "8")
+	if m.table.desc {
+		t.Fatal("8 again did not reverse")
+	}
+	if got := m.table.rows(); got[len(got)-1].row.ID != "reduced_all_cnn-20260301-120000" {
+		t.Errorf("ascending: the run without epochs is not last: %s", got[len(got)-1].row.ID)
+	}
+	// Cursor and s: from Best acc two left is s/epoch.
+	press(m, "left", "left", "s")
+	if m.table.sortCol != "sec" || m.table.desc || first() != "CNN2-20260301-120000" {
+		t.Fatalf("left left s: sorted by %s desc=%v, first %s", m.table.sortCol, m.table.desc, first())
+	}
+	if !strings.Contains(m.View(), "sorted by s/epoch, ascending") {
+		t.Errorf("sort not described:\n%s", m.View())
+	}
+	press(m, "1")
+	if m.table.sortCol != "model" || first() != "all_cnn-20260301-100000" {
+		t.Fatalf("1: sorted by %s, first %s", m.table.sortCol, first())
+	}
+	press(m, "0") // column 10: Seed s/epoch
+	if m.table.sortCol != "seedsec" {
+		t.Fatalf("0: sorted by %s", m.table.sortCol)
+	}
+	// Cursor stops at the ends.
+	for i := 0; i < 20; i++ {
+		press(m, "right")
+	}
+	if m.table.cursor != "seedacc" {
+		t.Errorf("cursor ran to %s", m.table.cursor)
+	}
+	// Up and down move the selection through the sorted rows; enter focuses it.
+	press(m, "1", "home")
+	if m.Selected() != "all_cnn-20260301-100000" {
+		t.Fatalf("home: %s", m.Selected())
+	}
+	press(m, "down", "enter")
+	if m.view != viewFocus || m.Selected() != "CNN2-20260301-120000" {
+		t.Fatalf("down enter: view %d selected %s", m.view, m.Selected())
+	}
+}
+
+func TestTableLayoutsFit(t *testing.T) {
+	for _, w := range []int{80, 90, 120, 160, 200} {
+		m := tableModel(t, w)
+		l := m.table.layout(m.table.rows())
+		if l.total() > w {
+			t.Errorf("width %d: layout %d wide", w, l.total())
+		}
+		v := m.table.view()
+		for _, want := range []string{"Model", "Params", "s/ep", "Total", "Best", "Final", "92.04", "28."} {
+			if !strings.Contains(v, want) {
+				t.Errorf("width %d: table lacks %q", w, want)
+			}
+		}
+		if w >= 160 != strings.Contains(v, "Run ") {
+			t.Errorf("width %d: Run column shown=%v", w, strings.Contains(v, "Run "))
+		}
+	}
+	// The compact layout at 80 has a group line and no % signs in cells.
+	m := tableModel(t, 80)
+	v := m.table.view()
+	if !strings.Contains(v, "test acc %") || !strings.Contains(v, "seed study") || strings.Contains(v, "89.24%") {
+		t.Errorf("compact layout:\n%s", v)
+	}
+}
+
+func TestTableHighlightsBestAndFastest(t *testing.T) {
+	m := tableModel(t, 160)
+	v := m.table.view()
+	if !strings.Contains(v, "89.24%*") { // CNN2_dropout: best accuracy
+		t.Errorf("best accuracy not marked:\n%s", v)
+	}
+	if !strings.Contains(v, "18.62*") { // CNN2: fastest
+		t.Errorf("fastest s/epoch not marked:\n%s", v)
+	}
+	if strings.Count(v, "*") != 3 { // two marks and the note
+		t.Errorf("%d marks", strings.Count(v, "*"))
+	}
+	best, fastest, ok := extremes(m.table.rows())
+	if !ok || best != m.c.store.get("CNN2_dropout-20260301-090000").BestTestAcc || math.Abs(fastest-18.62) > 0.01 {
+		t.Errorf("extremes %v %v %v", best, fastest, ok)
+	}
+}
+
+func TestTableScrollsToSelection(t *testing.T) {
+	m := newTestModel(t, nil, 80, 24)
+	for i := 0; i < 30; i++ {
+		m.Update(eventsMsg{trainer.RunQueued{ID: "extra-" + string(rune('a'+i)), Model: "CNN2", Index: 10 + i}})
+	}
+	press(m, "tab", "end")
+	v := m.View()
+	if !strings.Contains(v, "> CNN2") || !strings.Contains(v, "rows ") {
+		t.Fatalf("selection at the end not in view:\n%s", v)
+	}
+	press(m, "home")
+	if !strings.Contains(m.View(), "> CNN2_dropout") {
+		t.Fatal("home: first row not in view")
+	}
+	press(m, "pgdown")
+	m.View()
+	if m.table.offset == 0 {
+		t.Error("pgdown did not scroll")
+	}
+}
