@@ -166,8 +166,19 @@ func tmuxSession(t *testing.T, w, h int, command string) (capture func() string,
 	}
 	// A server of our own, its socket in a directory removed after the test.
 	sock := filepath.Join(t.TempDir(), "tmux.sock")
+	// The server's environment is the programs' environment. Drop CI (set by
+	// CI runners, and read by termenv as "no terminal", which turns colours
+	// and line styles off) and NO_COLOR: this test is about a real terminal.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CI=") && !strings.HasPrefix(kv, "NO_COLOR=") {
+			env = append(env, kv)
+		}
+	}
 	run := func(args ...string) (string, error) {
-		out, err := exec.Command(tmux, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
+		c := exec.Command(tmux, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...)
+		c.Env = env
+		out, err := c.CombinedOutput()
 		return string(out), err
 	}
 	if out, err := run("new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-s", "dash", "-e", "TERM=xterm-256color", command); err != nil {
