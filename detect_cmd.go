@@ -21,6 +21,9 @@ import (
 	"fmnist/detector"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/tui"
+
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 const detectUsage = `  fmnist detect --in VIDEO --out OUT.avi [--model RUN_DIR|best] [--runs DIR] [--threshold 0.9]
@@ -67,7 +70,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	mode := fs.String("mode", "single", "selective search: single, fast or quality")
 	jsonOut := fs.String("json", "", "write per-frame boxes, stage times and the summary to this JSON file")
 	truthFile := fs.String("truth", "", "ground truth (from synth-video): report precision, recall and mean IoU")
-	headless := fs.Bool("headless", false, "plain progress lines and a summary (the only output mode for now)")
+	headless := fs.Bool("headless", false, "plain progress lines and a summary, even on a terminal (off a terminal output is always plain)")
 	seedPipe := fs.Bool("seed-pipeline", false, "the seed's pipeline: crops stretched, 0-255 values, no inversion, no NMS")
 	propSide := fs.Int("proposal-side", def.ProposalSide, "run selective search on the frame scaled down to this longer side (0: full size)")
 	maxAspect := fs.Float64("max-aspect", def.MaxAspect, "drop proposals whose w/h or h/w exceeds this (the seed's 1.2)")
@@ -76,7 +79,6 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	_ = *headless // the dashboard's detector view does not exist yet: output is always plain
 	if *in == "" || *out == "" {
 		return exitError{2, errors.New("detect: --in and --out are required")}
 	}
@@ -112,14 +114,22 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	report := &detector.Report{Model: modelDir, Threshold: cfg.Threshold}
-	plain := &detector.Plain{W: stdout, Every: 10}
 	var sum detector.Summary
-	for ev := range job.Run(ctx) {
-		report.Add(ev)
-		plain.Handle(ev)
-		if s, ok := ev.(detector.Summary); ok {
-			sum = s
+	cancelled := false
+	if !*headless && isTerminal(stdout) {
+		if sum, cancelled, err = detectView(ctx, job, cfg.In, modelDir, report, stdout.(*os.File)); err != nil {
+			return fmt.Errorf("detect: %v", err)
 		}
+	} else {
+		plain := &detector.Plain{W: stdout, Every: 10}
+		for ev := range job.Run(ctx) {
+			report.Add(ev)
+			plain.Handle(ev)
+			if s, ok := ev.(detector.Summary); ok {
+				sum = s
+			}
+		}
+		cancelled = ctx.Err() != nil
 	}
 	if *jsonOut != "" {
 		if report.Frames == nil {
@@ -133,13 +143,60 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("detect: %v", err)
 		}
 	}
-	if ctx.Err() != nil {
+	if cancelled {
 		return exitError{130, errors.New("detect: cancelled")}
 	}
 	if sum.Err != "" {
 		return fmt.Errorf("detect: %s", sum.Err)
 	}
 	return nil
+}
+
+// detectView runs job under the terminal's detector view (tui.DetectView),
+// adding every event to report, and prints the summary once the view has
+// closed. q in the view before the end cancels the job; the view then waits
+// for the job's Summary. It returns the Summary and whether the job was
+// cancelled (by q or a signal).
+func detectView(ctx context.Context, job *detector.Job, in, modelDir string, report *detector.Report, out *os.File) (detector.Summary, bool, error) {
+	total := 0
+	if n, _, _, err := detector.CountFrames(in); err == nil {
+		total = n
+	}
+	jobCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	uiCh := make(chan detector.Event, 64)
+	uiGone := make(chan struct{})
+	var sum detector.Summary
+	var cancelled bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(uiCh)
+		for ev := range job.Run(jobCtx) {
+			report.Add(ev)
+			if s, ok := ev.(detector.Summary); ok {
+				sum = s
+			}
+			select {
+			case uiCh <- ev:
+			case <-uiGone:
+			}
+		}
+		cancelled = jobCtx.Err() != nil
+	}()
+	v := tui.NewDetectView(tui.DetectOptions{In: in, Model: modelDir, Total: total, Events: uiCh, Cancel: cancel})
+	p := tea.NewProgram(v, tea.WithAltScreen(), tea.WithOutput(out), tea.WithContext(ctx), tea.WithFPS(20))
+	_, uiErr := p.Run()
+	if uiErr != nil && ctx.Err() == nil && !errors.Is(uiErr, tea.ErrProgramKilled) {
+		cancel() // the view failed: stop the job rather than run it blind
+	}
+	close(uiGone)
+	<-done
+	detector.WriteSummary(out, sum)
+	if uiErr != nil && ctx.Err() == nil {
+		return sum, cancelled, uiErr
+	}
+	return sum, cancelled, nil
 }
 
 func cmdSynthVideo(args []string, stdout io.Writer) error {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fmnist/detector"
 )
@@ -172,4 +174,78 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	if code == 0 || strings.TrimSpace(stderr) != "fmnist: record: no camera 3 (/dev/video3 does not exist)" {
 		t.Errorf("record without a camera: exit %d, %q", code, stderr)
 	}
+}
+
+// TestDetectInTmux runs detect under its terminal view in tmux: at 80x24 to
+// the end (the view shows the summary, q exits 0 and the summary lines are
+// printed), and at 120x40 quitting early (exit 130, JSON of the frames so far).
+func TestDetectInTmux(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	if _, stderr, code := fmnist(t, "train", "--models", "CNN2", "--epochs", "1", "--limit-train", "2048", "--limit-test", "200", "--runs", runs, "--headless"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	video := func(name string, frames int) (string, string) {
+		v, tr := filepath.Join(dir, name+".avi"), filepath.Join(dir, name+".json")
+		if out, stderr, code := fmnist(t, "synth-video", "--out", v, "--truth", tr, "--frames", fmt.Sprint(frames)); code != 0 {
+			t.Fatalf("synth-video: exit %d: %s%s", code, out, stderr)
+		}
+		return v, tr
+	}
+	exitStatus := func(file string) string {
+		t.Helper()
+		s := waitScreen(t, func() string { b, _ := os.ReadFile(file); return string(b) }, "the exit status", 60*time.Second,
+			func(s string) bool { return strings.TrimSpace(s) != "" })
+		return strings.TrimSpace(s)
+	}
+
+	t.Run("to-the-end-80x24", func(t *testing.T) {
+		in, truth := video("short", 30)
+		exitFile := filepath.Join(dir, "exit1")
+		cmd := fmt.Sprintf("%s detect --in %s --out %s --truth %s --runs %s --threshold 0.5; echo $? > %s; sleep 60",
+			bin, in, filepath.Join(dir, "o1.avi"), truth, runs, exitFile)
+		capture, keys := tmuxSession(t, 80, 24, cmd)
+		screen := waitScreen(t, capture, "the summary", 60*time.Second, func(s string) bool { return strings.Contains(s, "Summary") })
+		for _, want := range []string{"fmnist detect", "short.avi", "mode single", "frame 30/30", "frames/s", "done",
+			"Labelled frames", "Labels per class", "T-shirt/top", "Ankle boot", "frames 30,", "against truth", "precision", "q quit"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("view lacks %q:\n%s", want, screen)
+			}
+		}
+		if lines := strings.Split(strings.TrimRight(screen, "\n"), "\n"); len(lines) > 24 {
+			t.Errorf("view has %d lines at 80x24", len(lines))
+		}
+		keys("q")
+		if s := exitStatus(exitFile); s != "0" {
+			t.Errorf("exit status %q, want 0", s)
+		}
+		after := waitScreen(t, capture, "the printed summary", 5*time.Second, func(s string) bool { return strings.Contains(s, "mean ms/frame:") })
+		if !strings.Contains(after, "frames 30, labelled") {
+			t.Errorf("summary after the view:\n%s", after)
+		}
+	})
+
+	t.Run("quit-early-120x40", func(t *testing.T) {
+		in, _ := video("long", 2000)
+		exitFile, js := filepath.Join(dir, "exit2"), filepath.Join(dir, "o2.json")
+		cmd := fmt.Sprintf("%s detect --in %s --out %s --json %s --runs %s; echo $? > %s; sleep 60",
+			bin, in, filepath.Join(dir, "o2.avi"), js, runs, exitFile)
+		capture, keys := tmuxSession(t, 120, 40, cmd)
+		screen := waitScreen(t, capture, "progress", 60*time.Second, func(s string) bool { return strings.Contains(s, "ETA") })
+		if !strings.Contains(screen, "/2000") || !strings.Contains(screen, "q cancel and quit") {
+			t.Errorf("view while running:\n%s", screen)
+		}
+		keys("q")
+		if s := exitStatus(exitFile); s != "130" {
+			t.Errorf("exit status %q, want 130", s)
+		}
+		b, err := os.ReadFile(js)
+		if err != nil {
+			t.Fatalf("no JSON after cancelling: %v", err)
+		}
+		var rep struct{ Frames []any }
+		if err := json.Unmarshal(b, &rep); err != nil || len(rep.Frames) == 0 || len(rep.Frames) >= 2000 {
+			t.Errorf("JSON after cancelling: %d frames, %v", len(rep.Frames), err)
+		}
+	})
 }

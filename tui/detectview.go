@@ -1,0 +1,341 @@
+package tui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"fmnist/detector"
+	"fmnist/trainer"
+)
+
+// detectListMax is how many labelled frames the detector view keeps.
+const detectListMax = 200
+
+// DetectOptions configure a DetectView.
+type DetectOptions struct {
+	In     string // input video
+	Model  string // model directory
+	Total  int    // frames in the video; 0: unknown
+	Events <-chan detector.Event
+	// Cancel stops the detection (q before the end); may be nil.
+	Cancel func()
+	Styles *Styles // nil: the default renderer's (honours NO_COLOR)
+}
+
+// detectEventMsg carries one detector event to the view.
+type detectEventMsg struct{ ev detector.Event }
+
+// detectClosedMsg: the event channel closed.
+type detectClosedMsg struct{}
+
+// DetectView is the detector's terminal view: progress through the video,
+// frames per second, stage times, the latest labelled frames, counts per
+// class and, at the end, the summary.
+type DetectView struct {
+	opt           DetectOptions
+	st            *Styles
+	width, height int
+	started       *detector.Started
+	done          int // frames processed
+	labelled      int // frames with at least one label
+	stage         detector.StageMillis
+	list          []string // latest labelled frames, oldest first
+	counts        [trainer.NumClasses]int
+	summary       *detector.Summary
+	closed        bool
+	cancelled     bool // q before the end
+	help          bool
+}
+
+// NewDetectView returns the view of the events opt.Events delivers.
+func NewDetectView(opt DetectOptions) *DetectView {
+	st := opt.Styles
+	if st == nil {
+		st = NewStyles(nil)
+	}
+	return &DetectView{opt: opt, st: st}
+}
+
+// Cancelled reports whether the user quit before the detection ended.
+func (v *DetectView) Cancelled() bool { return v.cancelled }
+
+// Init starts waiting for events.
+func (v *DetectView) Init() tea.Cmd { return v.wait() }
+
+func (v *DetectView) wait() tea.Cmd {
+	ch := v.opt.Events
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return detectClosedMsg{}
+		}
+		return detectEventMsg{ev}
+	}
+}
+
+// Update handles keys, the terminal size and detector events.
+func (v *DetectView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		v.width, v.height = msg.Width, msg.Height
+	case tea.KeyMsg:
+		switch msg.String() {
+		case "q", "ctrl+c":
+			if !v.finished() {
+				v.cancelled = true
+				if v.opt.Cancel != nil {
+					v.opt.Cancel()
+				}
+			}
+			return v, tea.Quit
+		case "?":
+			v.help = !v.help
+		case "esc":
+			v.help = false
+		}
+	case detectEventMsg:
+		v.Handle(msg.ev)
+		return v, v.wait()
+	case detectClosedMsg:
+		v.closed = true
+	}
+	return v, nil
+}
+
+// Handle records one detector event.
+func (v *DetectView) Handle(ev detector.Event) {
+	switch e := ev.(type) {
+	case detector.Started:
+		v.started = &e
+	case detector.FrameDone:
+		v.done++
+		k := 1 / float64(v.done)
+		// running mean of the stage times
+		v.stage.Decode += k * (e.Millis.Decode - v.stage.Decode)
+		v.stage.Proposals += k * (e.Millis.Proposals - v.stage.Proposals)
+		v.stage.Prepare += k * (e.Millis.Prepare - v.stage.Prepare)
+		v.stage.Classify += k * (e.Millis.Classify - v.stage.Classify)
+		v.stage.DrawWrite += k * (e.Millis.DrawWrite - v.stage.DrawWrite)
+		v.stage.Total += k * (e.Millis.Total - v.stage.Total)
+		if len(e.Boxes) == 0 {
+			return
+		}
+		v.labelled++
+		parts := make([]string, len(e.Boxes))
+		for i, b := range e.Boxes {
+			parts[i] = fmt.Sprintf("%s %.2f", b.Label, b.Score)
+			if b.Class >= 0 && b.Class < len(v.counts) {
+				v.counts[b.Class]++
+			}
+		}
+		v.list = append(v.list, fmt.Sprintf("frame %d: %s", e.Index, strings.Join(parts, ", ")))
+		if len(v.list) > detectListMax {
+			v.list = v.list[len(v.list)-detectListMax:]
+		}
+	case detector.Summary:
+		v.summary = &e
+	}
+}
+
+// Counts are the labels per class so far, indexed by class.
+func (v *DetectView) Counts() [trainer.NumClasses]int { return v.counts }
+
+// Labelled are the latest labelled frames, oldest first.
+func (v *DetectView) Labelled() []string { return append([]string(nil), v.list...) }
+
+func (v *DetectView) finished() bool { return v.summary != nil || v.closed }
+
+// View draws the view.
+func (v *DetectView) View() string {
+	w, h := v.width, v.height
+	if w == 0 && h == 0 {
+		return ""
+	}
+	if w < minWidth || h < minHeight {
+		return truncate(fmt.Sprintf("terminal too small (need %dx%d, have %dx%d)", minWidth, minHeight, w, h), w)
+	}
+	st := v.st
+	var top []string
+	// header
+	mode := "?"
+	if v.started != nil {
+		mode = v.started.Mode
+		if v.started.SeedPipeline {
+			mode += ", seed pipeline"
+		}
+	}
+	model := v.opt.Model
+	if model != "" {
+		model = filepath.Base(filepath.Dir(model)) + "/" + filepath.Base(model)
+	}
+	title := st.Title.Render("fmnist detect") + "  " + filepath.Base(v.opt.In)
+	if v.started != nil && v.started.Out != "" {
+		title += " → " + filepath.Base(v.started.Out)
+	}
+	top = append(top, spread(title, st.Dim.Render("mode "+mode), w))
+	sub := "model " + model
+	if v.started != nil {
+		sub += fmt.Sprintf(" · %dx%d at %.3g fps · regions >= %d px", v.started.W, v.started.H, v.started.FPS, v.started.MinSize)
+	} else {
+		sub += " · opening…"
+	}
+	top = append(top, st.Dim.Render(truncate(sub, w)))
+	top = append(top, "")
+	// progress
+	fps := 0.0
+	if v.stage.Total > 0 {
+		fps = 1000 / v.stage.Total
+	}
+	var status string
+	switch {
+	case v.summary != nil && v.summary.Err != "":
+		status = st.Bad.Render("ended early")
+	case v.cancelled:
+		status = st.Warn.Render("cancelling…")
+	case v.finished():
+		status = st.Good.Render("done")
+	}
+	total := max(v.opt.Total, v.done)
+	if v.summary != nil && v.summary.Err == "" && !v.cancelled {
+		total = v.done // the count read ahead may differ from the frames decoded
+	}
+	if total > 0 {
+		frac := float64(v.done) / float64(total)
+		right := fmt.Sprintf(" frame %d/%d  %.1f frames/s", v.done, total, fps)
+		if !v.finished() && fps > 0 {
+			right += "  ETA " + duration(float64(total-v.done)/fps)
+		}
+		if status != "" {
+			right += "  " + status
+		}
+		barW := max(10, w-cellWidth(right)-1)
+		top = append(top, truncate(progressBar(st, frac, barW)+right, w))
+	} else {
+		line := fmt.Sprintf("frame %d of ?  %.1f frames/s", v.done, fps)
+		if status != "" {
+			line += "  " + status
+		}
+		top = append(top, truncate(line, w))
+	}
+	ms := v.stage
+	if w >= 110 {
+		top = append(top, truncate(st.Dim.Render("mean ms/frame  ")+fmt.Sprintf("decode %.1f · proposals %.1f · prepare %.1f · classify %.1f · draw+write %.1f · total %.1f",
+			ms.Decode, ms.Proposals, ms.Prepare, ms.Classify, ms.DrawWrite, ms.Total), w))
+	} else {
+		top = append(top, truncate(st.Dim.Render("ms: ")+fmt.Sprintf("decode %.1f  search %.1f  prepare %.1f  classify %.1f  write %.1f  total %.1f",
+			ms.Decode, ms.Proposals, ms.Prepare, ms.Classify, ms.DrawWrite, ms.Total), w))
+	}
+	top = append(top, "")
+
+	// summary at the bottom
+	var bottom []string
+	if s := v.summary; s != nil {
+		bottom = append(bottom, "", st.Bold.Render("Summary")+"  "+fmt.Sprintf("frames %d, labelled %d, detections %d, %.1f frames/s (%.2f s)",
+			s.Frames, s.FramesLabelled, s.Detections, s.FPS, s.Seconds))
+		if m := s.Metrics; m != nil {
+			o := m.Overall
+			bottom = append(bottom, fmt.Sprintf("against truth (%d frames, %d items): precision %.3f, recall %.3f, mean IoU %.3f (TP %d, FP %d, FN %d)",
+				m.FramesEvaluated, m.TruthItems, o.Precision, o.Recall, o.MeanIoU, o.TP, o.FP, o.FN))
+		}
+		if s.Err != "" {
+			bottom = append(bottom, st.Bad.Render("error: "+s.Err))
+		}
+		for i := range bottom {
+			bottom[i] = truncate(bottom[i], w)
+		}
+	}
+	footer := v.footer(w)
+
+	bodyH := h - len(top) - len(bottom) - 1
+	var body string
+	if v.help {
+		body = v.helpText(w, bodyH)
+	} else {
+		body = v.columns(w, bodyH)
+	}
+	out := append(top, strings.Split(fit(body, w, bodyH), "\n")...)
+	out = append(out, bottom...)
+	out = append(out, footer)
+	return strings.Join(out, "\n")
+}
+
+// columns are the labelled frames (left) and the counts per class (right).
+func (v *DetectView) columns(w, h int) string {
+	st := v.st
+	cw := 30 // counts column
+	if w >= 120 {
+		cw = 48
+	}
+	lw := w - cw - 3
+	var left []string
+	left = append(left, st.Header.Render(fmt.Sprintf("Labelled frames (%d)", v.labelled)))
+	rows := h - 1
+	from := max(0, len(v.list)-rows)
+	for _, l := range v.list[from:] {
+		left = append(left, truncate(l, lw))
+	}
+	if len(v.list) == 0 {
+		left = append(left, st.Dim.Render("none yet"))
+	}
+	var right []string
+	right = append(right, st.Header.Render("Labels per class"))
+	most := 0
+	for _, c := range v.counts {
+		most = max(most, c)
+	}
+	barW := cw - 12 - 6
+	for i, c := range v.counts {
+		n := 0
+		if most > 0 {
+			n = (c*barW + most - 1) / most
+		}
+		bar := st.Running.Render(strings.Repeat("█", n)) + st.Faint.Render(strings.Repeat("·", barW-n))
+		right = append(right, padRight(trainer.ClassNames[i], 12)+bar+padLeft(fmt.Sprint(c), 6))
+	}
+	lines := make([]string, h)
+	for i := range lines {
+		l, r := "", ""
+		if i < len(left) {
+			l = left[i]
+		}
+		if i < len(right) {
+			r = right[i]
+		}
+		lines[i] = padRight(l, lw) + " " + st.Faint.Render("│") + " " + r
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (v *DetectView) helpText(w, h int) string {
+	st := v.st
+	text := []string{
+		st.Bold.Render("fmnist detect — keys"),
+		"",
+		st.KeyHelp.Render("q, ctrl+c") + "  " + st.DescHelp.Render("quit; before the end it cancels the detection"),
+		"           " + st.DescHelp.Render("(the output and JSON written so far are kept)"),
+		st.KeyHelp.Render("?") + "          " + st.DescHelp.Render("this help"),
+		"",
+		"Progress is frames done of the video's frames; frames/s and the ETA",
+		"come from the mean time per frame. Labelled frames lists the latest",
+		"frames with a label above the threshold, each with its probability.",
+		"",
+		st.Dim.Render("? or esc closes this help"),
+	}
+	return center(strings.Join(text, "\n"), w, h)
+}
+
+func (v *DetectView) footer(w int) string {
+	st := v.st
+	k := func(key, desc string) string { return st.KeyHelp.Render(key) + " " + st.DescHelp.Render(desc) }
+	q := k("q", "cancel and quit")
+	if v.finished() {
+		q = k("q", "quit")
+	}
+	return truncate(q+"  "+k("?", "help"), w)
+}

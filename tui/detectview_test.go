@@ -1,0 +1,140 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"fmnist/detector"
+)
+
+// fixDetectEvents are a scripted detection: 6 frames of 10, three labelled.
+func fixDetectEvents(summary bool) []detector.Event {
+	ms := detector.StageMillis{Decode: 1.5, Proposals: 20, Prepare: 2, Classify: 15, DrawWrite: 1.5, Total: 40}
+	box := func(class int, label string, score float64) detector.Detection {
+		return detector.Detection{Box: detector.XYWH{10, 20, 28, 28}, Class: class, Label: label, Score: score}
+	}
+	evs := []detector.Event{detector.Started{In: "clips/shop.avi", Out: "out/shop-labelled.avi", W: 320, H: 240, FPS: 10, Mode: "single", MinSize: 400, Time: fixNow()}}
+	frames := [][]detector.Detection{
+		nil,
+		{box(7, "Sneaker", 0.97), box(8, "Bag", 0.93)},
+		nil,
+		{box(0, "T-shirt/top", 0.95)},
+		{box(7, "Sneaker", 0.99), box(9, "Ankle boot", 0.91), box(7, "Sneaker", 0.92)},
+		nil,
+	}
+	for i, b := range frames {
+		evs = append(evs, detector.FrameDone{Index: i, Proposals: 40, Regions: 6, Boxes: b, Millis: ms})
+	}
+	if summary {
+		evs = append(evs, detector.Summary{
+			Frames: 6, FramesLabelled: 3, Detections: 6, PerClass: map[string]int{"Sneaker": 3, "Bag": 1, "T-shirt/top": 1, "Ankle boot": 1},
+			Seconds: 0.24, FPS: 25, MeanMillis: ms,
+			Metrics: &detector.Metrics{FramesEvaluated: 6, TruthItems: 7, Overall: detector.Scores{TP: 5, FP: 1, FN: 2, Precision: 5.0 / 6, Recall: 5.0 / 7, MeanIoU: 0.812}},
+		})
+	}
+	return evs
+}
+
+func newFixDetectView() *DetectView {
+	return NewDetectView(DetectOptions{In: "clips/shop.avi", Model: "runs/20260101-120000-CNN2/best", Total: 10})
+}
+
+// TestDetectGolden runs the detector view (teatest) on the scripted events
+// and compares its final screen with testdata/TestDetectGolden/*.golden.
+func TestDetectGolden(t *testing.T) {
+	cases := []struct {
+		name    string
+		summary bool
+		keys    []string
+	}{
+		{"running", false, nil},
+		{"done", true, nil},
+		{"help", false, []string{"?"}},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s-%dx%d", c.name, size[0], size[1]), func(t *testing.T) {
+				detectGolden(t, size[0], size[1], c.summary, c.keys...)
+			})
+		}
+	}
+	t.Run("too-small-79x24", func(t *testing.T) { detectGolden(t, 79, 24, true) })
+}
+
+func detectGolden(t *testing.T, w, h int, summary bool, keys ...string) {
+	t.Helper()
+	tm := teatest.NewTestModel(t, newFixDetectView(), teatest.WithInitialTermSize(w, h))
+	for _, ev := range fixDetectEvents(summary) {
+		tm.Send(detectEventMsg{ev})
+	}
+	for _, k := range keys {
+		tm.Send(keyMsg(k))
+	}
+	tm.Send(tea.QuitMsg{})
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second))
+	teatest.RequireEqualOutput(t, []byte(fm.View()))
+}
+
+func TestDetectViewCountsAndList(t *testing.T) {
+	v := newFixDetectView()
+	for _, ev := range fixDetectEvents(true) {
+		v.Handle(ev)
+	}
+	got := v.Counts()
+	want := map[int]int{0: 1, 7: 3, 8: 1, 9: 1}
+	for c, n := range got {
+		if n != want[c] {
+			t.Errorf("class %d: %d labels, want %d", c, n, want[c])
+		}
+	}
+	wantList := []string{
+		"frame 1: Sneaker 0.97, Bag 0.93",
+		"frame 3: T-shirt/top 0.95",
+		"frame 4: Sneaker 0.99, Ankle boot 0.91, Sneaker 0.92",
+	}
+	if l := v.Labelled(); strings.Join(l, "\n") != strings.Join(wantList, "\n") {
+		t.Errorf("labelled frames:\n%s\nwant\n%s", strings.Join(l, "\n"), strings.Join(wantList, "\n"))
+	}
+	if v.done != 6 || v.labelled != 3 {
+		t.Errorf("done %d labelled %d, want 6 and 3", v.done, v.labelled)
+	}
+}
+
+// TestDetectViewEventsAndQuit: events arrive through the channel; q before
+// the end cancels the detection, q after it only quits.
+func TestDetectViewEventsAndQuit(t *testing.T) {
+	ch := make(chan detector.Event, 16)
+	for _, ev := range fixDetectEvents(false) {
+		ch <- ev
+	}
+	cancels := 0
+	v := NewDetectView(DetectOptions{In: "x.avi", Events: ch, Cancel: func() { cancels++ }})
+	cmd := v.Init()
+	for i := 0; i < 7; i++ {
+		_, cmd = v.Update(cmd())
+	}
+	if v.done != 6 {
+		t.Fatalf("done %d, want 6", v.done)
+	}
+	v.Update(keyMsg("q"))
+	if cancels != 1 || !v.Cancelled() {
+		t.Errorf("q before the end: %d cancels, cancelled %v", cancels, v.Cancelled())
+	}
+	v2 := NewDetectView(DetectOptions{In: "x.avi", Cancel: func() { cancels++ }})
+	for _, ev := range fixDetectEvents(true) {
+		v2.Handle(ev)
+	}
+	v2.Update(keyMsg("q"))
+	if cancels != 1 || v2.Cancelled() {
+		t.Errorf("q after the end cancelled the detection")
+	}
+	close(ch)
+	if _, ok := cmd().(detectClosedMsg); !ok {
+		t.Errorf("closed channel: no detectClosedMsg")
+	}
+}
