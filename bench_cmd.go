@@ -32,11 +32,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if err != nil {
 		return exitError{2, fmt.Errorf("bench: --models: %v", err)}
 	}
-	dir := *data
-	if dir == "" {
-		dir = trainer.DefaultDataDir()
-	}
-	train, test, err := trainer.Load(dir, *limitTrain, *limitTest)
+	train, test, err := trainer.Load(*data, *limitTrain, *limitTest)
 	if err != nil {
 		return err
 	}

@@ -332,9 +332,6 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, stdout, stderr 
 			return fmt.Errorf("resume: checkpoint %s: %v", filepath.Join(runDir, results.CheckpointFile), err)
 		}
 	}
-	if dataDir == "" {
-		dataDir = trainer.DefaultDataDir()
-	}
 	train, test, err := trainer.Load(dataDir, run.TrainSize, run.TestSize)
 	if err != nil {
 		return err

@@ -99,10 +99,13 @@ type idxSource struct {
 	maxBody int64  // upper bound on the stream's length in bytes; < 0 if unknown
 }
 
-// Load reads the train and test splits from dir. limitTrain/limitTest > 0
+// Load reads the train and test splits from dir (DefaultDataDir when empty). limitTrain/limitTest > 0
 // keep only the first N images of that split (0 = all; negative is an
 // error). The .gz file is used when both X.gz and X exist.
 func Load(dir string, limitTrain, limitTest int) (train, test *Dataset, err error) {
+	if dir == "" {
+		dir = DefaultDataDir()
+	}
 	if limitTrain < 0 || limitTest < 0 {
 		return nil, nil, fmt.Errorf("fashion-mnist: negative limit (train %d, test %d); use 0 for all images", limitTrain, limitTest)
 	}
