@@ -62,6 +62,9 @@ type dashboard struct {
 	cancel context.CancelFunc
 	feed   *tui.Feed
 	rec    *results.Recorder
+	// push hands each recorded event on (default feed.Push; the SSH server
+	// fans events out to its sessions). Called only from the drain goroutine.
+	push func(trainer.Event)
 
 	// load loads the data set for the first run started from the dashboard;
 	// nil when it was given.
@@ -85,6 +88,7 @@ func newDashboard(ctx context.Context, set dashSettings) *dashboard {
 	ctx, cancel := context.WithCancel(ctx)
 	d := &dashboard{set: set, ctx: ctx, cancel: cancel, feed: tui.NewFeed(), rec: results.NewRecorder(set.runsDir),
 		taken: map[string]bool{}, drained: make(chan struct{})}
+	d.push = d.feed.Push
 	d.load = func() (*trainer.Dataset, *trainer.Dataset, error) {
 		dir := set.dataDir
 		if dir == "" {
@@ -131,12 +135,12 @@ func (d *dashboard) drain(mgr *trainer.Manager) {
 			if d.recErr == nil {
 				d.recErr = err
 			}
-			d.feed.Push(tui.Notice{ID: ev.Run(), Text: "recording runs: " + err.Error(), Error: true})
+			d.push(tui.Notice{ID: ev.Run(), Text: "recording runs: " + err.Error(), Error: true})
 		}
 		if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
 			d.failed++
 		}
-		d.feed.Push(ev)
+		d.push(ev)
 	}
 }
 

@@ -32,7 +32,7 @@ Usage:
                                            compare recorded runs
   fmnist bench [--models ...] [--limit-train N] [--json]
                                            training and inference speed per model
-` + resultsUsage + detectUsage + `
+` + resultsUsage + detectUsage + serveUsage + `
 Run 'fmnist COMMAND -h' for a command's flags.
 `
 
@@ -88,11 +88,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdSynthVideo(args[1:], stdout)
 	case "record":
 		return cmdRecord(args[1:], stdout)
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return exitError{2, fmt.Errorf("unknown command %q (want archs, train, table, bench, eval, predict, report, detect, synth-video or record; see 'fmnist help')", args[0])}
+	return exitError{2, fmt.Errorf("unknown command %q (want archs, train, table, bench, eval, predict, report, detect, synth-video, record or serve; see 'fmnist help')", args[0])}
 }
 
 // parseFlags parses a subcommand's flags; -h prints them and ends cleanly.

@@ -57,6 +57,12 @@ type Options struct {
 	Now      func() time.Time   // clock (default time.Now)
 	Renderer *lipgloss.Renderer // default: lipgloss's default renderer
 	View     string             // initial view: "runs" (default), "table" or "focus"
+	// Shared: the runs belong to a server that outlives this dashboard (an
+	// SSH session of `fmnist serve`): quitting never asks to cancel them.
+	Shared bool
+	// ReadOnly: n, x and e (which writes into RunsDir) are refused with a
+	// status line (a read-only server).
+	ReadOnly bool
 }
 
 // Model is the dashboard, a Bubble Tea model.
@@ -350,7 +356,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // quit quits at once when no run is active, else asks first.
 func (m *Model) quit() (tea.Model, tea.Cmd) {
 	n := m.active()
-	if n == 0 {
+	if n == 0 || m.opts.Shared {
 		m.quitting = true
 		return m, tea.Quit
 	}
@@ -365,6 +371,9 @@ func (m *Model) quit() (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) openNewRun() tea.Cmd {
+	if m.opts.ReadOnly {
+		return m.setStatus("read-only: starting runs is disabled on this server", true)
+	}
 	if m.ctrl == nil {
 		return m.setStatus("starting runs is not available here", true)
 	}
@@ -390,6 +399,8 @@ func (m *Model) askCancel() tea.Cmd {
 	switch {
 	case r == nil:
 		return m.setStatus("no run selected", true)
+	case m.opts.ReadOnly:
+		return m.setStatus("read-only: cancelling runs is disabled on this server", true)
 	case m.ctrl == nil:
 		return m.setStatus("cancelling runs is not available here", true)
 	case !r.Owned && r.Status == trainer.StatusRunning:
@@ -410,6 +421,9 @@ func (m *Model) cancelRun(id string) tea.Cmd {
 }
 
 func (m *Model) export() tea.Cmd {
+	if m.opts.ReadOnly {
+		return m.setStatus("read-only: exporting is disabled on this server", true)
+	}
 	rows := m.table.resultRows()
 	if len(rows) == 0 {
 		return m.setStatus("no runs to export", true)

@@ -1,0 +1,466 @@
+package main
+
+// `fmnist serve`: one long-lived process trains, and anyone whose public key
+// is authorised opens the same live dashboard over SSH. One hub owns the
+// training (a dashboard: trainer.Manager, Recorder, drain goroutine) and fans
+// every recorded event out to each session's own tui.Feed; Push never
+// blocks, so a slow session never slows training. A new session is seeded
+// with the events seen so far (the records on disk and the replayed events
+// of this process), then gets the live ones.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	bm "github.com/charmbracelet/wish/bubbletea"
+	gossh "golang.org/x/crypto/ssh"
+
+	"fmnist/results"
+	"fmnist/trainer"
+	"fmnist/tui"
+)
+
+const serveUsage = `  fmnist serve [--listen 127.0.0.1:23234] [--authorized-keys FILE] [--host-key FILE] [--runs DIR] [--read-only]
+                                           the dashboard over SSH: one training process, any number of viewers
+`
+
+// serveConfig are the settings of an SSH dashboard server.
+type serveConfig struct {
+	listen         string
+	authorizedKeys string
+	hostKey        string
+	readOnly       bool
+	set            dashSettings
+	refresh        time.Duration // re-read the runs directory (0: never)
+}
+
+// defaultHostKey is where the server's host key is kept unless --host-key
+// says otherwise: ~/.config/fmnist/ssh_host_ed25519.
+func defaultHostKey() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ".fmnist_ssh_host_ed25519"
+	}
+	return filepath.Join(dir, "fmnist", "ssh_host_ed25519")
+}
+
+func defaultAuthorizedKeys() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "authorized_keys"
+	}
+	return filepath.Join(home, ".ssh", "authorized_keys")
+}
+
+// loadAuthorizedKeys reads an authorized_keys file; it fails if the file
+// holds no key.
+func loadAuthorizedKeys(path string) ([]gossh.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys: %v", unwrapPathErr(err))
+	}
+	var keys []gossh.PublicKey
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("authorized keys %s line %d: %v", path, n+1, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no authorized keys in %s (add at least one public key, one per line)", path)
+	}
+	return keys, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// server is a running `fmnist serve`.
+type server struct {
+	cfg  serveConfig
+	log  io.Writer
+	keys []gossh.PublicKey
+	d    *dashboard
+	ssh  *ssh.Server
+	ln   net.Listener
+
+	mu       sync.Mutex
+	history  []trainer.Event                  // every event but progress, in order (checkpoints dropped)
+	progress map[string]trainer.BatchProgress // the latest progress of each run training
+	feeds    map[*tui.Feed]bool               // the live sessions' feeds
+
+	logMu     sync.Mutex
+	stopping  chan struct{} // closed when the server shuts down
+	stopOnce  sync.Once
+	cancelled bool // set by stop
+	// activeAtStop is the number of runs active when stop began.
+	activeAtStop int
+	sessions     sync.WaitGroup
+}
+
+// newServer checks the keys, creates (or reads) the host key and starts
+// listening; nothing trains yet.
+func newServer(cfg serveConfig, logw io.Writer) (*server, error) {
+	keys, err := loadAuthorizedKeys(cfg.authorizedKeys)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.hostKey), 0o700); err != nil {
+		return nil, fmt.Errorf("host key: %v", err)
+	}
+	s := &server{cfg: cfg, log: logw, keys: keys, progress: map[string]trainer.BatchProgress{},
+		feeds: map[*tui.Feed]bool{}, stopping: make(chan struct{})}
+	srv, err := wish.NewServer(
+		wish.WithHostKeyPath(cfg.hostKey),
+		wish.WithPublicKeyAuth(s.authorize),
+		func(srv *ssh.Server) error {
+			srv.Handler = s.session
+			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
+				s.logf("refused connection from %s: %v", c.RemoteAddr(), err)
+			}
+			return nil
+		},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %v", cfg.hostKey, err)
+	}
+	if fi, err := os.Stat(cfg.hostKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.logf("warning: host key %s is readable by others (mode %v); chmod 600 it", cfg.hostKey, fi.Mode().Perm())
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return nil, err
+	}
+	s.ssh, s.ln = srv, ln
+	return s, nil
+}
+
+func (s *server) logf(format string, args ...any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.log, "%s fmnist serve: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// authorize accepts the keys of the authorized-keys file and nothing else.
+func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	fp := gossh.FingerprintSHA256(key)
+	for _, k := range s.keys {
+		if ssh.KeysEqual(key, k) {
+			s.logf("accepted key %s for user %q from %s", fp, ctx.User(), ctx.RemoteAddr())
+			return true
+		}
+	}
+	s.logf("refused key %s for user %q from %s: not authorized", fp, ctx.User(), ctx.RemoteAddr())
+	return false
+}
+
+// broadcast is the dashboard's push: it keeps the event for sessions yet to
+// come and hands it to every live session. Only the drain goroutine calls it.
+func (s *server) broadcast(ev trainer.Event) {
+	if e, ok := ev.(trainer.EpochEnd); ok {
+		e.Checkpoint = nil // recorded already; sessions only show figures
+		ev = e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch e := ev.(type) {
+	case trainer.BatchProgress:
+		s.progress[e.ID] = e
+	case tui.Notice:
+	default:
+		if _, ok := ev.(trainer.EpochEnd); ok {
+			delete(s.progress, ev.Run())
+		}
+		if _, ok := ev.(trainer.RunFinished); ok {
+			delete(s.progress, ev.Run())
+		}
+		s.history = append(s.history, ev)
+	}
+	for f := range s.feeds {
+		f.Push(ev)
+	}
+}
+
+// join registers a new session's feed, seeded with what happened so far.
+func (s *server) join(f *tui.Feed) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range s.history {
+		f.Push(ev)
+	}
+	for _, p := range s.progress {
+		f.Push(p)
+	}
+	s.feeds[f] = true
+}
+
+func (s *server) leave(f *tui.Feed) {
+	s.mu.Lock()
+	delete(s.feeds, f)
+	s.mu.Unlock()
+	f.Close()
+}
+
+// sessionCount is the number of live sessions.
+func (s *server) sessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.feeds)
+}
+
+// readOnlyController lists the models but starts and cancels nothing.
+type readOnlyController struct{ d *dashboard }
+
+func (c readOnlyController) Models() []tui.ModelInfo { return c.d.Models() }
+func (c readOnlyController) Start(string, int) (string, error) {
+	return "", errors.New("read-only server")
+}
+func (c readOnlyController) Cancel(string) bool { return false }
+func (c readOnlyController) Active() int        { return c.d.Active() }
+
+// session shows the dashboard on one SSH session until the user quits, the
+// connection drops or the server stops. It never touches training.
+func (s *server) session(sess ssh.Session) {
+	s.sessions.Add(1)
+	defer s.sessions.Done()
+	who := fmt.Sprintf("user %q from %s", sess.User(), sess.RemoteAddr())
+	if k := sess.PublicKey(); k != nil {
+		who = fmt.Sprintf("key %s, %s", gossh.FingerprintSHA256(k), who)
+	}
+	pty, winch, ok := sess.Pty()
+	if !ok {
+		fmt.Fprintln(sess.Stderr(), "fmnist serve: the dashboard needs a terminal (ssh -t)")
+		sess.Exit(1)
+		s.logf("session refused (no terminal): %s", who)
+		return
+	}
+	select {
+	case <-s.stopping:
+		fmt.Fprintln(sess, "fmnist serve is shutting down")
+		sess.Exit(1)
+		return
+	default:
+	}
+	s.logf("session opened: %s (%dx%d %s)", who, pty.Window.Width, pty.Window.Height, pty.Term)
+	start := time.Now()
+
+	renderer := bm.MakeRenderer(sess)
+	past, _, err := results.LoadRuns(s.cfg.set.runsDir)
+	if err != nil {
+		past = nil
+	}
+	feed := tui.NewFeed()
+	s.join(feed)
+	defer s.leave(feed)
+	var ctrl tui.Controller = s.d
+	if s.cfg.readOnly {
+		ctrl = readOnlyController{s.d}
+	}
+	m := tui.New(tui.Options{RunsDir: s.cfg.set.runsDir, Runs: past, Feed: feed, Controller: ctrl,
+		Refresh: s.cfg.refresh, Renderer: renderer, Shared: true, ReadOnly: s.cfg.readOnly})
+
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	stopped := false
+	var stopMu sync.Mutex
+	go func() {
+		select {
+		case <-s.stopping:
+			stopMu.Lock()
+			stopped = true
+			stopMu.Unlock()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	io.WriteString(sess, "\x1b[?1049h\x1b[?25l\x1b[2J")
+	p := tea.NewProgram(tui.NewScreen(m, sess), tea.WithoutRenderer(), tea.WithInput(sess), tea.WithOutput(sess),
+		tea.WithContext(ctx), tea.WithoutSignalHandler())
+	done := make(chan struct{})
+	go func() {
+		p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
+		for {
+			select {
+			case w, ok := <-winch:
+				if !ok {
+					return
+				}
+				p.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+			case <-done:
+				return
+			}
+		}
+	}()
+	_, err = p.Run()
+	close(done)
+	io.WriteString(sess, "\x1b[0m\x1b[?25h\x1b[?1049l")
+	stopMu.Lock()
+	wasStopped := stopped
+	stopMu.Unlock()
+	reason := "quit"
+	switch {
+	case wasStopped:
+		reason = "server shutting down"
+		if n := s.activeAtStop; n > 0 {
+			fmt.Fprintf(sess, "fmnist serve is shutting down: %s cancelled; finished epochs are kept in %s\r\n", count(n, "active run"), s.cfg.set.runsDir)
+		} else {
+			fmt.Fprintf(sess, "fmnist serve is shutting down.\r\n")
+		}
+		sess.Exit(0)
+	case sess.Context().Err() != nil:
+		reason = "connection closed"
+	case err != nil && !errors.Is(err, tea.ErrProgramKilled):
+		reason = err.Error()
+	default:
+		sess.Exit(0)
+	}
+	s.logf("session closed: %s after %s (%s)", who, time.Since(start).Round(time.Second), reason)
+}
+
+// start creates the hub and serves SSH connections in the background.
+func (s *server) start(ctx context.Context) <-chan error {
+	s.d = newDashboard(ctx, s.cfg.set)
+	s.d.push = s.broadcast
+	errc := make(chan error, 1)
+	go func() {
+		err := s.ssh.Serve(s.ln)
+		if errors.Is(err, ssh.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
+	return errc
+}
+
+// stop tells every session the server is going, cancels the runs still
+// active (recorded as cancelled), waits for the records and closes the
+// connections. It reports whether runs were cancelled. Calls after the
+// first wait for it and report the same.
+func (s *server) stop() bool {
+	s.stopOnce.Do(func() { s.cancelled = s.stopNow() })
+	return s.cancelled
+}
+
+func (s *server) stopNow() bool {
+	s.activeAtStop = s.d.Active()
+	close(s.stopping) // sessions say goodbye and end
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.ssh.Shutdown(expired) // closes the listener at once; no new sessions
+	cancelled := s.d.finish(true)
+	waited := make(chan struct{})
+	go func() { s.sessions.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+	}
+	s.ssh.Close() // the connections left
+	return cancelled
+}
+
+// cmdServe is `fmnist serve`.
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:23234", "address to listen on (loopback by default)")
+	authKeys := fs.String("authorized-keys", defaultAuthorizedKeys(), "public keys allowed in, OpenSSH authorized_keys format")
+	hostKey := fs.String("host-key", defaultHostKey(), "the server's ed25519 host key, created (mode 0600) if missing")
+	runsDir := fs.String("runs", "runs", "directory of run records")
+	data := fs.String("data", "", "Fashion-MNIST directory (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+	limitTrain := fs.Int("limit-train", 0, "runs use only the first N training images")
+	limitTest := fs.Int("limit-test", 0, "runs use only the first N test images")
+	seed := fs.Int64("seed", 1, "random seed of runs")
+	parallel := fs.Int("parallel", 1, "runs trained at once")
+	readOnly := fs.Bool("read-only", false, "sessions watch only: no starting (n) or cancelling (x) runs")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
+		if v < 0 || (name == "parallel" && v == 0) {
+			return exitError{2, fmt.Errorf("serve: --%s must be a positive number, got %d", name, v)}
+		}
+	}
+	if err := results.CheckWritable(*runsDir); err != nil {
+		return err
+	}
+	cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second,
+		set: dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}}
+	s, err := newServer(cfg, stderr)
+	if err != nil {
+		return fmt.Errorf("serve: %v", err)
+	}
+	sigCtx, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSig()
+	errc := s.start(context.Background())
+	mode := ""
+	if cfg.readOnly {
+		mode = ", read-only"
+	}
+	s.logf("listening on %s (host key %s, %s from %s%s); ssh -p %s %s",
+		s.ln.Addr(), cfg.hostKey, count(len(s.keys), "authorized key"), cfg.authorizedKeys, mode, portOf(s.ln.Addr()), hostOf(s.ln.Addr()))
+	var serveErr error
+	select {
+	case <-sigCtx.Done():
+		s.logf("stopping: %s open, %s active", count(s.sessionCount(), "session"), count(s.d.Active(), "run"))
+	case serveErr = <-errc:
+	}
+	cancelled := s.stop()
+	if runs := s.d.runs(); len(runs) > 0 {
+		tui.NewPlain(stdout).Summary(runs)
+	}
+	if s.d.recErr != nil {
+		fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", s.d.recErr)
+	}
+	switch {
+	case serveErr != nil:
+		return fmt.Errorf("serve: %v", serveErr)
+	case cancelled:
+		return exitError{130, errors.New("stopped; active runs cancelled, finished epochs are kept in " + cfg.set.runsDir)}
+	case s.d.recErr != nil:
+		return s.d.recErr
+	}
+	s.logf("stopped")
+	return nil
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
+
+func hostOf(a net.Addr) string {
+	h, _, _ := net.SplitHostPort(a.String())
+	return h
+}
+
+// count is "1 run", "2 runs".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
