@@ -90,11 +90,7 @@ func newDashboard(ctx context.Context, set dashSettings) *dashboard {
 		taken: map[string]bool{}, drained: make(chan struct{})}
 	d.push = d.feed.Push
 	d.load = func() (*trainer.Dataset, *trainer.Dataset, error) {
-		dir := set.dataDir
-		if dir == "" {
-			dir = trainer.DefaultDataDir()
-		}
-		return trainer.Load(dir, set.limitTrain, set.limitTest)
+		return trainer.Load(set.dataDir, set.limitTrain, set.limitTest)
 	}
 	return d
 }

@@ -196,11 +196,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError{2, fmt.Errorf("train: --models: %v", err)}
 	}
-	dir := *data
-	if dir == "" {
-		dir = trainer.DefaultDataDir()
-	}
-	train, test, err := trainer.Load(dir, *limitTrain, *limitTest)
+	train, test, err := trainer.Load(*data, *limitTrain, *limitTest)
 	if err != nil {
 		return err
 	}
@@ -216,7 +212,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 
 	if !*headless && isTerminal(stdout) {
-		set := dashSettings{runsDir: *runsDir, dataDir: dir, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
+		set := dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
 		return runDashboard(set, train, test, jobs, stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -286,12 +282,9 @@ func cmdTable(args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	runs, bad, err := results.LoadRuns(*runsDir)
+	runs, err := loadRuns(*runsDir, os.Stderr)
 	if err != nil {
 		return err
-	}
-	for _, e := range bad {
-		fmt.Fprintf(os.Stderr, "fmnist: skipping %v\n", e)
 	}
 	var buf bytes.Buffer
 	if err := results.WriteTable(&buf, results.Rows(runs), *format); err != nil {
@@ -302,4 +295,14 @@ func cmdTable(args []string, stdout io.Writer) error {
 		return err
 	}
 	return results.WriteFileAtomic(*out, buf.Bytes(), 0o644)
+}
+
+// loadRuns loads every run record in runsDir, telling stderr about the ones
+// it has to skip.
+func loadRuns(runsDir string, stderr io.Writer) ([]*results.Run, error) {
+	runs, bad, err := results.LoadRuns(runsDir)
+	for _, e := range bad {
+		fmt.Fprintf(stderr, "fmnist: skipping %v\n", e)
+	}
+	return runs, err
 }

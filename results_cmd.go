@@ -251,12 +251,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	runs, bad, err := results.LoadRuns(*runsDir)
+	runs, err := loadRuns(*runsDir, stderr)
 	if err != nil {
 		return err
-	}
-	for _, e := range bad {
-		fmt.Fprintf(stderr, "fmnist: skipping %v\n", e)
 	}
 	files, err := results.BuildReport(*runsDir, runs, time.Now())
 	if err != nil {
