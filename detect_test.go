@@ -138,10 +138,7 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	os.MkdirAll(badModel, 0o755)
 	os.WriteFile(filepath.Join(badModel, "model.yaml"), []byte("format: fmnist-model/1\narchitecture: CNN2\n"), 0o644)
 	out1 := filepath.Join(dir, "x.avi")
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []badInput{
 		{[]string{"--in", filepath.Join(dir, "missing.avi")}, "does not exist"},
 		{[]string{"--in", text}, "not a video"},
 		{[]string{"--in", empty}, "empty"},
@@ -153,20 +150,10 @@ func TestDetectSyntheticVideo(t *testing.T) {
 		{[]string{"--in", video, "--runs", filepath.Join(dir, "noruns")}, "model"},
 		{[]string{"--in", video, "--mode", "slow"}, "unknown mode"},
 	}
-	for _, c := range cases {
-		args := append([]string{"detect", "--out", out1, "--runs", runs}, c.args...)
-		stdout, stderr, code := fmnist(t, args...)
-		if code == 0 {
-			t.Errorf("%v: exit 0, want an error", c.args)
-		}
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if len(lines) != 1 || !strings.HasPrefix(stderr, "fmnist: ") || !strings.Contains(stderr, c.want) {
-			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
-		}
-		if strings.Contains(stderr+stdout, "goroutine") || strings.Contains(stderr+stdout, "terminate called") {
-			t.Errorf("%v: crash output", c.args)
-		}
+	for i := range cases {
+		cases[i].args = append([]string{"detect", "--out", out1, "--runs", runs}, cases[i].args...)
 	}
+	expectOneLineErrors(t, cases)
 	if _, err := os.Stat(out1); err == nil {
 		t.Errorf("a refused detect left %s behind", out1)
 	}

@@ -122,10 +122,7 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 	notDir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notDir, []byte("x"), 0o644)
 	emptyData := t.TempDir()
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []badInput{
 		{[]string{"train", "--models", "CNN9"}, `unknown model "CNN9"`},
 		{[]string{"train", "--epochs", "0"}, "--epochs must be a positive number"},
 		{[]string{"train", "--limit-train", "-5"}, "--limit-train must be a positive number"},
@@ -137,19 +134,7 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 		{[]string{"archs", "--format", "yaml"}, "unknown --format"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	}
-	for _, c := range cases {
-		out, stderr, code := fmnist(t, c.args...)
-		if code == 0 {
-			t.Errorf("%v: exit 0, want an error", c.args)
-		}
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if len(lines) != 1 || !strings.Contains(stderr, c.want) || !strings.HasPrefix(stderr, "fmnist: ") {
-			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
-		}
-		if strings.Contains(stderr+out, "goroutine") || strings.Contains(stderr+out, "panic") {
-			t.Errorf("%v: stack trace in output", c.args)
-		}
-	}
+	expectOneLineErrors(t, cases)
 }
 
 func TestInterruptCancelsAndKeepsFinishedEpochs(t *testing.T) {
@@ -195,5 +180,34 @@ func TestInterruptCancelsAndKeepsFinishedEpochs(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "cancelled") {
 		t.Errorf("output does not say cancelled:\n%s", out.String())
+	}
+}
+
+// badInput is a command line that must fail with one line on stderr that
+// contains want.
+type badInput struct {
+	args []string
+	want string
+}
+
+// expectOneLineErrors runs each case through the real binary: it must exit
+// non-zero with a single "fmnist: ..." line containing want, and print no
+// stack trace or crash output.
+func expectOneLineErrors(t *testing.T, cases []badInput) {
+	t.Helper()
+	for _, c := range cases {
+		out, stderr, code := fmnist(t, c.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0, want an error", c.args)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(lines) != 1 || !strings.Contains(stderr, c.want) || !strings.HasPrefix(stderr, "fmnist: ") {
+			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
+		}
+		for _, crash := range []string{"goroutine", "panic", "terminate called"} {
+			if strings.Contains(stderr+out, crash) {
+				t.Errorf("%v: crash output (%q)", c.args, crash)
+			}
+		}
 	}
 }

@@ -307,10 +307,7 @@ func TestResultsCommandsRefuseBadInput(t *testing.T) {
 	writePNG(t, okImage, image.NewGray(image.Rect(0, 0, 10, 10)))
 	reportOut := filepath.Join(t.TempDir(), "rep")
 
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []badInput{
 		{[]string{"eval"}, "--model is required"},
 		{[]string{"eval", "--model", "/nonexistent/run"}, "/nonexistent/run"},
 		{[]string{"eval", "--model", "best", "--runs", runs}, "no run in " + runs + " has a saved model"},
@@ -324,19 +321,7 @@ func TestResultsCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"train", "--resume", "CNN2-nope", "--epochs", "3"}, "drop --epochs"},
 		{[]string{"report", "--runs", runs, "-o", reportOut}, "no runs in"},
 	}
-	for _, c := range cases {
-		out, stderr, code := fmnist(t, c.args...)
-		if code == 0 {
-			t.Errorf("%v: exit 0, want an error", c.args)
-		}
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if len(lines) != 1 || !strings.Contains(stderr, c.want) || !strings.HasPrefix(stderr, "fmnist: ") {
-			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
-		}
-		if strings.Contains(stderr+out, "goroutine") || strings.Contains(stderr+out, "panic") {
-			t.Errorf("%v: stack trace in output", c.args)
-		}
-	}
+	expectOneLineErrors(t, cases)
 	if _, err := os.Stat(reportOut); err == nil {
 		t.Error("a failed report created its output directory")
 	}
