@@ -311,23 +311,37 @@ func cmdDashboard(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
+	settings := dashFlags(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	set, err := settings()
+	if err != nil {
+		return exitError{2, err}
+	}
+	if !isTerminal(stdout) {
+		return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}
+	}
+	return runDashboard(set, nil, nil, nil, stdout, stderr)
+}
+
+// dashFlags declares the flags that say where runs are recorded and how runs
+// started from a dashboard (local or served) are trained. The function it
+// returns reads them once parsed, refusing negative limits and a parallelism
+// below 1.
+func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 	runsDir := fs.String("runs", "runs", "directory of run records")
 	data := fs.String("data", "", "Fashion-MNIST directory for runs started here (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
 	limitTrain := fs.Int("limit-train", 0, "runs started here use only the first N training images")
 	limitTest := fs.Int("limit-test", 0, "runs started here use only the first N test images")
 	seed := fs.Int64("seed", 1, "random seed of runs started here")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
-	}
-	for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
-		if v < 0 || (name == "parallel" && v == 0) {
-			return exitError{2, fmt.Errorf("--%s must be a positive number, got %d", name, v)}
+	return func() (dashSettings, error) {
+		for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
+			if v < 0 || (name == "parallel" && v == 0) {
+				return dashSettings{}, fmt.Errorf("--%s must be a positive number, got %d", name, v)
+			}
 		}
+		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}, nil
 	}
-	if !isTerminal(stdout) {
-		return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}
-	}
-	set := dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
-	return runDashboard(set, nil, nil, nil, stdout, stderr)
 }

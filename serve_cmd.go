@@ -389,26 +389,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:23234", "address to listen on (loopback by default)")
 	authKeys := fs.String("authorized-keys", defaultAuthorizedKeys(), "public keys allowed in, OpenSSH authorized_keys format")
 	hostKey := fs.String("host-key", defaultHostKey(), "the server's ed25519 host key, created (mode 0600) if missing")
-	runsDir := fs.String("runs", "runs", "directory of run records")
-	data := fs.String("data", "", "Fashion-MNIST directory (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
-	limitTrain := fs.Int("limit-train", 0, "runs use only the first N training images")
-	limitTest := fs.Int("limit-test", 0, "runs use only the first N test images")
-	seed := fs.Int64("seed", 1, "random seed of runs")
-	parallel := fs.Int("parallel", 1, "runs trained at once")
+	settings := dashFlags(fs)
 	readOnly := fs.Bool("read-only", false, "sessions watch only: no starting (n) or cancelling (x) runs")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
-		if v < 0 || (name == "parallel" && v == 0) {
-			return exitError{2, fmt.Errorf("serve: --%s must be a positive number, got %d", name, v)}
-		}
+	set, err := settings()
+	if err != nil {
+		return exitError{2, fmt.Errorf("serve: %v", err)}
 	}
-	if err := results.CheckWritable(*runsDir); err != nil {
+	if err := results.CheckWritable(set.runsDir); err != nil {
 		return err
 	}
-	cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second,
-		set: dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}}
+	cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second, set: set}
 	s, err := newServer(cfg, stderr)
 	if err != nil {
 		return fmt.Errorf("serve: %v", err)
