@@ -9,3 +9,8 @@ if [[ -n $unformatted ]]; then
 fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
+# The race detector on what passes events between goroutines: the trainer's
+# manager, the dashboard's feed and wiring, and the SSH server.
+go test -race -count=1 -timeout 20m -run 'Manager|EventOrder|Cancel' ./trainer
+go test -race -count=1 -timeout 20m ./tui
+go test -race -count=1 -timeout 20m -run 'Dashboard|Serve' .
