@@ -123,7 +123,7 @@ func TestEvalPredictReport(t *testing.T) {
 	var picks []pick
 	trainer.Predict(context.Background(), m, test.Images, test.N, func(i int, l []float32) {
 		p := results.Softmax(l)
-		k := results.Argmax(l)
+		k := trainer.Argmax(l)
 		picks = append(picks, pick{i, k, p[k]})
 	})
 	sort.SliceStable(picks, func(a, b int) bool { return picks[a].p > picks[b].p })

@@ -421,12 +421,7 @@ func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // topSoftmax returns the most probable class and its softmax probability.
 func topSoftmax(logits []float32) (int, float64) {
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
+	best := trainer.Argmax(logits)
 	var s float64
 	for _, v := range logits {
 		s += math.Exp(float64(v - logits[best]))

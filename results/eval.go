@@ -55,7 +55,7 @@ func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluat
 	err := trainer.Predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
 		l := int(d.Labels[i])
 		lossSum += archs.CrossEntropy(logits, l)
-		p := Argmax(logits)
+		p := trainer.Argmax(logits)
 		if p == l {
 			ev.Correct++
 		}
@@ -66,18 +66,6 @@ func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluat
 	}
 	ev.Loss = lossSum / float64(d.N)
 	return ev, nil
-}
-
-// Argmax is the index of the largest value (the first on a tie, as training
-// counts).
-func Argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // Softmax turns logits into probabilities (in float64).

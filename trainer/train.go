@@ -217,14 +217,15 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 func countCorrect(logits []float32, labels []uint8) int {
 	c := 0
 	for i, l := range labels {
-		if argmax(logits[i*NumClasses:(i+1)*NumClasses]) == int(l) {
+		if Argmax(logits[i*NumClasses:(i+1)*NumClasses]) == int(l) {
 			c++
 		}
 	}
 	return c
 }
 
-func argmax(v []float32) int {
+// Argmax is the index of the largest value (the first on a tie).
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {
@@ -241,7 +242,7 @@ func Evaluate(ctx context.Context, m *archs.Model, d *Dataset) (loss, acc float6
 	correct := 0
 	err = Predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
 		lossSum += archs.CrossEntropy(logits, int(d.Labels[i]))
-		if argmax(logits) == int(d.Labels[i]) {
+		if Argmax(logits) == int(d.Labels[i]) {
 			correct++
 		}
 	})
