@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 
+	"fmnist/archs"
 	"fmnist/trainer"
 )
 
@@ -49,6 +50,9 @@ func cmdBench(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if !*asJSON {
+		fmt.Fprintf(stdout, "%s; set %s to choose another kernel\n", archs.BLASInfo(), archs.BLASCoreEnv)
+	}
 	for _, n := range names {
 		r, err := trainer.Bench(ctx, n, train, test, *seed)
 		if err != nil {

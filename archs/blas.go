@@ -6,10 +6,18 @@ void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float a
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 void openblas_set_num_threads(int n);
 int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
 */
 import "C"
 
-import "unsafe"
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+)
 
 const (
 	cblasRowMajor = 101
@@ -17,11 +25,58 @@ const (
 	cblasTrans    = 112
 )
 
+// BLASCoreEnv names the OpenBLAS kernel to use (OpenBLAS's core names:
+// Haswell, SkylakeX, Cooperlake, Zen, ...). When it is not set, OpenBLAS picks
+// the kernel for this CPU itself.
+const BLASCoreEnv = "FMNIST_OPENBLAS_CORETYPE"
+
 func init() {
+	chooseBLASCore()
 	// All parallelism comes from our own goroutines (one per core, each calling
 	// a single-threaded SGEMM on its share of the batch); OpenBLAS's own threads
 	// would only compete with them.
 	C.openblas_set_num_threads(1)
+}
+
+// chooseBLASCore makes OpenBLAS run the kernel BLASCoreEnv names, or the one
+// it detects for this CPU, rather than one an inherited OPENBLAS_CORETYPE
+// forces: that variable is often set machine-wide to an older core, and
+// AVX2's Haswell kernel on an AVX-512 CPU halves the SGEMM rate.
+//
+// OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded, which is before any
+// Go code runs; so when the variable is not what we want, the program
+// re-executes itself (same process, arguments and descriptors) with it
+// corrected. If that fails, it goes on with the kernel it has.
+func chooseBLASCore() {
+	want, wantSet := os.LookupEnv(BLASCoreEnv)
+	wantSet = wantSet && want != ""
+	have, haveSet := os.LookupEnv("OPENBLAS_CORETYPE")
+	if haveSet == wantSet && have == want {
+		return
+	}
+	env := make([]string, 0, len(os.Environ())+1)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") {
+			env = append(env, kv)
+		}
+	}
+	if wantSet {
+		env = append(env, "OPENBLAS_CORETYPE="+want)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	_ = syscall.Exec(exe, os.Args, env) // returns only on failure
+}
+
+// BLASCore is the name of the OpenBLAS kernel in use.
+func BLASCore() string { return C.GoString(C.openblas_get_corename()) }
+
+// BLASInfo describes the OpenBLAS in use: its build, kernel and threads.
+func BLASInfo() string {
+	cfg := strings.TrimSpace(strings.TrimPrefix(C.GoString(C.openblas_get_config()), "OpenBLAS "))
+	return fmt.Sprintf("OpenBLAS %s; kernel %s, %d thread per worker goroutine", cfg, BLASCore(), BLASThreads())
 }
 
 // sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, with

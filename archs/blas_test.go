@@ -1,7 +1,11 @@
 package archs
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +64,47 @@ func BenchmarkSGEMM(b *testing.B) {
 			}
 			b.ReportMetric(float64(cores)*2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// The kernel is ours to choose: FMNIST_OPENBLAS_CORETYPE names it, and an
+// inherited OPENBLAS_CORETYPE does not force an old one on us. Each case runs
+// this test binary again with the environment given, and reads the kernel it
+// reports.
+func TestBLASKernelChoice(t *testing.T) {
+	if os.Getenv("FMNIST_PRINT_BLAS_CORE") != "" {
+		fmt.Printf("core=%s\n", BLASCore())
+		return
+	}
+	core := func(env ...string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBLASKernelChoice$")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") && !strings.HasPrefix(kv, BLASCoreEnv+"=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, append(env, "FMNIST_PRINT_BLAS_CORE=1")...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", env, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if c, ok := strings.CutPrefix(line, "core="); ok {
+				return c
+			}
+		}
+		t.Fatalf("%v: no core reported:\n%s", env, out)
+		return ""
+	}
+	detected := core()
+	if got := core("OPENBLAS_CORETYPE=Prescott"); got != detected {
+		t.Errorf("with OPENBLAS_CORETYPE=Prescott inherited, kernel %q; want OpenBLAS's own choice %q", got, detected)
+	}
+	if got := core(BLASCoreEnv+"=Nehalem", "OPENBLAS_CORETYPE=Haswell"); got != "Nehalem" {
+		t.Errorf("with %s=Nehalem, kernel %q", BLASCoreEnv, got)
+	}
+	if detected == "Prescott" {
+		t.Errorf("OpenBLAS detected Prescott here; the test cannot tell an inherited core from a detected one")
 	}
 }

@@ -27,6 +27,7 @@ type BenchResult struct {
 	AllocMBPerStep  float64 `json:"alloc_mb_per_step"`
 	PeakRSSMB       float64 `json:"peak_rss_mb"` // the process's peak so far
 	CPUSecondsTrain float64 `json:"cpu_seconds_train"`
+	BLASCore        string  `json:"blas_core"` // OpenBLAS kernel that ran the SGEMMs
 }
 
 // Bench trains model on the first images of d with its recipe's first batch
@@ -42,7 +43,7 @@ func Bench(ctx context.Context, model string, d, test *Dataset, seed int64) (Ben
 	if err != nil {
 		return BenchResult{}, err
 	}
-	r := BenchResult{Model: m.Spec.Name, Batch: phase.Batch}
+	r := BenchResult{Model: m.Spec.Name, Batch: phase.Batch, BLASCore: archs.BLASCore()}
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	// Warm-up: build the graphs and touch every buffer once.
 	warm := &Dataset{Images: d.Images[:phase.Batch*Pixels], Labels: d.Labels[:phase.Batch], N: phase.Batch}
