@@ -1,8 +1,15 @@
 package archs
 
+/*
+#cgo CFLAGS: -O3
+#include "kernels.h"
+*/
+import "C"
+
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -26,6 +33,7 @@ type convGeom struct {
 	ho, wo, pt, pl    int
 	relu, needDX      bool
 	kk, p, inPerImage int // cin*k*k, ho*wo, cin*h*w
+	c                 C.fm_geom
 }
 
 func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom {
@@ -37,102 +45,38 @@ func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom
 		g.ho, g.wo = (g.h-k)/stride+1, (g.w-k)/stride+1
 	}
 	g.kk, g.p, g.inPerImage = g.cin*k*k, g.ho*g.wo, g.cin*g.h*g.w
+	g.c = C.fm_geom{cin: C.int(g.cin), h: C.int(g.h), w: C.int(g.w), k: C.int(k), s: C.int(stride),
+		ho: C.int(g.ho), wo: C.int(g.wo), pt: C.int(g.pt), pl: C.int(g.pl)}
 	return g
 }
 
 // direct reports whether the image itself is its column matrix (1x1, stride 1).
 func (g *convGeom) direct() bool { return g.k == 1 && g.stride == 1 && g.pt == 0 && g.pl == 0 }
 
-// oxRange returns the output columns [lo, hi) whose input column
-// ox*stride + kj - pl falls inside the image.
-func (g *convGeom) oxRange(kj int) (lo, hi int) {
-	off := kj - g.pl
-	lo = 0
-	if off < 0 {
-		lo = (-off + g.stride - 1) / g.stride
-	}
-	hi = (g.w - 1 - off) / g.stride
-	hi++
-	if g.w-1-off < 0 {
-		hi = 0
-	}
-	hi = min(hi, g.wo)
-	lo = min(lo, hi)
-	return lo, hi
-}
+// cgeom is the geometry in the form the C kernels take (a pointer to a field
+// holding no Go pointers, which cgo allows to pass).
+func (g *convGeom) cgeom() *C.fm_geom { return &g.c }
 
-// im2col writes the kk x p column matrix of one image. Rows are filled with
-// contiguous copies (stride 1) or strided gathers, padding with zeros.
-//
-// Row r of the matrix starts at cols[r*ld]: ld = p for one image, or a
-// multiple of p when several images share a matrix side by side.
+// im2col writes the kk x p column matrix of one image: row r of it starts at
+// cols[r*ld] (ld = p for one image, or a multiple of p when several images
+// share a matrix side by side). Padding is zeros.
 func (g *convGeom) im2col(x, cols []float32, ld int) {
-	k, s := g.k, g.stride
-	for c := 0; c < g.cin; c++ {
-		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ki := 0; ki < k; ki++ {
-			for kj := 0; kj < k; kj++ {
-				row := cols[((c*k+ki)*k+kj)*ld:][:g.p]
-				lo, hi := g.oxRange(kj)
-				off := kj - g.pl
-				for oy := 0; oy < g.ho; oy++ {
-					out := row[oy*g.wo : (oy+1)*g.wo]
-					iy := oy*s + ki - g.pt
-					if iy < 0 || iy >= g.h {
-						clear(out)
-						continue
-					}
-					clear(out[:lo])
-					clear(out[hi:])
-					xr := xc[iy*g.w : (iy+1)*g.w]
-					if s == 1 {
-						copy(out[lo:hi], xr[lo+off:hi+off])
-						continue
-					}
-					for ox := lo; ox < hi; ox++ {
-						out[ox] = xr[ox*s+off]
-					}
-				}
-			}
-		}
-	}
+	_ = x[g.inPerImage-1]
+	_ = cols[(g.kk-1)*ld+g.p-1]
+	C.fm_im2col(g.cgeom(), fptr(x), fptr(cols), C.long(ld))
 }
 
 // col2im sums the column-matrix gradient of one image back into dx.
 // Rows start every ld elements, as for im2col.
 func (g *convGeom) col2im(cols, dx []float32, ld int) {
-	clear(dx)
-	k, s := g.k, g.stride
-	for c := 0; c < g.cin; c++ {
-		dc := dx[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ki := 0; ki < k; ki++ {
-			for kj := 0; kj < k; kj++ {
-				row := cols[((c*k+ki)*k+kj)*ld:][:g.p]
-				lo, hi := g.oxRange(kj)
-				off := kj - g.pl
-				for oy := 0; oy < g.ho; oy++ {
-					iy := oy*s + ki - g.pt
-					if iy < 0 || iy >= g.h || lo >= hi {
-						continue
-					}
-					in := row[oy*g.wo+lo : oy*g.wo+hi]
-					if s == 1 {
-						dr := dc[iy*g.w+lo+off : iy*g.w+hi+off]
-						dr = dr[:len(in)] // lets the compiler drop the bounds checks
-						for j, v := range in {
-							dr[j] += v
-						}
-						continue
-					}
-					dr := dc[iy*g.w:]
-					for j, v := range in {
-						dr[(lo+j)*s+off] += v
-					}
-				}
-			}
-		}
-	}
+	_ = dx[g.inPerImage-1]
+	_ = cols[(g.kk-1)*ld+g.p-1]
+	C.fm_col2im(g.cgeom(), fptr(cols), fptr(dx), C.long(ld))
 }
+
+// fptr is the address of a slice's first element, for the C kernels (which
+// keep no pointer after they return).
+func fptr(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
 
 // chunk is how many images share one column matrix, so that each SGEMM has
 // about 2048 columns (small images are batched together; large ones alone).
@@ -230,21 +174,8 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 				res = y[i0*g.cout*g.p : (i0+1)*g.cout*g.p] // already NCHW
 			}
 			sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
-			for bi := 0; bi < nb; bi++ {
-				yi := y[(i0+bi)*g.cout*g.p : (i0+bi+1)*g.cout*g.p]
-				for c := 0; c < g.cout; c++ {
-					src, dst, bc := res[c*ld+bi*g.p:][:g.p], yi[c*g.p:(c+1)*g.p], b[c]
-					if g.relu {
-						for j, v := range src {
-							dst[j] = max(v+bc, 0)
-						}
-					} else {
-						for j, v := range src {
-							dst[j] = v + bc
-						}
-					}
-				}
-			}
+			yc := y[i0*g.cout*g.p : (i0+nb)*g.cout*g.p]
+			C.fm_bias_act(fptr(res), C.long(ld), fptr(yc), fptr(b), C.int(g.cout), C.int(g.p), C.int(nb), cbool(g.relu))
 		}
 	})
 	return out, nil
@@ -321,27 +252,9 @@ func (k *convGrad) compute(vals []G.Value) error {
 			gm := ws[g.kk*cb*g.p:][:g.cout*ld]
 			// Gather the output gradient side by side, masked by the ReLU,
 			// summing the bias gradient on the way.
-			for bi := 0; bi < nb; bi++ {
-				off := (i0 + bi) * g.cout * g.p
-				for c := 0; c < g.cout; c++ {
-					src, dst := gy[off+c*g.p:][:g.p], gm[c*ld+bi*g.p:][:g.p]
-					var s float32
-					if g.relu {
-						yr := y[off+c*g.p:][:g.p]
-						for j, v := range src {
-							v = reluMask(v, yr[j])
-							dst[j] = v
-							s += v
-						}
-					} else {
-						for j, v := range src {
-							dst[j] = v
-							s += v
-						}
-					}
-					pdb[c] += s
-				}
-			}
+			span := g.cout * g.p
+			C.fm_mask_gather(fptr(gy[i0*span:(i0+nb)*span]), fptr(y[i0*span:(i0+nb)*span]), fptr(gm), C.long(ld), fptr(pdb),
+				C.int(g.cout), C.int(g.p), C.int(nb), cbool(g.relu))
 			// dW += gm [cout x ld] * cols^T [ld x kk]
 			sgemm(false, true, g.cout, g.kk, ld, 1, gm, ld, cols, ld, 1, pdw, g.kk)
 			if !g.needDX {
@@ -386,4 +299,11 @@ func reluMask(g, y float32) float32 {
 	b := math.Float32bits(y)
 	m := uint32(int32(b|-b) >> 31)
 	return math.Float32frombits(math.Float32bits(g) & m)
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,22 @@
+// Vectorised inner loops of the convolution: im2col, col2im, the bias and
+// ReLU applied while scattering an SGEMM result to NCHW, and the ReLU-masked
+// gather of the output gradient. Go does not vectorise loops; these are
+// compiled for AVX-512, AVX2 and plain x86-64, the best chosen at run time.
+#ifndef FMNIST_KERNELS_H
+#define FMNIST_KERNELS_H
+
+typedef struct {
+	int cin, h, w;     // input channels and size
+	int k, s;          // kernel size and stride
+	int ho, wo;        // output size
+	int pt, pl;        // leading padding, top and left
+} fm_geom;
+
+void fm_im2col(const fm_geom *g, const float *x, float *cols, long ld);
+void fm_col2im(const fm_geom *g, const float *cols, float *dx, long ld);
+void fm_bias_act(const float *res, long ld, float *y, const float *bias,
+                 int cout, int p, int nb, int relu);
+void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *db,
+                    int cout, int p, int nb, int relu);
+
+#endif
