@@ -1,6 +1,10 @@
 #include <string.h>
 #include "kernels.h"
 
+// The zeroing and copying loops here are short (a row of 7 to 28 floats, or a
+// pad of one or two): GCC must not turn them into calls to memset and memcpy.
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -23,9 +27,56 @@ static inline void ox_range(const fm_geom *g, int kj, int *lo, int *hi) {
 
 // fm_im2col writes the (cin*k*k) x (ho*wo) column matrix of one image; row r
 // starts at cols[r*ld].
+// tap_span describes, for stride 1 and as wide an output as input (wo == w),
+// one row (ki, kj) of the column matrix as a single shifted copy of the input
+// plane: out[t] = x[t + d] for t in [t0, t1), except for the positions where
+// an output row wraps into the next (hi..w-1 of a row and 0..lo-1 of the next),
+// which are padding, as is everything outside [t0, t1).
+typedef struct { int t0, t1, d, lo, hi, oy0, oy1; } tap_span;
+
+static inline tap_span span_of(const fm_geom *g, int ki, int kj) {
+	tap_span sp;
+	const int w = g->w, off = kj - g->pl;
+	sp.oy0 = g->pt - ki > 0 ? g->pt - ki : 0;
+	sp.oy1 = g->h + g->pt - ki < g->ho ? g->h + g->pt - ki : g->ho;
+	ox_range(g, kj, &sp.lo, &sp.hi);
+	sp.d = (ki - g->pt) * w + off;
+	if (sp.oy0 >= sp.oy1 || sp.lo >= sp.hi) {
+		sp.t0 = sp.t1 = 0;
+	} else {
+		sp.t0 = sp.oy0 * w + sp.lo;
+		sp.t1 = (sp.oy1 - 1) * w + sp.hi;
+	}
+	return sp;
+}
+
+static inline int flat_ok(const fm_geom *g) { return g->s == 1 && g->wo == g->w; }
+
 FM_CLONES
 void fm_im2col(const fm_geom *g, const float *x, float *cols, long ld) {
 	const int k = g->k, s = g->s, w = g->w, h = g->h, wo = g->wo, ho = g->ho;
+	if (flat_ok(g)) {
+		const int p = ho * wo;
+		for (int c = 0; c < g->cin; c++) {
+			const float *xc = x + (long)c * h * w;
+			for (int ki = 0; ki < k; ki++)
+				for (int kj = 0; kj < k; kj++) {
+					float *row = cols + (long)((c * k + ki) * k + kj) * ld;
+					const tap_span sp = span_of(g, ki, kj);
+					if (sp.t0 >= sp.t1) {
+						memset(row, 0, sizeof(float) * p);
+						continue;
+					}
+					for (int t = 0; t < sp.t0; t++) row[t] = 0;
+					memcpy(row + sp.t0, xc + sp.t0 + sp.d, sizeof(float) * (sp.t1 - sp.t0));
+					for (int t = sp.t1; t < p; t++) row[t] = 0;
+					if (sp.lo > 0 || sp.hi < w)
+						for (int oy = sp.oy0; oy < sp.oy1 - 1; oy++)
+							for (int t = oy * w + sp.hi; t < (oy + 1) * w + sp.lo; t++) row[t] = 0;
+				}
+		}
+		return;
+	}
 	for (int c = 0; c < g->cin; c++) {
 		const float *xc = x + (long)c * h * w;
 		for (int ki = 0; ki < k; ki++) {
@@ -55,11 +106,28 @@ void fm_im2col(const fm_geom *g, const float *x, float *cols, long ld) {
 	}
 }
 
-// fm_col2im sums a column-matrix gradient of one image back into dx.
+// fm_col2im sums a column-matrix gradient of one image back into dx. It may
+// zero the entries of cols that fall on padding.
 FM_CLONES
-void fm_col2im(const fm_geom *g, const float *cols, float *dx, long ld) {
+void fm_col2im(const fm_geom *g, float *cols, float *dx, long ld) {
 	const int k = g->k, s = g->s, w = g->w, h = g->h, wo = g->wo, ho = g->ho;
 	memset(dx, 0, sizeof(float) * (size_t)g->cin * h * w);
+	if (flat_ok(g)) {
+		for (int c = 0; c < g->cin; c++) {
+			float *dc = dx + (long)c * h * w;
+			for (int ki = 0; ki < k; ki++)
+				for (int kj = 0; kj < k; kj++) {
+					float *row = cols + (long)((c * k + ki) * k + kj) * ld;
+					const tap_span sp = span_of(g, ki, kj);
+					if (sp.t0 >= sp.t1) continue;
+					if (sp.lo > 0 || sp.hi < w)
+						for (int oy = sp.oy0; oy < sp.oy1 - 1; oy++)
+							for (int t = oy * w + sp.hi; t < (oy + 1) * w + sp.lo; t++) row[t] = 0;
+					for (int t = sp.t0; t < sp.t1; t++) dc[t + sp.d] += row[t];
+				}
+		}
+		return;
+	}
 	for (int c = 0; c < g->cin; c++) {
 		float *dc = dx + (long)c * h * w;
 		for (int ki = 0; ki < k; ki++) {

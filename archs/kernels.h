@@ -13,7 +13,7 @@ typedef struct {
 } fm_geom;
 
 void fm_im2col(const fm_geom *g, const float *x, float *cols, long ld);
-void fm_col2im(const fm_geom *g, const float *cols, float *dx, long ld);
+void fm_col2im(const fm_geom *g, float *cols, float *dx, long ld);
 void fm_bias_act(const float *res, long ld, float *y, const float *bias,
                  int cout, int p, int nb, int relu);
 void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *db,
