@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
 const (
@@ -26,8 +28,7 @@ const (
 )
 
 // BLASCoreEnv names the OpenBLAS kernel to use (OpenBLAS's core names:
-// Haswell, SkylakeX, Cooperlake, Zen, ...). When it is not set, OpenBLAS picks
-// the kernel for this CPU itself.
+// Haswell, SkylakeX, Cooperlake, Zen, ...).
 const BLASCoreEnv = "FMNIST_OPENBLAS_CORETYPE"
 
 func init() {
@@ -38,10 +39,11 @@ func init() {
 	C.openblas_set_num_threads(1)
 }
 
-// chooseBLASCore makes OpenBLAS run the kernel BLASCoreEnv names, or the one
-// it detects for this CPU, rather than one an inherited OPENBLAS_CORETYPE
-// forces: that variable is often set machine-wide to an older core, and
-// AVX2's Haswell kernel on an AVX-512 CPU halves the SGEMM rate.
+// chooseBLASCore makes OpenBLAS run the kernel BLASCoreEnv names. Without it,
+// an inherited OPENBLAS_CORETYPE is honoured, except that on a CPU with
+// AVX-512 one naming an older core is dropped and OpenBLAS picks the kernel
+// itself: the variable is often set machine-wide, and AVX2's Haswell kernel
+// on an AVX-512 CPU halves the SGEMM rate.
 //
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded, which is before any
 // Go code runs; so when the variable is not what we want, the program
@@ -51,7 +53,10 @@ func chooseBLASCore() {
 	want, wantSet := os.LookupEnv(BLASCoreEnv)
 	wantSet = wantSet && want != ""
 	have, haveSet := os.LookupEnv("OPENBLAS_CORETYPE")
-	if haveSet == wantSet && have == want {
+	if !wantSet && (!haveSet || !hasAVX512() || avx512Core(have)) {
+		return // nothing to correct
+	}
+	if wantSet && haveSet && have == want {
 		return
 	}
 	env := make([]string, 0, len(os.Environ())+1)
@@ -68,6 +73,21 @@ func chooseBLASCore() {
 		return
 	}
 	_ = syscall.Exec(exe, os.Args, env) // returns only on failure
+}
+
+// hasAVX512 reports whether the CPU (and OS) run the AVX-512 instructions
+// OpenBLAS's SkylakeX kernels use.
+func hasAVX512() bool {
+	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ
+}
+
+// avx512Core reports whether an OpenBLAS core name is one of its AVX-512 ones.
+func avx512Core(name string) bool {
+	switch strings.ToLower(name) {
+	case "skylakex", "cooperlake", "sapphirerapids":
+		return true
+	}
+	return false
 }
 
 // BLASCore is the name of the OpenBLAS kernel in use.

@@ -67,10 +67,10 @@ func BenchmarkSGEMM(b *testing.B) {
 	}
 }
 
-// The kernel is ours to choose: FMNIST_OPENBLAS_CORETYPE names it, and an
-// inherited OPENBLAS_CORETYPE does not force an old one on us. Each case runs
-// this test binary again with the environment given, and reads the kernel it
-// reports.
+// The kernel is ours to choose: FMNIST_OPENBLAS_CORETYPE names it; an
+// inherited OPENBLAS_CORETYPE is honoured unless it leaves AVX-512 unused.
+// Each case runs this test binary again with the environment given, and reads
+// the kernel it reports.
 func TestBLASKernelChoice(t *testing.T) {
 	if os.Getenv("FMNIST_PRINT_BLAS_CORE") != "" {
 		fmt.Printf("core=%s\n", BLASCore())
@@ -98,8 +98,17 @@ func TestBLASKernelChoice(t *testing.T) {
 		return ""
 	}
 	detected := core()
-	if got := core("OPENBLAS_CORETYPE=Prescott"); got != detected {
-		t.Errorf("with OPENBLAS_CORETYPE=Prescott inherited, kernel %q; want OpenBLAS's own choice %q", got, detected)
+	got := core("OPENBLAS_CORETYPE=Prescott")
+	if hasAVX512() && got != detected {
+		t.Errorf("AVX-512 CPU, OPENBLAS_CORETYPE=Prescott inherited: kernel %q; want OpenBLAS's own choice %q", got, detected)
+	}
+	if !hasAVX512() && got != "Prescott" {
+		t.Errorf("CPU without AVX-512, OPENBLAS_CORETYPE=Prescott inherited: kernel %q; want it honoured", got)
+	}
+	if hasAVX512() {
+		if got := core("OPENBLAS_CORETYPE=SkylakeX"); got != "SkylakeX" {
+			t.Errorf("OPENBLAS_CORETYPE=SkylakeX inherited: kernel %q; an AVX-512 core is honoured", got)
+		}
 	}
 	if got := core(BLASCoreEnv+"=Nehalem", "OPENBLAS_CORETYPE=Haswell"); got != "Nehalem" {
 		t.Errorf("with %s=Nehalem, kernel %q", BLASCoreEnv, got)
