@@ -13,6 +13,9 @@ type keyMap struct {
 	Sort, SortColumn      key.Binding
 	Help, Quit            key.Binding
 	Yes, No               key.Binding
+	// readOnly hides n, x and e from the help: a read-only server refuses them
+	// (with a status line, should they be pressed anyway).
+	readOnly bool
 }
 
 func newKeyMap() *keyMap {
@@ -54,10 +57,15 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 		return key.NewBinding(key.WithKeys(keys), key.WithHelp(keys, desc))
 	}
 	tab, quit, help := b("tab", "view"), b("q", "quit"), b("?", "help")
-	newRun, cancel := b("n", "new"), b("x", "cancel")
+	newRun, cancel, export := b("n", "new"), b("x", "cancel"), b("e", "export")
+	if k.readOnly {
+		for _, kb := range []*key.Binding{&newRun, &cancel, &export} {
+			kb.SetEnabled(false) // the help view leaves disabled keys out
+		}
+	}
 	switch v {
 	case viewTable:
-		return []key.Binding{tab, b("←→", "column"), b("s", "sort"), b("enter", "focus"), newRun, b("e", "export"), help, quit}
+		return []key.Binding{tab, b("←→", "column"), b("s", "sort"), b("enter", "focus"), newRun, export, help, quit}
 	case viewFocus:
 		return []key.Binding{tab, b("←→", "runs"), b("↑↓", "scroll"), b("esc", "back"), cancel, help, quit}
 	}
@@ -66,9 +74,13 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 
 // FullHelp is the help screen: one column per group.
 func (k *keyMap) FullHelp() [][]key.Binding {
+	runs := []key.Binding{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn}
+	if k.readOnly {
+		runs = []key.Binding{k.Sort, k.SortColumn}
+	}
 	return [][]key.Binding{
 		{k.NextView, k.PrevView, k.Focus, k.Back, k.Help, k.Quit},
 		{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn},
+		runs,
 	}
 }

@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func TestKeyMapBindings(t *testing.T) {
@@ -32,5 +34,32 @@ func TestKeyMapBindings(t *testing.T) {
 	}
 	if len(k.ShortHelp()) == 0 {
 		t.Error("no short help")
+	}
+}
+
+// A read-only dashboard leaves n, x and e out of its footer and help screen,
+// and still answers them with a status line.
+func TestReadOnlyHidesRunKeys(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		m := New(Options{RunsDir: "runs", Runs: fixDiskRuns(), Now: fixNow, Frame: -1, ReadOnly: readOnly})
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+		m.Update(eventsMsg(fixEvents()))
+		var screens []string
+		for _, keys := range [][]string{{}, {"tab"}, {"tab"}, {"tab", "?"}} {
+			press(m, keys...)
+			screens = append(screens, m.View())
+		}
+		all := strings.Join(screens, "\n")
+		for _, want := range []string{"new run", "cancel run", "export table", "n new", "x cancel", "e export"} {
+			if got := strings.Contains(all, want); got == readOnly {
+				t.Errorf("read-only %v: %q shown: %v", readOnly, want, got)
+			}
+		}
+		if readOnly {
+			press(m, "?", "n")
+			if v := m.View(); !strings.Contains(v, "read-only: starting runs is disabled") {
+				t.Errorf("read-only: n gives no status line:\n%s", v)
+			}
+		}
 	}
 }

@@ -101,7 +101,9 @@ func New(opts Options) *Model {
 	if frame == 0 {
 		frame = DefaultFrame
 	}
-	c := &common{styles: NewStyles(opts.Renderer), keys: newKeyMap(), now: opts.Now, store: newStore(), runsDir: opts.RunsDir}
+	keys := newKeyMap()
+	keys.readOnly = opts.ReadOnly
+	c := &common{styles: NewStyles(opts.Renderer), keys: keys, now: opts.Now, store: newStore(), runsDir: opts.RunsDir}
 	c.store.mergeDisk(opts.Runs)
 	if n := c.store.len(); n > 0 {
 		c.selected = c.store.list()[n-1].ID // the newest
