@@ -276,6 +276,37 @@ func TestDashboardInTmux(t *testing.T) {
 	}
 }
 
+// TestResumeInTmux: train --resume on a terminal continues the run under the
+// dashboard, which shows its earlier epoch too, and records the whole run.
+func TestResumeInTmux(t *testing.T) {
+	runs := t.TempDir()
+	runDir := killAfterFirstEpoch(t, runs, []string{"train", "--models", "CNN2", "--epochs", "2", "--limit-train", "1024", "--limit-test", "200", "--headless"})
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	capture, keys := tmuxSession(t, 100, 30, fmt.Sprintf("%s train --resume %s --runs %s; echo $? > %s; sleep 60",
+		bin, filepath.Base(runDir), runs, exitFile))
+	screen := waitScreen(t, capture, "epoch 2/2, done", 2*time.Minute, func(s string) bool {
+		return strings.Contains(s, "epoch 2/2") && strings.Contains(s, " done ")
+	})
+	for _, want := range []string{"Runs", "Table", "Focus", "CNN2", "accuracy ━ train", "1 run", "all runs finished · q quits"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("Runs view lacks %q:\n%s", want, screen)
+		}
+	}
+	keys("q")
+	waitScreen(t, func() string { b, _ := os.ReadFile(exitFile); return string(b) }, "the exit status", 10*time.Second,
+		func(s string) bool { return strings.TrimSpace(s) != "" })
+	if b, _ := os.ReadFile(exitFile); strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("exit status %q, want 0", b)
+	}
+	r, err := results.LoadRun(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "done" || len(r.Epochs) != 2 || len(r.ResumedAt) != 1 {
+		t.Errorf("run.json: status %q, %d epochs, resumed at %v", r.Status, len(r.Epochs), r.ResumedAt)
+	}
+}
+
 // TestDashboardQuitCancels: q during training asks, y cancels the run,
 // which is recorded as cancelled, and fmnist exits 130.
 func TestDashboardQuitCancels(t *testing.T) {

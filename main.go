@@ -183,7 +183,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *resume != "" {
-		return cmdResume(fs, *resume, *runsDir, *data, stdout, stderr)
+		return cmdResume(fs, *resume, *runsDir, *data, !*headless && isTerminal(stdout), stdout, stderr)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

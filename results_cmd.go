@@ -268,8 +268,8 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 
 // cmdResume is `train --resume RUN_ID`: it continues the run from its
 // checkpoint with the run's own model, seed, recipe and data slice, and
-// appends to its record. Output is plain lines.
-func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, stdout, stderr io.Writer) error {
+// appends to its record: under the dashboard on a terminal, else in plain lines.
+func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool, stdout, stderr io.Writer) error {
 	var conflict []string
 	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -345,6 +345,11 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, stdout, stderr 
 		fmt.Fprintf(stdout, " (run.json had %d epochs; the checkpoint's history is kept)", len(run.Epochs))
 	}
 	fmt.Fprintln(stdout)
+	if dashboard {
+		// The dashboard; runs started from it get the resumed run's data.
+		set := dashSettings{runsDir: runsDir, dataDir: dataDir, limitTrain: run.TrainSize, limitTest: run.TestSize, seed: run.Seed, parallel: 1}
+		return runDashboard(set, train, test, []trainer.Job{job}, stdout, stderr)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

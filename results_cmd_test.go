@@ -216,9 +216,11 @@ func TestEvalPredictReport(t *testing.T) {
 
 // A run killed with SIGKILL during epoch 2 resumes from its checkpoint and
 // ends exactly as an uninterrupted run with the same seed.
-func TestResumeAfterSIGKILL(t *testing.T) {
-	runs := t.TempDir()
-	args := []string{"train", "--models", "CNN2_dropout", "--epochs", "2", "--limit-train", "2048", "--limit-test", "300", "--headless"}
+// killAfterFirstEpoch runs fmnist with args (a two-epoch headless train) into
+// runs, SIGKILLs it once its first epoch is recorded, and returns the run's
+// directory: a crashed run to resume.
+func killAfterFirstEpoch(t *testing.T, runs string, args []string) string {
+	t.Helper()
 	cmd := exec.Command(bin, append(args, "--runs", runs)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -239,11 +241,19 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	runDir := runDirs(t, runs)[0]
-	id := filepath.Base(runDir)
 	killed, _ := results.LoadRun(runDir)
 	if killed.Status != "running" || len(killed.Epochs) != 1 {
 		t.Fatalf("after SIGKILL: status %s, %d epochs (the kill came too late?)", killed.Status, len(killed.Epochs))
 	}
+	return runDir
+}
+
+func TestResumeAfterSIGKILL(t *testing.T) {
+	runs := t.TempDir()
+	args := []string{"train", "--models", "CNN2_dropout", "--epochs", "2", "--limit-train", "2048", "--limit-test", "300", "--headless"}
+	runDir := killAfterFirstEpoch(t, runs, args)
+	id := filepath.Base(runDir)
+	killed, _ := results.LoadRun(runDir)
 
 	out, stderr, code := fmnist(t, "train", "--resume", id, "--runs", runs)
 	if code != 0 {
