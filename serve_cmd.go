@@ -101,12 +101,19 @@ func unwrapPathErr(err error) error {
 
 // server is a running `fmnist serve`.
 type server struct {
-	cfg  serveConfig
-	log  io.Writer
-	keys []gossh.PublicKey
-	d    *dashboard
-	ssh  *ssh.Server
-	ln   net.Listener
+	cfg serveConfig
+	log io.Writer
+	d   *dashboard
+	ssh *ssh.Server
+	ln  net.Listener
+
+	// keys are the authorized keys, read again (like sshd does) when the
+	// file's size or modification time changes; keysErr is set while the file
+	// cannot be read or parsed, and then every key is refused.
+	keysMu   sync.Mutex
+	keys     []gossh.PublicKey
+	keysStat os.FileInfo
+	keysErr  error
 
 	mu       sync.Mutex
 	history  []trainer.Event                  // every event but progress, in order (checkpoints dropped)
@@ -129,10 +136,11 @@ func newServer(cfg serveConfig, logw io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	fi, _ := os.Stat(cfg.authorizedKeys)
 	if err := os.MkdirAll(filepath.Dir(cfg.hostKey), 0o700); err != nil {
 		return nil, fmt.Errorf("host key: %v", err)
 	}
-	s := &server{cfg: cfg, log: logw, keys: keys, progress: map[string]trainer.BatchProgress{},
+	s := &server{cfg: cfg, log: logw, keys: keys, keysStat: fi, progress: map[string]trainer.BatchProgress{},
 		feeds: map[*tui.Feed]bool{}, stopping: make(chan struct{})}
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPath(cfg.hostKey),
@@ -165,10 +173,42 @@ func (s *server) logf(format string, args ...any) {
 	fmt.Fprintf(s.log, "%s fmnist serve: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
+// currentKeys returns the authorized keys, reading the file again if it has
+// changed since it was last read.
+func (s *server) currentKeys() ([]gossh.PublicKey, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	fi, err := os.Stat(s.cfg.authorizedKeys)
+	changed := err != nil || s.keysStat == nil || fi.Size() != s.keysStat.Size() || !fi.ModTime().Equal(s.keysStat.ModTime())
+	if !changed {
+		return s.keys, s.keysErr
+	}
+	keys, err := loadAuthorizedKeys(s.cfg.authorizedKeys)
+	if err != nil {
+		if s.keysErr == nil || s.keysErr.Error() != err.Error() {
+			s.logf("%v; refusing every key until it is fixed", err)
+		}
+		s.keys, s.keysStat, s.keysErr = nil, nil, err
+		return nil, err
+	}
+	if s.keysErr != nil || s.keysStat != nil {
+		s.logf("read %s again: %s", s.cfg.authorizedKeys, count(len(keys), "authorized key"))
+	}
+	s.keys, s.keysStat, s.keysErr = keys, fi, nil
+	return keys, nil
+}
+
 // authorize accepts the keys of the authorized-keys file and nothing else.
+// The file is read again when it changes, so adding or removing a key takes
+// effect at the next login, without restarting the server.
 func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
-	for _, k := range s.keys {
+	keys, err := s.currentKeys()
+	if err != nil {
+		s.logf("refused key %s for user %q from %s: %v", fp, ctx.User(), ctx.RemoteAddr(), err)
+		return false
+	}
+	for _, k := range keys {
 		if ssh.KeysEqual(key, k) {
 			s.logf("accepted key %s for user %q from %s", fp, ctx.User(), ctx.RemoteAddr())
 			return true
@@ -408,13 +448,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	sigCtx, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSig()
+	nkeys := len(s.keys) // before start: no login reads the file yet
 	errc := s.start(context.Background())
 	mode := ""
 	if cfg.readOnly {
 		mode = ", read-only"
 	}
 	s.logf("listening on %s (host key %s, %s from %s%s); ssh -p %s %s",
-		s.ln.Addr(), cfg.hostKey, count(len(s.keys), "authorized key"), cfg.authorizedKeys, mode, portOf(s.ln.Addr()), hostOf(s.ln.Addr()))
+		s.ln.Addr(), cfg.hostKey, count(nkeys, "authorized key"), cfg.authorizedKeys, mode, portOf(s.ln.Addr()), hostOf(s.ln.Addr()))
 	var serveErr error
 	select {
 	case <-sigCtx.Done():

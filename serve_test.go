@@ -236,6 +236,57 @@ func TestServeRefusesOthers(t *testing.T) {
 	t.Logf("server log:\n%s", log)
 }
 
+// TestServeRereadsAuthorizedKeys: a key added to the file gets in and a key
+// removed from it is refused, at the next login and without a restart; a
+// broken file refuses everyone until it is fixed.
+func TestServeRereadsAuthorizedKeys(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	srv, addr := testServer(t, false, a)
+	login := func(k gossh.Signer) error {
+		c, err := gossh.Dial("tcp", addr, clientConfig(gossh.PublicKeys(k)))
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	write := func(content []byte) {
+		t.Helper()
+		// A new size or modification time is what tells the server the file
+		// changed; step the time so that a fast rewrite is seen too.
+		if err := os.WriteFile(srv.cfg.authorizedKeys, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Duration(len(content)+1) * time.Second)
+		os.Chtimes(srv.cfg.authorizedKeys, later, later)
+	}
+	if login(a) != nil || login(b) == nil {
+		t.Fatalf("at start: a %v, b %v", login(a), login(b))
+	}
+	write(append(gossh.MarshalAuthorizedKey(a.PublicKey()), gossh.MarshalAuthorizedKey(b.PublicKey())...))
+	if err := login(b); err != nil {
+		t.Errorf("b added: %v", err)
+	}
+	write(gossh.MarshalAuthorizedKey(b.PublicKey()))
+	if login(a) == nil {
+		t.Error("a removed, still let in")
+	}
+	if err := login(b); err != nil {
+		t.Errorf("b kept: %v", err)
+	}
+	write([]byte("ssh-ed25519 not-base64!\n"))
+	if login(b) == nil {
+		t.Error("broken file: b let in")
+	}
+	write(gossh.MarshalAuthorizedKey(b.PublicKey()))
+	if err := login(b); err != nil {
+		t.Errorf("file fixed: %v", err)
+	}
+	log := srv.log.(*syncBuffer).String()
+	if !strings.Contains(log, "refusing every key until it is fixed") || !strings.Contains(log, "read "+srv.cfg.authorizedKeys+" again: 1 authorized key") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
 func TestServeNeedsAuthorizedKeys(t *testing.T) {
 	dir := t.TempDir()
 	ak := filepath.Join(dir, "authorized_keys")
