@@ -92,7 +92,10 @@ func (r Recipe) String() string {
 	return strings.Join(parts, "; then ")
 }
 
-func (p Phase) String() string {
+func (p Phase) String() string { return fmt.Sprintf("%d ep, %s", p.Epochs, p.Settings()) }
+
+// Settings is the phase without its length, e.g. "batch 256, Adam lr 0.001".
+func (p Phase) Settings() string {
 	opt := fmt.Sprintf("Adam lr %g", p.LR)
 	if p.Optimizer == "sgd" {
 		opt = fmt.Sprintf("SGD lr %g", p.LR)
@@ -106,5 +109,5 @@ func (p Phase) String() string {
 			opt += fmt.Sprintf(" decay %g", p.Decay)
 		}
 	}
-	return fmt.Sprintf("%d ep, batch %d, %s", p.Epochs, p.Batch, opt)
+	return fmt.Sprintf("batch %d, %s", p.Batch, opt)
 }

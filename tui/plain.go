@@ -73,8 +73,14 @@ func (p *Plain) Handle(ev trainer.Event) {
 		r := p.run(e.ID)
 		p.setModel(r, e.Model)
 		r.epochs = e.Epochs
-		p.printf("start  %s (run %s) params %s, %d epochs, %s, train %d / test %d\n",
-			p.name(e.ID), e.ID, results.Thousands(e.Params), e.Epochs, e.Recipe, e.TrainSize, e.TestSize)
+		// "35 epochs, batch 256, Adam lr 0.001", or for several phases
+		// "40 epochs: 10 ep, batch 256, ...; then 30 ep, batch 1024, ...".
+		recipe := fmt.Sprintf("%d epochs: %s", e.Epochs, e.Recipe)
+		if ph := e.Recipe.Phases; len(ph) == 1 && ph[0].Epochs == e.Epochs {
+			recipe = fmt.Sprintf("%d epochs, %s", e.Epochs, ph[0].Settings())
+		}
+		p.printf("start  %s (run %s) params %s, %s, train %d / test %d\n",
+			p.name(e.ID), e.ID, results.Thousands(e.Params), recipe, e.TrainSize, e.TestSize)
 	case trainer.EpochEnd:
 		r := p.run(e.ID)
 		if e.Epochs > 0 {

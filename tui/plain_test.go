@@ -45,16 +45,16 @@ func TestPlainStream(t *testing.T) {
 
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	want := []string{
-		"start  CNN2 (run CNN2-20260301-120000) params 211,950, 35 epochs, 35 ep, batch 256, Adam lr 0.001, train 60000 / test 10000",
+		"start  CNN2 (run CNN2-20260301-120000) params 211,950, 35 epochs, batch 256, Adam lr 0.001, train 60000 / test 10000",
 		// The model column is as wide as the longest model seen so far
 		// (reduced_all_cnn_wide, 20 characters, from the queue).
 		"       CNN2                 epoch  3/35  train loss 0.4123 acc 85.12%  test loss 0.3989 acc 86.01%    12.3s +0.8s eval",
 		"       CNN2                 epoch 31/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 92.04%   100.0s +1.0s eval",
 		"       CNN2                 epoch 32/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 91.00%    10.0s +1.0s eval",
 		"done   CNN2 (run CNN2-20260301-120000) 3 epochs in 2.1 min, best 92.04% (epoch 31)",
-		"start  model5 (run m5) params 0, 40 epochs, 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
+		"start  model5 (run m5) params 0, 40 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
 		"failed model5: out of memory at layer 3",
-		"start  all_cnn (run x) params 0, 5 epochs, 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
+		"start  all_cnn (run x) params 0, 5 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
 		"       all_cnn              epoch 1/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
 		"       all_cnn              epoch 2/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
 		"       all_cnn              epoch 3/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
