@@ -213,6 +213,17 @@ func waitScreen(t *testing.T, capture func() string, what string, d time.Duratio
 	}
 }
 
+// expectExit waits for the shell in a tmux session to write the program's exit
+// status to exitFile, and checks it.
+func expectExit(t *testing.T, exitFile string, d time.Duration, want string) {
+	t.Helper()
+	got := waitScreen(t, func() string { b, _ := os.ReadFile(exitFile); return string(b) }, "the exit status", d,
+		func(s string) bool { return strings.TrimSpace(s) != "" })
+	if strings.TrimSpace(got) != want {
+		t.Errorf("exit status %q, want %s", got, want)
+	}
+}
+
 // TestDashboardInTmux trains for real under the dashboard in a 120x40 tmux
 // pane, reads the screen, switches to the table, quits, and checks the run's
 // record.
@@ -248,11 +259,7 @@ func TestDashboardInTmux(t *testing.T) {
 	}
 
 	keys("q")
-	waitScreen(t, func() string { b, _ := os.ReadFile(exitFile); return string(b) }, "the exit status", 10*time.Second,
-		func(s string) bool { return strings.TrimSpace(s) != "" })
-	if b, _ := os.ReadFile(exitFile); strings.TrimSpace(string(b)) != "0" {
-		t.Errorf("exit status %q, want 0", b)
-	}
+	expectExit(t, exitFile, 10*time.Second, "0")
 	// After the dashboard, the session's table is printed in the terminal.
 	after := waitScreen(t, capture, "the summary", 5*time.Second, func(s string) bool { return strings.Contains(s, "| Model |") })
 	if !strings.Contains(after, "| CNN2 | done |") {
@@ -293,11 +300,7 @@ func TestResumeInTmux(t *testing.T) {
 		}
 	}
 	keys("q")
-	waitScreen(t, func() string { b, _ := os.ReadFile(exitFile); return string(b) }, "the exit status", 10*time.Second,
-		func(s string) bool { return strings.TrimSpace(s) != "" })
-	if b, _ := os.ReadFile(exitFile); strings.TrimSpace(string(b)) != "0" {
-		t.Errorf("exit status %q, want 0", b)
-	}
+	expectExit(t, exitFile, 10*time.Second, "0")
 	r, err := results.LoadRun(runDir)
 	if err != nil {
 		t.Fatal(err)
@@ -319,11 +322,7 @@ func TestDashboardQuitCancels(t *testing.T) {
 	keys("q")
 	waitScreen(t, capture, "the confirmation", 10*time.Second, func(s string) bool { return strings.Contains(s, "Quit and cancel it?") })
 	keys("y")
-	waitScreen(t, func() string { b, _ := os.ReadFile(exitFile); return string(b) }, "the exit status", 30*time.Second,
-		func(s string) bool { return strings.TrimSpace(s) != "" })
-	if b, _ := os.ReadFile(exitFile); strings.TrimSpace(string(b)) != "130" {
-		t.Errorf("exit status %q, want 130", b)
-	}
+	expectExit(t, exitFile, 30*time.Second, "130")
 	m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
 	if len(m) != 1 {
 		t.Fatalf("%d records", len(m))
