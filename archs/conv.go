@@ -67,7 +67,8 @@ func (g *convGeom) im2col(x, cols []float32, ld int) {
 }
 
 // col2im sums the column-matrix gradient of one image back into dx.
-// Rows start every ld elements, as for im2col.
+// Rows start every ld elements, as for im2col. It may zero the entries of
+// cols that fall on padding (cols is scratch by then).
 func (g *convGeom) col2im(cols, dx []float32, ld int) {
 	_ = dx[g.inPerImage-1]
 	_ = cols[(g.kk-1)*ld+g.p-1]
