@@ -137,6 +137,26 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 	expectOneLineErrors(t, cases)
 }
 
+// waitFirstEpoch waits until cmd, training one run into runs, has the run's
+// first finished epoch on disk; it kills cmd and fails if that takes too long.
+func waitFirstEpoch(t *testing.T, cmd *exec.Cmd, runs string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
+		if len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); strings.Contains(string(b), `"test_acc"`) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no epoch finished in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestInterruptCancelsAndKeepsFinishedEpochs(t *testing.T) {
 	runs := t.TempDir()
 	cmd := exec.Command(bin, "train", "--models", "CNN2", "--epochs", "50", "--limit-train", "1024", "--limit-test", "200", "--runs", runs)
@@ -145,21 +165,7 @@ func TestInterruptCancelsAndKeepsFinishedEpochs(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for the first finished epoch to be on disk, then interrupt.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
-		if len(m) == 1 {
-			if b, _ := os.ReadFile(m[0]); strings.Contains(string(b), `"test_acc"`) {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no epoch finished in time")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFirstEpoch(t, cmd, runs)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"fmnist/archs"
 	"fmnist/results"
@@ -214,8 +213,6 @@ func TestEvalPredictReport(t *testing.T) {
 	}
 }
 
-// A run killed with SIGKILL during epoch 2 resumes from its checkpoint and
-// ends exactly as an uninterrupted run with the same seed.
 // killAfterFirstEpoch runs fmnist with args (a two-epoch headless train) into
 // runs, SIGKILLs it once its first epoch is recorded, and returns the run's
 // directory: a crashed run to resume.
@@ -225,19 +222,7 @@ func killAfterFirstEpoch(t *testing.T, runs string, args []string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if d := runDirs(t, runs); len(d) == 1 {
-			if b, _ := os.ReadFile(filepath.Join(d[0], "run.json")); bytes.Contains(b, []byte(`"test_acc"`)) {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no epoch finished in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFirstEpoch(t, cmd, runs)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	runDir := runDirs(t, runs)[0]
@@ -248,6 +233,8 @@ func killAfterFirstEpoch(t *testing.T, runs string, args []string) string {
 	return runDir
 }
 
+// A run killed with SIGKILL during epoch 2 resumes from its checkpoint and
+// ends exactly as an uninterrupted run with the same seed.
 func TestResumeAfterSIGKILL(t *testing.T) {
 	runs := t.TempDir()
 	args := []string{"train", "--models", "CNN2_dropout", "--epochs", "2", "--limit-train", "2048", "--limit-test", "300", "--headless"}

@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"unsafe"
 
 	G "gorgonia.org/gorgonia"
@@ -32,8 +31,8 @@ type convGeom struct {
 	cout, k, stride   int
 	ho, wo, pt, pl    int
 	relu, needDX      bool
-	kk, p, inPerImage int // cin*k*k, ho*wo, cin*h*w
-	c                 C.fm_geom
+	kk, p, inPerImage int       // cin*k*k, ho*wo, cin*h*w
+	c                 C.fm_geom // the same, for the C kernels (cgo may pass a pointer to it: it holds no Go pointers)
 }
 
 func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom {
@@ -53,17 +52,13 @@ func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom
 // direct reports whether the image itself is its column matrix (1x1, stride 1).
 func (g *convGeom) direct() bool { return g.k == 1 && g.stride == 1 && g.pt == 0 && g.pl == 0 }
 
-// cgeom is the geometry in the form the C kernels take (a pointer to a field
-// holding no Go pointers, which cgo allows to pass).
-func (g *convGeom) cgeom() *C.fm_geom { return &g.c }
-
 // im2col writes the kk x p column matrix of one image: row r of it starts at
 // cols[r*ld] (ld = p for one image, or a multiple of p when several images
 // share a matrix side by side). Padding is zeros.
 func (g *convGeom) im2col(x, cols []float32, ld int) {
 	_ = x[g.inPerImage-1]
 	_ = cols[(g.kk-1)*ld+g.p-1]
-	C.fm_im2col(g.cgeom(), fptr(x), fptr(cols), C.long(ld))
+	C.fm_im2col(&g.c, fptr(x), fptr(cols), C.long(ld))
 }
 
 // col2im sums the column-matrix gradient of one image back into dx.
@@ -72,7 +67,7 @@ func (g *convGeom) im2col(x, cols []float32, ld int) {
 func (g *convGeom) col2im(cols, dx []float32, ld int) {
 	_ = dx[g.inPerImage-1]
 	_ = cols[(g.kk-1)*ld+g.p-1]
-	C.fm_col2im(g.cgeom(), fptr(cols), fptr(dx), C.long(ld))
+	C.fm_col2im(&g.c, fptr(cols), fptr(dx), C.long(ld))
 }
 
 // fptr is the address of a slice's first element, for the C kernels (which
@@ -276,14 +271,7 @@ func (k *convGrad) compute(vals []G.Value) error {
 	return nil
 }
 
-// reluMask returns g where the ReLU output y is positive and 0 where it is 0,
-// without a branch (y >= 0, so y > 0 exactly when its bits are not zero).
-func reluMask(g, y float32) float32 {
-	b := math.Float32bits(y)
-	m := uint32(int32(b|-b) >> 31)
-	return math.Float32frombits(math.Float32bits(g) & m)
-}
-
+// cbool is b as the C kernels take it.
 func cbool(b bool) C.int {
 	if b {
 		return 1

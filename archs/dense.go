@@ -2,6 +2,7 @@ package archs
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -112,4 +113,12 @@ func (k *denseGrad) compute(vals []G.Value) error {
 		})
 	}
 	return nil
+}
+
+// reluMask returns g where the ReLU output y is positive and 0 where it is 0,
+// without a branch (y >= 0, so y > 0 exactly when its bits are not zero).
+func reluMask(g, y float32) float32 {
+	b := math.Float32bits(y)
+	m := uint32(int32(b|-b) >> 31)
+	return math.Float32frombits(math.Float32bits(g) & m)
 }

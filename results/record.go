@@ -40,6 +40,16 @@ type Run struct {
 	Epochs        []trainer.EpochStats `json:"epochs"` // never null
 }
 
+// MarkFinished records how the run ended: status, error and time (now, if
+// the event carries none).
+func (r *Run) MarkFinished(e trainer.RunFinished) {
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	r.Status, r.Error, r.FinishedAt = e.Status, e.Err, &t
+}
+
 // clone returns a deep copy of r.
 func (r *Run) clone() *Run {
 	c := *r
@@ -350,13 +360,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		if run == nil {
 			return nil
 		}
-		t := e.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		run.Status = e.Status
-		run.Error = e.Err
-		run.FinishedAt = &t
+		run.MarkFinished(e)
 		return SaveRun(r.dir, run)
 	}
 	return nil

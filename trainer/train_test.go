@@ -35,9 +35,7 @@ func TestCNN2Converges(t *testing.T) {
 	if err != nil || status != StatusDone {
 		t.Fatalf("status %s, err %v", status, err)
 	}
-	for _, e := range eps {
-		t.Logf("epoch %d: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs + %.1fs)", e.Epoch, e.TrainLoss, e.TrainAcc, e.TestLoss, e.TestAcc, e.TrainSeconds, e.EvalSeconds)
-	}
+	logEpochs(t, eps)
 	t.Logf("total %v", time.Since(t0))
 	if len(eps) != 3 {
 		t.Fatalf("%d epochs, want 3", len(eps))
@@ -58,9 +56,7 @@ func TestReducedAllCNNLearns(t *testing.T) {
 	if err != nil || status != StatusDone || len(eps) != 3 {
 		t.Fatalf("status %s, err %v, %d epochs", status, err, len(eps))
 	}
-	for _, e := range eps {
-		t.Logf("epoch %d: train loss %.4f acc %.4f, test loss %.4f acc %.4f", e.Epoch, e.TrainLoss, e.TrainAcc, e.TestLoss, e.TestAcc)
-	}
+	logEpochs(t, eps)
 	if eps[2].TestAcc < 0.30 {
 		t.Errorf("test accuracy %.4f after 3 epochs, want >= 0.30 (chance is 0.10)", eps[2].TestAcc)
 	}
@@ -93,9 +89,7 @@ func TestModel5LearnsThroughBothPhases(t *testing.T) {
 	if len(ph) != 2 || ph[0].Epochs != 1 || ph[1].Epochs != 2 || ph[1].Batch != 1024 {
 		t.Fatalf("model5 recipe for 3 epochs: %+v", ph)
 	}
-	for _, e := range eps {
-		t.Logf("epoch %d: train loss %.4f acc %.4f, test loss %.4f acc %.4f", e.Epoch, e.TrainLoss, e.TrainAcc, e.TestLoss, e.TestAcc)
-	}
+	logEpochs(t, eps)
 	if eps[2].TrainAcc < 0.60 {
 		t.Errorf("train accuracy %.4f in epoch 3, want >= 0.60 (our runs reach 0.69-0.70)", eps[2].TrainAcc)
 	}
@@ -104,5 +98,14 @@ func TestModel5LearnsThroughBothPhases(t *testing.T) {
 	}
 	if math.IsNaN(eps[2].TestLoss) || eps[2].TestAcc <= 0 {
 		t.Errorf("test metrics not computed: %+v", eps[2])
+	}
+}
+
+// logEpochs logs each epoch's figures and timings.
+func logEpochs(t *testing.T, eps []EpochStats) {
+	t.Helper()
+	for _, e := range eps {
+		t.Logf("epoch %d: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs + %.1fs)",
+			e.Epoch, e.TrainLoss, e.TrainAcc, e.TestLoss, e.TestAcc, e.TrainSeconds, e.EvalSeconds)
 	}
 }

@@ -222,13 +222,7 @@ func (s *store) apply(ev trainer.Event) bool {
 		if !r.Owned {
 			s.own(e.ID, "", -1)
 		}
-		t := e.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		r.Status = e.Status
-		r.Error = e.Err
-		r.FinishedAt = &t
+		r.MarkFinished(e)
 		r.Progress = nil
 		r.touch()
 		return true
