@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"fmnist/archs"
@@ -26,11 +27,13 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-const detectUsage = `  fmnist detect --in VIDEO --out OUT.avi [--model RUN_DIR|best] [--runs DIR] [--threshold 0.9]
+const detectUsage = `  fmnist detect --in VIDEO --out OUT.avi [--model RUN_DIR|best] [--runs DIR] [--threshold P]
                [--mode single|fast|quality] [--json FILE] [--truth FILE] [--headless] [--seed-pipeline]
                                            label fashion items in a video (selective search + the model)
-  fmnist synth-video --out VIDEO --truth TRUTH.json [--frames N] [--size WxH] [--seed N]
-                                           a test video of Fashion-MNIST test items, with ground truth
+  fmnist train --models CNN2_det [--det-frames N]
+                                           train a detection model (ten classes and background) on synthetic scenes
+  fmnist synth-video --out VIDEO --truth TRUTH.json [--frames N] [--size WxH] [--seed N] [--split test|val|train]
+                                           a test video of Fashion-MNIST items, with ground truth
   fmnist record --camera N --frames 40 --out FILE
                                            record from a camera (MJPG, 10 fps), as the seed did
 `
@@ -38,35 +41,35 @@ const detectUsage = `  fmnist detect --in VIDEO --out OUT.avi [--model RUN_DIR|b
 // detectModel loads the model --model names (a run directory, run ID, model
 // directory, or "best" in runsDir): the one place the detector depends on
 // the results package's loader.
-func detectModel(arg, runsDir string) (*archs.Model, string, error) {
+func detectModel(arg, runsDir string) (*archs.Model, *results.ModelDoc, string, error) {
 	modelDir := ""
 	if arg == "best" {
-		_, runDir, err := results.BestRun(runsDir)
+		_, runDir, err := results.BestDetRun(runsDir)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		modelDir = filepath.Join(runDir, results.BestDir)
 	} else {
 		var err error
 		if modelDir, _, err = results.ModelDir(arg, runsDir, false); err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 	}
-	m, _, err := results.LoadModel(modelDir)
+	m, doc, err := results.LoadModel(modelDir)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return m, modelDir, nil
+	return m, doc, modelDir, nil
 }
 
 func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	in := fs.String("in", "", "input video")
 	out := fs.String("out", "", "output video with labelled boxes (MJPG .avi; .mp4 gets mp4v)")
-	model := fs.String("model", "best", "RUN_DIR, RUN_ID, MODEL_DIR, or best: the run with the highest test accuracy in --runs")
+	model := fs.String("model", "best", "RUN_DIR, RUN_ID, MODEL_DIR, or best: the best detection model in --runs (else the run with the highest test accuracy)")
 	runsDir := fs.String("runs", "runs", "directory of run records")
 	def := detector.DefaultConfig()
-	threshold := fs.Float64("threshold", def.Threshold, "keep a label when its top softmax probability is above this")
+	threshold := fs.Float64("threshold", def.Threshold, "keep a label when its top softmax probability is above this (a detection model: the one chosen on validation scenes)")
 	mode := fs.String("mode", "single", "selective search: single, fast or quality")
 	jsonOut := fs.String("json", "", "write per-frame boxes, stage times and the summary to this JSON file")
 	truthFile := fs.String("truth", "", "ground truth (from synth-video): report precision, recall and mean IoU")
@@ -75,7 +78,11 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	propSide := fs.Int("proposal-side", def.ProposalSide, "run selective search on the frame scaled down to this longer side (0: full size)")
 	maxAspect := fs.Float64("max-aspect", def.MaxAspect, "drop proposals whose w/h or h/w exceeds this (the seed's 1.2)")
 	minContrast := fs.Float64("min-contrast", def.MinContrast, "skip crops whose brightest level is less than this many grey levels above their border (ours only)")
-	noMerge := fs.Bool("no-merge", false, "skip the seed's near-duplicate merging (ours only; NMS still removes duplicates)")
+	noMerge := fs.Bool("no-merge", false, "skip the seed's near-duplicate merging (ours only; NMS still removes duplicates; a detection model: on)")
+	minArea := fs.Float64("min-area", 0, "drop proposals smaller than this fraction of the frame (0: the seed's 0.65%; a detection model: 0.2%)")
+	refine := fs.Bool("refine", false, "fit each box to the item in it (a detection model: on)")
+	score := fs.String("score", "", "a detection model's score: item (1 - P(background)) or class (the label's probability); default item")
+	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -86,12 +93,17 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError{2, fmt.Errorf("detect: --mode: %v", err)}
 	}
-	cfg := def
-	cfg.In, cfg.Out, cfg.Mode, cfg.SeedPipeline = *in, *out, m, *seedPipe
-	cfg.Threshold, cfg.ProposalSide, cfg.MaxAspect, cfg.NoMerge, cfg.MinContrast = *threshold, *propSide, *maxAspect, *noMerge, *minContrast
-	cfg.Names = trainer.ClassNames[:]
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *score != "" && *score != "item" && *score != "class" {
+		return exitError{2, fmt.Errorf("detect: --score must be item or class, got %q", *score)}
+	}
+	if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
+		return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
+	}
+	var truth *detector.Truth
 	if *truthFile != "" {
-		if cfg.Truth, err = detector.ReadTruth(*truthFile); err != nil {
+		if truth, err = detector.ReadTruth(*truthFile); err != nil {
 			return fmt.Errorf("detect: %v", err)
 		}
 	}
@@ -100,12 +112,32 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("detect: %v", err)
 		}
 	}
-	if err := detector.CheckInput(cfg.In); err != nil { // before the slower model load
+	if err := detector.CheckInput(*in); err != nil { // before the slower model load
 		return fmt.Errorf("detect: %v", err)
 	}
-	var modelDir string
-	if cfg.Model, modelDir, err = detectModel(*model, *runsDir); err != nil {
+	mdl, doc, modelDir, err := detectModel(*model, *runsDir)
+	if err != nil {
 		return fmt.Errorf("detect: model: %v", err)
+	}
+	// A detection model has its own defaults; flags given override them.
+	cfg := def
+	if doc.Detection != nil {
+		cfg = detector.DetDefaultConfig()
+		cfg.Threshold = doc.Detection.Threshold
+	}
+	cfg.In, cfg.Out, cfg.Mode, cfg.SeedPipeline, cfg.Model = *in, *out, m, *seedPipe, mdl
+	cfg.Names = trainer.ClassNames[:]
+	cfg.Truth = truth
+	for name, apply := range map[string]func(){
+		"threshold": func() { cfg.Threshold = *threshold }, "proposal-side": func() { cfg.ProposalSide = *propSide },
+		"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
+		"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
+		"refine": func() { cfg.Refine = *refine }, "temporal": func() { cfg.Temporal = *temporal },
+		"score": func() { cfg.Objectness = *score == "item" },
+	} {
+		if set[name] {
+			apply()
+		}
 	}
 	job, err := detector.Open(cfg)
 	if err != nil {
@@ -207,11 +239,15 @@ func cmdSynthVideo(args []string, stdout io.Writer) error {
 	size := fs.String("size", "320x240", "frame size WxH")
 	seed := fs.Int64("seed", 1, "random seed")
 	data := fs.String("data", "", "Fashion-MNIST directory (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+	split := fs.String("split", detector.SplitTest, "where the items come from: test (the test file), train (the training file's first 55,000) or val (its last 5,000)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *out == "" || *truthPath == "" {
 		return exitError{2, errors.New("synth-video: --out and --truth are required")}
+	}
+	if _, _, err := detector.SplitRange(*split, 60000); err != nil {
+		return exitError{2, fmt.Errorf("synth-video: --split: %v", err)}
 	}
 	if *frames <= 0 || *frames > 100000 {
 		return exitError{2, fmt.Errorf("synth-video: --frames must be 1 to 100000, got %d", *frames)}
@@ -227,7 +263,7 @@ func cmdSynthVideo(args []string, stdout io.Writer) error {
 	if dir == "" {
 		dir = trainer.DefaultDataDir()
 	}
-	_, test, err := trainer.Load(dir, 1, 0) // the test split only matters: items are never training images
+	src, err := detector.LoadSplit(dir, *split)
 	if err != nil {
 		return err
 	}
@@ -236,11 +272,8 @@ func cmdSynthVideo(args []string, stdout io.Writer) error {
 		return fmt.Errorf("synth-video: %v", err)
 	}
 	defer vw.Close()
-	truth, err := detector.Synthesize(detector.SynthConfig{
-		Frames: *frames, W: w, H: h, Seed: *seed,
-		Images: test.Images, Labels: test.Labels, N: test.N,
-		Source: "Fashion-MNIST test split (t10k), " + dir, Names: trainer.ClassNames[:],
-	}, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
+	cfg := src.SynthConfig(*frames, w, h, *seed)
+	truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
 	if err != nil {
 		return fmt.Errorf("synth-video: %v", err)
 	}
@@ -288,4 +321,81 @@ func cmdRecord(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "recorded %s\n", *out)
 	return nil
+}
+
+// detRunSettings are what a detection model's run needs to make its data
+// again, kept in its run directory (detdata/settings.json) for resuming.
+type detRunSettings struct {
+	Seed    int64  `json:"seed"`
+	Frames  int    `json:"train_frames"`
+	DataDir string `json:"data_dir"`
+}
+
+const detSettingsFile = "settings.json"
+
+var (
+	detTrainMu   sync.Mutex
+	detTrainFile = map[string]*trainer.Dataset{} // the training file, by directory
+)
+
+// detData is the data source of a detection model's run: scenes drawn from
+// the training file's train and val splits, sized by frames (training
+// frames; mining, validation and plain images scale with it). With resume
+// the settings come from the run directory.
+func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (*detector.DetData, error) {
+	dir := filepath.Join(runsDir, id, "detdata")
+	set := detRunSettings{Seed: seed, Frames: frames, DataDir: dataDir}
+	if resume {
+		b, err := os.ReadFile(filepath.Join(dir, detSettingsFile))
+		if err != nil {
+			return nil, fmt.Errorf("detection run %s: %v", id, err)
+		}
+		if err := json.Unmarshal(b, &set); err != nil || set.Frames <= 0 {
+			return nil, fmt.Errorf("detection run %s: %s is damaged", id, filepath.Join(dir, detSettingsFile))
+		}
+		if dataDir != "" {
+			set.DataDir = dataDir
+		}
+	}
+	detTrainMu.Lock()
+	train := detTrainFile[set.DataDir]
+	if train == nil {
+		var err error
+		if train, _, err = trainer.Load(set.DataDir, 0, 1); err != nil {
+			detTrainMu.Unlock()
+			return nil, err
+		}
+		detTrainFile[set.DataDir] = train
+	}
+	detTrainMu.Unlock()
+	src := "Fashion-MNIST training file"
+	trainSplit, err := detector.SplitOf(train, detector.SplitTrain, src)
+	if err != nil {
+		return nil, err
+	}
+	valSplit, err := detector.SplitOf(train, detector.SplitVal, src)
+	if err != nil {
+		return nil, err
+	}
+	if !resume {
+		b, _ := json.MarshalIndent(set, "", " ")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("detection run %s: %v", id, err)
+		}
+		if err := results.WriteFileAtomic(filepath.Join(dir, detSettingsFile), append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	d := detector.NewDetData(trainSplit, valSplit, set.Seed, dir)
+	d.TrainFrames = set.Frames
+	d.MineFrames = max(20, set.Frames*2/5)
+	d.ValFrames = max(30, set.Frames/10)
+	d.Plain = min(trainSplit.N, set.Frames*25)
+	return d, nil
+}
+
+// isDetModel says whether name is a detection model.
+func isDetModel(name string) bool {
+	s, err := archs.Lookup(name)
+	return err == nil && s.Detection
 }

@@ -179,6 +179,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
+	detFrames := fs.Int("det-frames", 1500, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, v := range map[string]int{"epochs": *epochs, "limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
+	for name, v := range map[string]int{"epochs": *epochs, "limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel, "det-frames": *detFrames} {
 		if set[name] && v <= 0 {
 			return exitError{2, fmt.Errorf("train: --%s must be a positive number, got %d", name, v)}
 		}
@@ -209,6 +210,11 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 		id := results.NewRunID(*runsDir, n, now, taken)
 		taken[id] = true
 		jobs[i] = trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: *seed}
+		if isDetModel(n) {
+			if jobs[i].Data, err = detData(*runsDir, id, *data, *seed, *detFrames, false); err != nil {
+				return err
+			}
+		}
 	}
 
 	if !*headless && isTerminal(stdout) {

@@ -329,13 +329,20 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 			return fmt.Errorf("resume: checkpoint %s: %v", filepath.Join(runDir, results.CheckpointFile), err)
 		}
 	}
-	train, test, err := trainer.Load(dataDir, run.TrainSize, run.TestSize)
-	if err != nil {
-		return err
-	}
 	job := trainer.Job{ID: run.ID, Model: run.Model, Seed: run.Seed, Resume: cp}
-	if err := trainer.CheckResume(cp, job, train, test); err != nil {
-		return fmt.Errorf("resume: run %s: %v", run.ID, err)
+	var train, test *trainer.Dataset
+	if isDetModel(run.Model) {
+		// Its data are made again from its settings; Train checks them.
+		if job.Data, err = detData(runsDir, run.ID, dataDir, run.Seed, 0, true); err != nil {
+			return fmt.Errorf("resume: %v", err)
+		}
+	} else {
+		if train, test, err = trainer.Load(dataDir, run.TrainSize, run.TestSize); err != nil {
+			return err
+		}
+		if err := trainer.CheckResume(cp, job, train, test); err != nil {
+			return fmt.Errorf("resume: run %s: %v", run.ID, err)
+		}
 	}
 	if err := results.CheckWritable(runsDir); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -262,7 +263,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	for i := range whole.Epochs {
 		a, b := whole.Epochs[i], resumed.Epochs[i]
 		a.TrainSeconds, a.EvalSeconds, b.TrainSeconds, b.EvalSeconds = 0, 0, 0, 0
-		if a != b {
+		if !reflect.DeepEqual(a, b) {
 			t.Errorf("epoch %d: uninterrupted %+v, resumed %+v", i+1, a, b)
 		}
 	}

@@ -46,11 +46,28 @@ type Spec struct {
 	Title  string // as the seed's comparison table calls it
 	Seed   bool   // in the seed's own list of trainable models (all_cnn is not)
 	Recipe Recipe
-	build  func(b *Builder, x *G.Node) *G.Node
+	// Classes is the number of outputs; 0 means the ten Fashion-MNIST
+	// classes. Detection variants have an eleventh, background.
+	Classes int
+	// Detection: a detector's classifier (ten classes and background),
+	// trained on crops of synthetic scenes rather than on the data set.
+	Detection bool
+	build     func(b *Builder, x *G.Node) *G.Node
+}
+
+// NumClasses is the number of outputs (logits) of the architecture.
+func (s Spec) NumClasses() int {
+	if s.Classes > 0 {
+		return s.Classes
+	}
+	return 10
 }
 
 // Specs returns the six architectures in the seed's order.
 func Specs() []Spec { return specs }
+
+// DetSpecs returns the detection variants (ten classes and background).
+func DetSpecs() []Spec { return detSpecs }
 
 // Names returns the architecture names.
 func Names() []string {
@@ -63,12 +80,16 @@ func Names() []string {
 
 // Lookup finds an architecture by name (case-insensitive).
 func Lookup(name string) (Spec, error) {
-	for _, s := range specs {
+	for _, s := range append(specs[:len(specs):len(specs)], detSpecs...) {
 		if strings.EqualFold(s.Name, name) {
 			return s, nil
 		}
 	}
-	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(Names(), ", "))
+	known := Names()
+	for _, s := range detSpecs {
+		known = append(known, s.Name)
+	}
+	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(known, ", "))
 }
 
 // New creates a model with freshly initialised weights; seed makes the
@@ -411,7 +432,7 @@ func (m *Model) Graph(batch int, training bool) (*Graph, error) {
 		return nil, fmt.Errorf("graph used %d of %d parameters", b.pi, len(m.Params))
 	}
 	if training {
-		gr.yT = tensor.New(tensor.WithShape(batch, 10), tensor.Of(tensor.Float32))
+		gr.yT = tensor.New(tensor.WithShape(batch, m.Spec.NumClasses()), tensor.Of(tensor.Float32))
 		gr.y = G.NodeFromAny(gr.g, gr.yT, G.WithName("y"))
 		var err error
 		if gr.loss, err = SoftmaxCrossEntropy(gr.logits, gr.y); err != nil {
@@ -464,15 +485,22 @@ func (gr *Graph) Run(images []float32, labels []uint8) error {
 	if gr.Training {
 		y := gr.yT.Float32s()
 		clear(y)
+		k := gr.m.Spec.NumClasses()
+		if len(labels) < n {
+			return fmt.Errorf("%d labels for a batch of %d", len(labels), n)
+		}
 		for i, l := range labels[:n] {
-			y[i*10+int(l)] = 1
+			if int(l) >= k {
+				return fmt.Errorf("label %d of image %d is out of range for %s's %d classes", l, i, gr.m.Spec.Name, k)
+			}
+			y[i*k+int(l)] = 1
 		}
 	}
 	defer gr.vm.Reset()
 	return gr.vm.RunAll()
 }
 
-// Logits of the last run, batch x 10.
+// Logits of the last run, batch x classes.
 func (gr *Graph) Logits() []float32 { return f32(gr.logits.Value()) }
 
 // Loss of the last training run.

@@ -29,11 +29,27 @@ var specs = []Spec{
 		build:  model5},
 }
 
+// detSpecs are the detection variants: a seed architecture with an eleventh
+// output, background, trained on crops of synthetic scenes (detector.DetData).
+// Two phases: the crops the proposals give, then, after hard-negative mining
+// with the phase-1 model, the same crops plus the false detections it made, as
+// background; a new phase starts a fresh optimizer.
+var detSpecs = []Spec{
+	{Name: "CNN2_det", Title: "CNN2 detector (10 classes + background)", Classes: 11, Detection: true,
+		Recipe: Recipe{Phases: []Phase{adam(6, 256, 1e-3), adam(4, 256, 3e-4)}},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNNk(b, x, 32, 2, 0, 0.5, 11) }},
+}
+
 // skipCNN is the CNN2 family: `blocks` times BatchNorm -> Conv(relu) -> add the
 // BatchNorm output -> MaxPool('same'), where blocks after the first may drop out
 // the conv output before the add; then BatchNorm, Flatten, Dense(128, relu),
 // Dropout and Dense(10). Kernels are Keras random_uniform, biases RandomNormal.
 func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64) *G.Node {
+	return skipCNNk(b, x, filters, blocks, convDrop, finalDrop, 10)
+}
+
+// skipCNNk is skipCNN with k outputs.
+func skipCNNk(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64, k int) *G.Node {
 	for i := 0; i < blocks; i++ {
 		bn := b.BN(x, 1)
 		c := b.Conv(bn, filters, 3, 1, true, true, kerasRandomUniform, kerasRandomNormal)
@@ -44,7 +60,7 @@ func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop flo
 	}
 	x = b.Flatten(b.BN(x, 1))
 	x = b.Dropout(b.Dense(x, 128, true), finalDrop)
-	return b.Dense(x, 10, false)
+	return b.Dense(x, k, false)
 }
 
 // allCNN is (reduced) All-CNN: three groups of convolutions, the third of each

@@ -17,6 +17,7 @@ type Truth struct {
 	FPS     float64      `json:"fps"`
 	Seed    int64        `json:"seed"`
 	Source  string       `json:"source"` // where the items come from
+	Split   string       `json:"split,omitempty"` // train, val or test: which images
 	Classes []string     `json:"classes"`
 	Frames  []TruthFrame `json:"frames"`
 }
@@ -28,12 +29,14 @@ type TruthFrame struct {
 }
 
 // TruthItem is one item: its class, its box (the tight bounding box of the
-// item's visible pixels, x, y, w, h in frame pixels) and which test image it is.
+// item's visible pixels, x, y, w, h in frame pixels) and which image of its
+// split's file it is (Index; TestIndex too for the test split).
 type TruthItem struct {
 	Class     int    `json:"class"`
 	Label     string `json:"label"`
 	Box       XYWH   `json:"box"`
-	TestIndex int    `json:"test_index"`
+	Index     int    `json:"index"`
+	TestIndex int    `json:"test_index,omitempty"`
 }
 
 // XYWH is a box as [x, y, w, h].
@@ -71,55 +74,99 @@ func ReadTruth(path string) (*Truth, error) {
 	return &t, nil
 }
 
+// Splits of the synthetic scenes' items. Train and val come from the data
+// set's training file (its first 55,000 and last 5,000 images), test from the
+// test file: a detector trained and tuned on train and val scenes is measured
+// on items it has never seen.
+const (
+	SplitTrain = "train"
+	SplitVal   = "val"
+	SplitTest  = "test"
+	// ValStart is the first training-file image of the val split.
+	ValStart = 55000
+)
+
+// SplitRange is the range [lo, hi) of the split's images in its file, given
+// the file's n images (a shorter file, as in tests, is cut at 11/12).
+func SplitRange(split string, n int) (lo, hi int, err error) {
+	v := min(ValStart, n*11/12)
+	switch split {
+	case SplitTrain:
+		return 0, v, nil
+	case SplitVal:
+		return v, n, nil
+	case SplitTest:
+		return 0, n, nil
+	}
+	return 0, 0, fmt.Errorf("unknown split %q (want train, val or test)", split)
+}
+
 // SynthConfig describes a synthetic video.
 type SynthConfig struct {
 	Frames int
 	W, H   int
 	Seed   int64
-	// Images (n x 784, [0,1]) and Labels are the items to draw from: the
-	// data set's test split.
+	// Images (n x 784, [0,1]) and Labels are the items to draw from:
+	// the split's images; Offset is the index of Images[0] in its file.
 	Images []float32
 	Labels []uint8
 	N      int
+	Offset int
+	Split  string
 	Source string
 	Names  []string // class names
+	// SceneFrames, when > 0, fixes the frames per scene (training data
+	// wants many short scenes); 0 draws 10-25.
+	SceneFrames int
 }
 
 type synthItem struct {
 	img     []float32 // 28x28 in [0,1]
 	class   int
-	testIdx int
+	index   int
 	size    int     // side of the scaled 28x28 square
 	x, y    float64 // top-left of the square
 	vx, vy  float64
-	slot    image.Rectangle // the item stays inside its slot
-	r, g, b float64         // tint of the item (light)
+	slot    image.Rectangle // the item's square stays inside its slot
+	r, g, b float64         // colour of the item
 	scaled  []float64       // size x size alpha
 	tight   image.Rectangle // tight box of the visible pixels, relative to the square
 }
 
+// background is a scene's backdrop: a texture larger than the frame,
+// panned slowly (a hand-held camera), with fresh sensor noise every frame.
 type background struct {
-	kind       int
-	c0, c1     [3]float64
-	period     float64
-	angle      float64
+	base       []float32 // (w+2m) x (h+2m) x 3
+	bw, bh     int
+	m          int
+	px, py     float64 // pan offset
+	vx, vy     float64
 	noise      float64
-	phase      float64
-	noiseField []float64
+	noiseField []float32
+	frame      int
 }
 
 // Synthesize renders the frames (BGR, w*h*3 bytes each) and the truth.
 // The video is cut into scenes of 10-25 frames; each scene has its own
-// textured background (noise, gradient, stripes or checks, dark to mid grey
-// with a colour cast) and 1-3 items from the test split, each scaled to
-// 40-90 px, tinted light and moving (bouncing) inside its own slot so that
-// items never overlap.
+// background (fractal "cloud" textures, dead-leaves clutter that looks like
+// a photograph's, stripes, checks or gradients; dark with light items or
+// light with dark ones, with a colour cast) panned slowly, and 1-3 items
+// of the split, each 12.5-46% of the frame's shorter side (30-110 px at
+// 320x240), coloured, blended over the background with its grey level as
+// opacity and moving (bouncing) inside its own slot, so items never
+// overlap; items at the frame's edges may be partly outside it (at most a
+// third of their square). It is deterministic per seed.
 func Synthesize(cfg SynthConfig, emit func(i int, bgr []byte) error) (*Truth, error) {
-	if cfg.Frames <= 0 || cfg.W < 64 || cfg.H < 64 || cfg.N <= 0 {
+	return synthesize(cfg, func(i int, bgr []byte, _ []TruthItem) error { return emit(i, bgr) })
+}
+
+// synthesize is Synthesize, telling emit each frame's truth too.
+func synthesize(cfg SynthConfig, emit func(i int, bgr []byte, items []TruthItem) error) (*Truth, error) {
+	if cfg.Frames <= 0 || cfg.W < 64 || cfg.H < 64 || cfg.N <= 0 || len(cfg.Images) < cfg.N*784 || len(cfg.Labels) < cfg.N {
 		return nil, errors.New("synth-video: need at least 1 frame, a frame of at least 64x64 and some images")
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))
-	t := &Truth{Width: cfg.W, Height: cfg.H, FPS: 10, Seed: cfg.Seed, Source: cfg.Source, Classes: cfg.Names}
+	t := &Truth{Width: cfg.W, Height: cfg.H, FPS: 10, Seed: cfg.Seed, Source: cfg.Source, Split: cfg.Split, Classes: cfg.Names}
 	buf := make([]byte, cfg.W*cfg.H*3)
 	var items []*synthItem
 	var bg *background
@@ -127,8 +174,12 @@ func Synthesize(cfg SynthConfig, emit func(i int, bgr []byte) error) (*Truth, er
 	for f := 0; f < cfg.Frames; f++ {
 		if sceneLeft == 0 {
 			sceneLeft = 10 + rng.IntN(16)
-			bg = newBackground(rng, cfg.W, cfg.H)
-			items = newScene(rng, cfg)
+			if cfg.SceneFrames > 0 {
+				sceneLeft = cfg.SceneFrames
+			}
+			var light bool
+			bg, light = newBackground(rng, cfg.W, cfg.H)
+			items = newScene(rng, cfg, light)
 		}
 		sceneLeft--
 		bg.render(buf, cfg.W, cfg.H)
@@ -136,57 +187,88 @@ func Synthesize(cfg SynthConfig, emit func(i int, bgr []byte) error) (*Truth, er
 		for _, it := range items {
 			box := it.draw(buf, cfg.W, cfg.H)
 			if !box.Empty() {
-				tf.Items = append(tf.Items, TruthItem{Class: it.class, Label: cfg.Names[it.class], Box: ToXYWH(box), TestIndex: it.testIdx})
+				ti := TruthItem{Class: it.class, Label: cfg.Names[it.class], Box: ToXYWH(box), Index: it.index}
+				if cfg.Split == SplitTest || cfg.Split == "" {
+					ti.TestIndex = it.index
+				}
+				tf.Items = append(tf.Items, ti)
 			}
 			it.move()
 		}
 		t.Frames = append(t.Frames, tf)
-		if err := emit(f, buf); err != nil {
+		if err := emit(f, buf, tf.Items); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
 }
 
-func newScene(rng *rand.Rand, cfg SynthConfig) []*synthItem {
+// newScene places 1-3 items, one per slot (columns of a wide frame, rows of
+// a tall one). Slots at the frame's edges reach past it by a third of the
+// largest item, so items there may be partly outside. Items contrast with
+// the background: dark on a light one, light on a dark one.
+func newScene(rng *rand.Rand, cfg SynthConfig, lightBg bool) []*synthItem {
 	k := 1 + rng.IntN(3)
-	// Slots: k columns when the frame is wide enough, else rows.
+	short := min(cfg.W, cfg.H)
+	lo, hi := max(12, short/8), max(16, short*46/100)
+	out := hi / 3
 	var slots []image.Rectangle
 	for i := 0; i < k; i++ {
 		if cfg.W >= cfg.H {
-			slots = append(slots, image.Rect(i*cfg.W/k, 0, (i+1)*cfg.W/k, cfg.H))
+			slots = append(slots, image.Rect(i*cfg.W/k, -out, (i+1)*cfg.W/k, cfg.H+out))
 		} else {
-			slots = append(slots, image.Rect(0, i*cfg.H/k, cfg.W, (i+1)*cfg.H/k))
+			slots = append(slots, image.Rect(-out, i*cfg.H/k, cfg.W+out, (i+1)*cfg.H/k))
 		}
+	}
+	if cfg.W >= cfg.H {
+		slots[0].Min.X -= out
+		slots[k-1].Max.X += out
+	} else {
+		slots[0].Min.Y -= out
+		slots[k-1].Max.Y += out
 	}
 	var items []*synthItem
 	for _, s := range slots {
-		maxSide := min(90, min(s.Dx(), s.Dy())-4)
-		if maxSide < 20 {
+		maxSide := min(hi, min(s.Dx(), s.Dy())-4)
+		if maxSide < 12 {
 			continue
 		}
-		lo := min(40, maxSide)
-		size := lo + rng.IntN(maxSide-lo+1)
+		l := min(lo, maxSide)
+		// Sizes uniform in log scale: as many small items as large ones.
+		size := int(math.Round(float64(l) * math.Pow(float64(maxSide)/float64(l), rng.Float64())))
 		idx := rng.IntN(cfg.N)
 		it := &synthItem{
-			img:     cfg.Images[idx*784 : (idx+1)*784],
-			class:   int(cfg.Labels[idx]),
-			testIdx: idx,
-			size:    size,
-			slot:    s,
+			img:   cfg.Images[idx*784 : (idx+1)*784],
+			class: int(cfg.Labels[idx]),
+			index: cfg.Offset + idx,
+			size:  size,
 		}
-		it.x = float64(s.Min.X) + rng.Float64()*float64(s.Dx()-size)
-		it.y = float64(s.Min.Y) + rng.Float64()*float64(s.Dy()-size)
+		// The square stays at least two thirds inside the frame.
+		fr := image.Rect(-size/3, -size/3, cfg.W+size/3, cfg.H+size/3)
+		it.slot = s.Intersect(fr)
+		if it.slot.Dx() < size || it.slot.Dy() < size {
+			continue
+		}
+		it.x = float64(it.slot.Min.X) + rng.Float64()*float64(it.slot.Dx()-size)
+		it.y = float64(it.slot.Min.Y) + rng.Float64()*float64(it.slot.Dy()-size)
 		speed := 1 + rng.Float64()*3
 		ang := rng.Float64() * 2 * math.Pi
 		it.vx, it.vy = speed*math.Cos(ang), speed*math.Sin(ang)
-		base := 215 + rng.Float64()*40
-		it.r, it.g, it.b = base-rng.Float64()*25, base-rng.Float64()*25, base-rng.Float64()*25
+		var base float64
+		if lightBg {
+			base = 10 + rng.Float64()*50
+		} else {
+			base = 200 + rng.Float64()*55
+		}
+		sat := rng.Float64() * 45
+		it.r, it.g, it.b = clamp255(base+sat*(rng.Float64()*2-1)), clamp255(base+sat*(rng.Float64()*2-1)), clamp255(base+sat*(rng.Float64()*2-1))
 		it.scale()
 		items = append(items, it)
 	}
 	return items
 }
+
+func clamp255(v float64) float64 { return math.Max(0, math.Min(255, v)) }
 
 // scale resizes the 28x28 item to size x size (bilinear) and finds the tight
 // box of its visible pixels (alpha >= 0.1).
@@ -222,7 +304,7 @@ func bilinear(img []float32, n int, x, y float64) float64 {
 }
 
 // draw blends the item over buf (alpha = the item's grey level) and
-// returns its tight box in frame coordinates.
+// returns the tight box of its visible pixels in frame coordinates.
 func (it *synthItem) draw(buf []byte, w, h int) image.Rectangle {
 	ox, oy := int(math.Round(it.x)), int(math.Round(it.y))
 	n := it.size
@@ -243,7 +325,21 @@ func (it *synthItem) draw(buf []byte, w, h int) image.Rectangle {
 			p[2] = byte(float64(p[2])*(1-a) + it.r*a + 0.5)
 		}
 	}
-	return it.tight.Add(image.Pt(ox, oy)).Intersect(image.Rect(0, 0, w, h))
+	// The visible part: the tight box of the alpha >= 0.1 pixels inside the frame.
+	x0, y0, x1, y1 := w, h, -1, -1
+	tb := it.tight.Add(image.Pt(ox, oy)).Intersect(image.Rect(0, 0, w, h))
+	for fy := tb.Min.Y; fy < tb.Max.Y; fy++ {
+		row := it.scaled[(fy-oy)*n:]
+		for fx := tb.Min.X; fx < tb.Max.X; fx++ {
+			if row[fx-ox] >= 0.1 {
+				x0, y0, x1, y1 = min(x0, fx), min(y0, fy), max(x1, fx), max(y1, fy)
+			}
+		}
+	}
+	if x1 < 0 {
+		return image.Rectangle{}
+	}
+	return image.Rect(x0, y0, x1+1, y1+1)
 }
 
 // move advances the item, bouncing off its slot's edges.
@@ -261,52 +357,230 @@ func (it *synthItem) move() {
 	}
 }
 
-func newBackground(rng *rand.Rand, w, h int) *background {
-	bg := &background{kind: rng.IntN(4)}
-	dark := 10 + rng.Float64()*50
-	mid := 60 + rng.Float64()*70
+// Background kinds.
+const (
+	bgClouds     = iota // fractal (1/f) noise: walls, fabric, sky
+	bgDeadLeaves        // overlapping discs and rectangles of many sizes: clutter
+	bgStripes
+	bgChecks
+	bgGradient
+	bgKinds
+)
+
+// newBackground draws a scene's texture. It is light (items will be dark)
+// or dark (items light), with a colour cast; photograph-like textures
+// (clouds and dead leaves) are drawn twice as often as the others.
+func newBackground(rng *rand.Rand, w, h int) (*background, bool) {
+	kinds := []int{bgClouds, bgClouds, bgDeadLeaves, bgDeadLeaves, bgStripes, bgChecks, bgGradient}
+	kind := kinds[rng.IntN(len(kinds))]
+	light := rng.IntN(2) == 0
+	m := 24
+	bg := &background{bw: w + 2*m, bh: h + 2*m, m: m, noise: 3 + rng.Float64()*9}
+	bg.base = make([]float32, bg.bw*bg.bh*3)
+	// Levels: a dark or light range, each channel with its own cast.
+	var lo, hi [3]float64
+	l0, l1 := 5+rng.Float64()*40, 70+rng.Float64()*70
+	if light {
+		l0, l1 = 120+rng.Float64()*60, 200+rng.Float64()*55
+	}
 	for c := 0; c < 3; c++ {
-		bg.c0[c] = dark + rng.Float64()*25
-		bg.c1[c] = mid + rng.Float64()*30
+		cast := (rng.Float64()*2 - 1) * 25
+		lo[c], hi[c] = clamp255(l0+cast), clamp255(l1+cast)
 	}
-	bg.period = 8 + rng.Float64()*24
-	bg.angle = rng.Float64() * math.Pi
-	bg.noise = 6 + rng.Float64()*14
-	bg.noiseField = make([]float64, w*h)
+	t := make([]float64, bg.bw*bg.bh) // 0..1 per pixel
+	var tint [][3]float64             // dead leaves: one colour per leaf
+	switch kind {
+	case bgClouds:
+		fractal(rng, t, bg.bw, bg.bh)
+	case bgDeadLeaves:
+		tint = deadLeaves(rng, t, bg.bw, bg.bh)
+	case bgStripes, bgChecks, bgGradient:
+		period := 6 + rng.Float64()*30
+		ang := rng.Float64() * math.Pi
+		ca, sa := math.Cos(ang), math.Sin(ang)
+		diag := math.Hypot(float64(bg.bw), float64(bg.bh))
+		for y := 0; y < bg.bh; y++ {
+			for x := 0; x < bg.bw; x++ {
+				u := float64(x)*ca + float64(y)*sa
+				var v float64
+				switch kind {
+				case bgStripes:
+					v = 0.5 + 0.5*math.Sin(2*math.Pi*u/period)
+				case bgChecks:
+					if (int(math.Floor(float64(x)/period))+int(math.Floor(float64(y)/period)))%2 == 0 {
+						v = 1
+					}
+				default:
+					v = (u/diag + 1) / 2
+				}
+				t[y*bg.bw+x] = v
+			}
+		}
+	}
+	for i, v := range t {
+		for c := 0; c < 3; c++ {
+			x := lo[c] + (hi[c]-lo[c])*v
+			if tint != nil {
+				x = clamp255(x + tint[i][c])
+			}
+			bg.base[i*3+c] = float32(x)
+		}
+	}
+	bg.vx, bg.vy = (rng.Float64()*2-1)*0.8, (rng.Float64()*2-1)*0.8
+	bg.px, bg.py = float64(m)+(rng.Float64()*2-1)*float64(m)/2, float64(m)+(rng.Float64()*2-1)*float64(m)/2
+	bg.noiseField = make([]float32, w*h+997)
 	for i := range bg.noiseField {
-		bg.noiseField[i] = rng.NormFloat64()
+		bg.noiseField[i] = float32(rng.NormFloat64())
 	}
-	return bg
+	return bg, light
 }
 
-// render fills buf with the background; the noise field drifts a little
-// every frame.
-func (bg *background) render(buf []byte, w, h int) {
-	bg.phase += 0.7
-	ca, sa := math.Cos(bg.angle), math.Sin(bg.angle)
-	diag := math.Hypot(float64(w), float64(h))
-	shift := int(bg.phase) % len(bg.noiseField)
+// fractal fills t (w x h) with 1/f noise in [0,1]: octaves of smoothly
+// interpolated random grids, each half the size and amplitude of the last.
+func fractal(rng *rand.Rand, t []float64, w, h int) {
+	amp := 1.0
+	cell := float64(max(w, h)) / 2
+	for o := 0; o < 6 && cell >= 2; o++ {
+		gw, gh := int(float64(w)/cell)+2, int(float64(h)/cell)+2
+		g := make([]float64, gw*gh)
+		for i := range g {
+			g[i] = rng.Float64()*2 - 1
+		}
+		for y := 0; y < h; y++ {
+			fy := float64(y) / cell
+			y0 := int(fy)
+			sy := smooth(fy - float64(y0))
+			for x := 0; x < w; x++ {
+				fx := float64(x) / cell
+				x0 := int(fx)
+				sx := smooth(fx - float64(x0))
+				a := g[y0*gw+x0]*(1-sx) + g[y0*gw+x0+1]*sx
+				b := g[(y0+1)*gw+x0]*(1-sx) + g[(y0+1)*gw+x0+1]*sx
+				t[y*w+x] += amp * (a*(1-sy) + b*sy)
+			}
+		}
+		amp *= 0.55
+		cell /= 2
+	}
+	normalise01(t)
+}
+
+func smooth(f float64) float64 { return f * f * (3 - 2*f) }
+
+// deadLeaves fills t with overlapping discs and rectangles of power-law
+// sizes (the "dead leaves" model, whose statistics resemble a natural
+// image's), each with its own level, and returns a colour offset per pixel.
+func deadLeaves(rng *rand.Rand, t []float64, w, h int) [][3]float64 {
+	tint := make([][3]float64, w*h)
+	id := make([]int32, w*h)
+	for i := range id {
+		id[i] = -1
+	}
+	type leaf struct {
+		v    float64
+		tint [3]float64
+	}
+	var leaves []leaf
+	rmin, rmax := 3.0, float64(max(w, h))/4
+	// Leaves are drawn front to back: a pixel keeps the first leaf that covers it.
+	left := w * h
+	for n := 0; n < 4000 && left > w*h/200; n++ {
+		r := rmin * math.Pow(rmax/rmin, math.Pow(rng.Float64(), 1.6)) // more small leaves than big ones
+		cx, cy := rng.Float64()*float64(w), rng.Float64()*float64(h)
+		rect := rng.IntN(3) == 0
+		k := int32(len(leaves))
+		l := leaf{v: rng.Float64()}
+		for c := range l.tint {
+			l.tint[c] = (rng.Float64()*2 - 1) * 20
+		}
+		leaves = append(leaves, l)
+		x0, x1 := max(0, int(cx-r)), min(w-1, int(cx+r))
+		y0, y1 := max(0, int(cy-r)), min(h-1, int(cy+r))
+		for y := y0; y <= y1; y++ {
+			for x := x0; x <= x1; x++ {
+				if id[y*w+x] >= 0 {
+					continue
+				}
+				dx, dy := float64(x)-cx, float64(y)-cy
+				if !rect && dx*dx+dy*dy > r*r {
+					continue
+				}
+				id[y*w+x] = k
+				left--
+			}
+		}
+	}
+	for i, k := range id {
+		if k < 0 {
+			t[i] = 0.5
+			continue
+		}
+		t[i] = leaves[k].v
+		tint[i] = leaves[k].tint
+	}
+	// A slight blur: edges of a real photograph are not one pixel sharp.
+	boxBlur(t, w, h)
+	return tint
+}
+
+// boxBlur blurs t with a 3x3 box, in place.
+func boxBlur(t []float64, w, h int) {
+	src := append([]float64(nil), t...)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			u := float64(x)*ca + float64(y)*sa
-			var t float64
-			switch bg.kind {
-			case 0: // noise over a flat level
-				t = 0.5
-			case 1: // gradient
-				t = (u/diag + 1) / 2
-			case 2: // stripes
-				t = 0.5 + 0.5*math.Sin(2*math.Pi*(u+bg.phase)/bg.period)
-			default: // checks
-				if (int(math.Floor(float64(x)/bg.period))+int(math.Floor(float64(y)/bg.period)))%2 == 0 {
-					t = 1
+			var s float64
+			n := 0
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					xx, yy := x+dx, y+dy
+					if xx >= 0 && xx < w && yy >= 0 && yy < h {
+						s += src[yy*w+xx]
+						n++
+					}
 				}
 			}
-			nz := bg.noise * bg.noiseField[(y*w+x+shift)%len(bg.noiseField)]
+			t[y*w+x] = s / float64(n)
+		}
+	}
+}
+
+func normalise01(t []float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range t {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi-lo < 1e-12 {
+		return
+	}
+	for i, v := range t {
+		t[i] = (v - lo) / (hi - lo)
+	}
+}
+
+// render fills buf with the background at this frame's pan offset, plus
+// sensor noise that changes every frame.
+func (bg *background) render(buf []byte, w, h int) {
+	bg.frame++
+	bg.px += bg.vx
+	bg.py += bg.vy
+	if bg.px < 0 || bg.px > float64(2*bg.m) {
+		bg.vx = -bg.vx
+		bg.px = math.Max(0, math.Min(float64(2*bg.m), bg.px))
+	}
+	if bg.py < 0 || bg.py > float64(2*bg.m) {
+		bg.vy = -bg.vy
+		bg.py = math.Max(0, math.Min(float64(2*bg.m), bg.py))
+	}
+	ox, oy := int(bg.px), int(bg.py)
+	shift := (bg.frame * 7919) % 997
+	for y := 0; y < h; y++ {
+		src := bg.base[((y+oy)*bg.bw+ox)*3:]
+		nf := bg.noiseField[y*w+shift:]
+		for x := 0; x < w; x++ {
+			nz := bg.noise * float64(nf[x])
 			p := buf[(y*w+x)*3:]
 			for c := 0; c < 3; c++ {
-				v := bg.c0[c] + (bg.c1[c]-bg.c0[c])*t + nz
-				p[c] = byte(math.Max(0, math.Min(255, v)))
+				p[c] = byte(clamp255(float64(src[x*3+c]) + nz))
 			}
 		}
 	}

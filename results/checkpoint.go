@@ -188,7 +188,7 @@ func LoadCheckpoint(runDir string) (*trainer.Checkpoint, error) {
 func (r *Recorder) saveArtifacts(run *Run, cp *trainer.Checkpoint, st trainer.EpochStats, improved bool) error {
 	runDir := filepath.Join(r.dir, run.ID)
 	src := SourceDoc{Run: run.ID, Epoch: st.Epoch, TestAcc: st.TestAcc, TestLoss: st.TestLoss,
-		TestSize: cp.TestSize, TrainSize: cp.TrainSize, Seed: cp.Seed}
+		TestSize: cp.TestSize, TrainSize: cp.TrainSize, Seed: cp.Seed, Extra: st.Extra}
 	if improved {
 		src.Kind = BestDir
 		if err := SaveModel(filepath.Join(runDir, BestDir), cp.Model, cp.State.Tensors, src); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,6 +37,8 @@ const (
 	BestDir      = "best"
 	FinalDir     = "final"
 	modelFormat  = "fmnist-model/1"
+	// BackgroundName is the name of a detection model's eleventh class.
+	BackgroundName = "background"
 )
 
 // ModelDoc is model.yaml.
@@ -51,6 +54,19 @@ type ModelDoc struct {
 	Source       SourceDoc   `yaml:"source"`
 	Layers       []LayerDoc  `yaml:"layers"`
 	Weights      WeightsFile `yaml:"weights"`
+	// Detection is set for a detection model (ten classes and background).
+	Detection *DetectionDoc `yaml:"detection,omitempty"`
+}
+
+// DetectionDoc describes a detection model's extra output and the
+// threshold chosen for it on validation scenes.
+type DetectionDoc struct {
+	BackgroundClass int     `yaml:"background_class"` // output index of background
+	Threshold       float64 `yaml:"threshold"`        // keep a label whose probability is above this
+	ChosenOn        string  `yaml:"chosen_on"`
+	Precision       float64 `yaml:"val_precision"`
+	Recall          float64 `yaml:"val_recall"`
+	MeanIoU         float64 `yaml:"val_mean_iou"`
 }
 
 // InputDoc describes what the model expects.
@@ -81,6 +97,8 @@ type SourceDoc struct {
 	TestSize  int     `yaml:"test_size"`
 	TrainSize int     `yaml:"train_size"`
 	Seed      int64   `yaml:"seed"`
+	// Extra are the epoch's own figures (trainer.EpochStats.Extra).
+	Extra map[string]float64 `yaml:"extra,omitempty"`
 }
 
 // WeightsFile names the weights file and its format.
@@ -148,6 +166,12 @@ func archDoc(arch string) (*ModelDoc, error) {
 		},
 		Weights: WeightsFile{File: ModelWeights, Format: "safetensors, F32, little-endian"},
 	}
+	if spec.Detection {
+		d.Output = "11 logits: the ten classes, then background (crops that hold no item, or only part of one, or too much around it); softmax gives the probabilities"
+		d.Classes = append(slices.Clone(trainer.ClassNames[:]), BackgroundName)
+		d.Input.Polarity = "a crop prepared by the detector: squared, item made light on black, border level 0, brightest 1"
+		d.Detection = &DetectionDoc{BackgroundClass: trainer.NumClasses}
+	}
 	byName := map[string]archs.LayerInfo{}
 	for _, l := range infos {
 		byName[l.Name] = l
@@ -189,6 +213,16 @@ func SaveModel(dir, arch string, tensors []archs.Tensor, src SourceDoc) error {
 		return fmt.Errorf("save model %s: %v", dir, err)
 	}
 	doc.Source = src
+	if doc.Detection != nil {
+		x := src.Extra
+		doc.Detection.Threshold, doc.Detection.Precision, doc.Detection.Recall, doc.Detection.MeanIoU =
+			x["det_threshold"], x["det_precision"], x["det_recall"], x["det_mean_iou"]
+		doc.Detection.ChosenOn = "validation scenes (val split: the training file's last 5,000 images): the threshold with the best F1 at IoU 0.5"
+		if _, ok := x["det_threshold"]; !ok {
+			doc.Detection.Threshold = 0.9
+			doc.Detection.ChosenOn = "none measured: the default"
+		}
+	}
 	st := make([]safetensors.Tensor, len(tensors))
 	for i, t := range tensors {
 		st[i] = safetensors.F32(t.Name, t.Shape, t.Data)
@@ -270,8 +304,14 @@ func ReadModelDoc(dir string) (*ModelDoc, error) {
 	if doc.Input.Height != 28 || doc.Input.Width != 28 || doc.Input.Channels != 1 {
 		return fail("input %dx%dx%d, the architecture takes 28x28x1", doc.Input.Height, doc.Input.Width, doc.Input.Channels)
 	}
-	if len(doc.Classes) != trainer.NumClasses {
-		return fail("%d class names, want %d", len(doc.Classes), trainer.NumClasses)
+	if len(doc.Classes) != len(want.Classes) {
+		return fail("%d class names, want %d", len(doc.Classes), len(want.Classes))
+	}
+	if (doc.Detection != nil) != (want.Detection != nil) {
+		return fail("architecture %s is %sa detection model, the file says otherwise", want.Architecture, map[bool]string{true: "", false: "not "}[want.Detection != nil])
+	}
+	if dd := doc.Detection; dd != nil && (dd.BackgroundClass != want.Detection.BackgroundClass || dd.Threshold < 0 || dd.Threshold >= 1 || math.IsNaN(dd.Threshold)) {
+		return fail("detection: background class %d (want %d), threshold %g (want 0 to 1)", dd.BackgroundClass, want.Detection.BackgroundClass, dd.Threshold)
 	}
 	if doc.Weights.File == "" {
 		doc.Weights.File = ModelWeights
@@ -424,24 +464,56 @@ func ModelDir(arg, runsDir string, final bool) (modelDir, runDir string, err err
 // BestRun is the run in runsDir with the highest best test accuracy among
 // those with a saved best model (the earliest on a tie).
 func BestRun(runsDir string) (*Run, string, error) {
+	return bestRun(runsDir, false)
+}
+
+// BestDetRun is the detection model's run (ten classes and background) whose
+// best/ model found items best on its validation scenes (F1), if there is
+// one, else BestRun.
+func BestDetRun(runsDir string) (*Run, string, error) {
+	if r, dir, err := bestRun(runsDir, true); err == nil {
+		return r, dir, nil
+	}
+	return BestRun(runsDir)
+}
+
+func bestRun(runsDir string, det bool) (*Run, string, error) {
 	runs, _, err := LoadRuns(runsDir)
 	if err != nil {
 		return nil, "", err
 	}
 	var best *Run
+	score := func(r *Run) float64 {
+		if det {
+			for _, e := range r.Epochs {
+				if e.Epoch == r.BestEpoch {
+					return e.Extra["det_f1"]
+				}
+			}
+			return 0
+		}
+		return r.BestTestAcc
+	}
 	for _, r := range runs {
 		if len(r.Epochs) == 0 {
 			continue
 		}
+		if s, err := archs.Lookup(r.Model); err != nil || s.Detection != det {
+			continue // a detection model's accuracy is on scene crops: not comparable
+		}
 		if _, err := os.Stat(filepath.Join(runsDir, r.ID, BestDir, ModelYAML)); err != nil {
 			continue
 		}
-		if best == nil || r.BestTestAcc > best.BestTestAcc {
+		if best == nil || score(r) > score(best) {
 			best = r
 		}
 	}
 	if best == nil {
-		return nil, "", fmt.Errorf("no run in %s has a saved model", runsDir)
+		what := "run"
+		if det {
+			what = "detection model's run"
+		}
+		return nil, "", fmt.Errorf("no %s in %s has a saved model", what, runsDir)
 	}
 	return best, filepath.Join(runsDir, best.ID), nil
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func TestResumeMatchesUninterruptedRun(t *testing.T) {
 		for i := range a.Epochs {
 			x, y := a.Epochs[i], b.Epochs[i]
 			x.TrainSeconds, x.EvalSeconds, y.TrainSeconds, y.EvalSeconds = 0, 0, 0, 0
-			if x != y {
+			if !reflect.DeepEqual(x, y) {
 				t.Errorf("%s epoch %d: uninterrupted %+v, resumed %+v", c.model, i+1, x, y)
 			}
 		}

@@ -67,6 +67,9 @@ type EpochStats struct {
 	TrainAcc     float64 `json:"train_acc"`
 	TestLoss     float64 `json:"test_loss"`
 	TestAcc      float64 `json:"test_acc"`
+	// Extra holds a run's own figures (a detector's: precision, recall and
+	// the threshold chosen on validation scenes), by name.
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 // EpochEnd: an epoch finished and was evaluated on the test set.

@@ -29,6 +29,21 @@ type Job struct {
 	// checkpoint with Epoch 0 and no state restarts the run from scratch while
 	// keeping its record (RunStarted.Resumed).
 	Resume *Checkpoint
+
+	// Data, when set, supplies the run's own training and test sets (a
+	// detector's crops) instead of Config's, phase by phase.
+	Data DataSource
+}
+
+// DataSource supplies a run's data when it is not the data set itself.
+type DataSource interface {
+	// Phase returns the training and test sets of recipe phase p (0-based).
+	// It is called when a phase starts, or resumes, with the model as it is
+	// then; phase 0's sets are the run's recorded data (sizes, hashes).
+	Phase(ctx context.Context, p int, m *archs.Model) (train, test *Dataset, err error)
+	// AfterEpoch measures the model after an epoch (e.g. detection on
+	// validation scenes); the figures go into EpochStats.Extra.
+	AfterEpoch(ctx context.Context, m *archs.Model) (map[string]float64, error)
 }
 
 // Config is what every run of a Start shares.
@@ -59,9 +74,6 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 			status, err = StatusFailed, fmt.Errorf("internal error: %v", r)
 		}
 	}()
-	if train == nil || train.N == 0 {
-		return StatusFailed, errors.New("no training images")
-	}
 	m, err := archs.New(job.Model, uint64(job.Seed))
 	if err != nil {
 		return StatusFailed, err
@@ -71,9 +83,48 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		recipe = recipe.WithEpochs(job.Epochs)
 	}
 	cp := job.Resume
+	if m.Spec.Detection != (job.Data != nil) {
+		if job.Data == nil {
+			return StatusFailed, fmt.Errorf("%s is a detection model: it trains on scene crops (fmnist train-detector)", m.Spec.Name)
+		}
+		return StatusFailed, fmt.Errorf("%s is not a detection model", m.Spec.Name)
+	}
+	// dataPhase is the phase whose data train and test hold.
+	dataPhase := -1
+	if job.Data != nil {
+		p := 0
+		if cp != nil && cp.Epoch > 0 {
+			p = cp.Phase
+		}
+		if p > 0 { // the recorded data are phase 0's
+			if train, test, err = job.Data.Phase(ctx, 0, m); err != nil {
+				return phaseErr(ctx, err)
+			}
+			if cp != nil {
+				if err := CheckResume(cp, job, train, test); err != nil {
+					return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+				}
+			}
+		}
+		if train, test, err = job.Data.Phase(ctx, p, m); err != nil {
+			return phaseErr(ctx, err)
+		}
+		dataPhase = p
+	}
+	if train == nil || train.N == 0 {
+		return StatusFailed, errors.New("no training images")
+	}
+	if k, err := maxLabel(train, test); err != nil || k >= m.Spec.NumClasses() {
+		if err == nil {
+			err = fmt.Errorf("the data have label %d, %s has %d classes", k, m.Spec.Name, m.Spec.NumClasses())
+		}
+		return StatusFailed, err
+	}
 	if cp != nil {
-		if err := CheckResume(cp, job, train, test); err != nil {
-			return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+		if dataPhase <= 0 {
+			if err := CheckResume(cp, job, train, test); err != nil {
+				return StatusFailed, fmt.Errorf("cannot resume: %w", err)
+			}
 		}
 		recipe = cp.Recipe
 	}
@@ -114,11 +165,22 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		Resumed: cp != nil, History: slices.Clone(history)})
 
 	trainHash, testHash := "", ""
+	trainN0, testN0 := train.N, testN
 	if first <= total {
-		trainHash, testHash = DataHash(train), DataHash(test)
+		if dataPhase > 0 { // the run's recorded data are phase 0's
+			trainHash, testHash, trainN0, testN0 = cp.TrainHash, cp.TestHash, cp.TrainSize, cp.TestSize
+		} else {
+			trainHash, testHash = DataHash(train), DataHash(test)
+		}
 	}
 	for e := first; e <= total; e++ {
 		if p := recipe.PhaseAt(e); p != phase {
+			if job.Data != nil && p != dataPhase {
+				if train, test, err = job.Data.Phase(ctx, p, m); err != nil {
+					return phaseErr(ctx, err)
+				}
+				dataPhase = p
+			}
 			phase = p
 			// A new phase starts a fresh optimizer, as the seed's model5 did.
 			if solver, err = archs.NewSolver(recipe.Phases[p]); err != nil {
@@ -150,10 +212,15 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 				return StatusFailed, err
 			}
 		}
+		if job.Data != nil {
+			if st.Extra, err = job.Data.AfterEpoch(ctx, m); err != nil {
+				return phaseErr(ctx, err)
+			}
+		}
 		st.EvalSeconds = time.Since(t1).Seconds()
 		history = append(history, st)
 		ck := &Checkpoint{Run: job.ID, Model: m.Spec.Name, Seed: job.Seed, Recipe: recipe, Epoch: e, Phase: phase,
-			TrainSize: train.N, TestSize: testN, TrainHash: trainHash, TestHash: testHash,
+			TrainSize: trainN0, TestSize: testN0, TrainHash: trainHash, TestHash: testHash,
 			History: slices.Clone(history)}
 		if ck.State, err = m.Snapshot(); err == nil {
 			if ck.Optimizer, err = optimizerState(solver, m); err == nil {
@@ -214,10 +281,36 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 	return lossSum / float64(seen), float64(correct) / float64(seen), nil
 }
 
+// phaseErr is the status of a run whose data source failed.
+func phaseErr(ctx context.Context, err error) (string, error) {
+	if ctx.Err() != nil {
+		return StatusCancelled, nil
+	}
+	return StatusFailed, err
+}
+
+// maxLabel is the largest label in the sets.
+func maxLabel(sets ...*Dataset) (int, error) {
+	k := 0
+	for _, d := range sets {
+		if d == nil {
+			continue
+		}
+		if len(d.Labels) < d.N || len(d.Images) < d.N*Pixels {
+			return 0, fmt.Errorf("data set of %d images has %d labels and %d values", d.N, len(d.Labels), len(d.Images))
+		}
+		for _, l := range d.Labels[:d.N] {
+			k = max(k, int(l))
+		}
+	}
+	return k, nil
+}
+
 func countCorrect(logits []float32, labels []uint8) int {
 	c := 0
+	k := len(logits) / max(1, len(labels))
 	for i, l := range labels {
-		if Argmax(logits[i*NumClasses:(i+1)*NumClasses]) == int(l) {
+		if Argmax(logits[i*k:(i+1)*k]) == int(l) {
 			c++
 		}
 	}
@@ -268,8 +361,9 @@ func Predict(ctx context.Context, m *archs.Model, images []float32, n int, fn fu
 			return err
 		}
 		lg := gr.Logits()
+		k := m.Spec.NumClasses()
 		for i := lo; i < hi; i++ {
-			fn(i, lg[(i-lo)*NumClasses:(i-lo+1)*NumClasses])
+			fn(i, lg[(i-lo)*k:(i-lo+1)*k])
 		}
 	}
 	return nil

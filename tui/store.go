@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"reflect"
 	"sort"
 	"time"
 
@@ -273,7 +274,7 @@ func sameRecord(a, b *results.Run) bool {
 	if (a.FinishedAt == nil) != (b.FinishedAt == nil) {
 		return false
 	}
-	if n := len(a.Epochs); n > 0 && a.Epochs[n-1] != b.Epochs[n-1] {
+	if n := len(a.Epochs); n > 0 && !reflect.DeepEqual(a.Epochs[n-1], b.Epochs[n-1]) {
 		return false
 	}
 	return true

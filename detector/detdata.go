@@ -1,0 +1,458 @@
+package detector
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"fmnist/archs"
+	"fmnist/trainer"
+)
+
+// DetData is the data of a detection model's run (trainer.DataSource): the
+// crops the detector's own proposal code cuts from synthetic scenes, each
+// labelled by its overlap with the truth (IoU >= PosIoU: the item's class;
+// < NegIoU: background; in between: not used), plus the truth boxes
+// themselves and jittered copies, plus plain data-set images. Scenes for
+// training draw their items from the train split and the scenes for
+// validation (the run's test set and the threshold) from the val split;
+// test images are never used.
+//
+// Phase 0 trains on those crops. Phase 1 adds hard negatives: the false
+// detections the phase-0 model makes on fresh training scenes, as
+// background. The mined crops are kept in Dir, so that a run resumed in
+// phase 1 trains on the same data.
+type DetData struct {
+	Train, Val *Split
+	Seed       int64
+	W, H       int
+	// Frames of synthetic video for each purpose (3 frames a scene for
+	// training and mining, 10-25 for validation: a video).
+	TrainFrames, MineFrames, ValFrames int
+	// Plain data-set images (train split) added as positives.
+	Plain int
+	// Dir keeps the mined crops; "" keeps them in memory only.
+	Dir string
+	// Config is the pipeline (DetDefaultConfig by default).
+	Config Config
+
+	mu     sync.Mutex
+	phase0 *trainer.Dataset
+	valSet *trainer.Dataset
+	val    []valFrame
+	mined  *trainer.Dataset
+}
+
+// Overlap thresholds of the crop labels.
+const (
+	PosIoU = 0.6
+	NegIoU = 0.4
+)
+
+// MinedFile is where DetData keeps the phase-1 hard negatives.
+const MinedFile = "mined.gob"
+
+// valFrame is a validation frame ready for classification.
+type valFrame struct {
+	gray   Gray
+	rects  []image.Rectangle
+	images []float32
+	truth  []TruthItem
+}
+
+// NewDetData has the defaults used by `fmnist train --models CNN2_det`:
+// 320x240 scenes, 1,500 training frames, 600 for mining, 150 for
+// validation, 15,000 plain images.
+func NewDetData(train, val *Split, seed int64, dir string) *DetData {
+	return &DetData{Train: train, Val: val, Seed: seed, W: 320, H: 240, TrainFrames: 1500, MineFrames: 600, ValFrames: 150,
+		Plain: 15000, Dir: dir, Config: DetDefaultConfig()}
+}
+
+// Phase returns the training and validation crops of phase p.
+func (d *DetData) Phase(ctx context.Context, p int, m *archs.Model) (*trainer.Dataset, *trainer.Dataset, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.build0(ctx); err != nil {
+		return nil, nil, err
+	}
+	if p == 0 {
+		return d.phase0, d.valSet, nil
+	}
+	if d.mined == nil {
+		mined, err := d.loadMined()
+		if errors.Is(err, os.ErrNotExist) {
+			if mined, err = d.mine(ctx, m); err == nil {
+				err = d.saveMined(mined)
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		d.mined = mined
+	}
+	return concat(d.phase0, d.mined), d.valSet, nil
+}
+
+// build0 makes phase 0's crops and the validation frames, once.
+func (d *DetData) build0(ctx context.Context) error {
+	if d.phase0 != nil {
+		return nil
+	}
+	cfg := d.Config
+	cfg.Names = trainer.ClassNames[:]
+	train := &trainer.Dataset{}
+	rng := rand.New(rand.NewPCG(uint64(d.Seed), 0xde7))
+	err := d.scenes(ctx, d.Train, d.TrainFrames, 3, d.Seed*1000+1, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
+		addLabelled(train, rng, g, rects, images, truth, true)
+	})
+	if err != nil {
+		return err
+	}
+	// Plain data-set images: the model's class knowledge, as CNN2 learns it.
+	for i := 0; i < d.Plain && d.Train.N > 0; i++ {
+		k := rng.IntN(d.Train.N)
+		train.Images = append(train.Images, d.Train.Images[k*trainer.Pixels:(k+1)*trainer.Pixels]...)
+		train.Labels = append(train.Labels, d.Train.Labels[k])
+		train.N++
+	}
+	val := &trainer.Dataset{}
+	var frames []valFrame
+	err = d.scenes(ctx, d.Val, d.ValFrames, 0, d.Seed*1000+2, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
+		addLabelled(val, nil, g, rects, images, truth, false)
+		frames = append(frames, valFrame{gray: g, rects: rects, images: images, truth: truth})
+	})
+	if err != nil {
+		return err
+	}
+	if train.N == 0 || val.N == 0 {
+		return fmt.Errorf("detection data: no crops (%d training, %d validation)", train.N, val.N)
+	}
+	d.phase0, d.valSet, d.val = train, val, frames
+	return nil
+}
+
+// scenes synthesises frames of split s and calls fn, in frame order, with
+// each frame's grey image, its proposals (as detect filters and prepares
+// them) and their samples, and the truth. Two workers share the proposals.
+func (d *DetData) scenes(ctx context.Context, s *Split, frames, sceneFrames int, seed int64, cfg Config,
+	fn func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem)) error {
+	sc := s.SynthConfig(frames, d.W, d.H, seed)
+	sc.SceneFrames = sceneFrames
+	type job struct {
+		f     int
+		bgr   []byte
+		truth []TruthItem
+	}
+	type result struct {
+		g      Gray
+		rects  []image.Rectangle
+		images []float32
+		err    error
+	}
+	const chunk = 32
+	var batch []job
+	results := make([]result, chunk)
+	pipes := []*pipeline{newPipeline(cfg, d.W, d.H), newPipeline(cfg, d.W, d.H)}
+	defer func() {
+		for _, p := range pipes {
+			p.close()
+		}
+	}()
+	flush := func() error {
+		var wg sync.WaitGroup
+		for w := range pipes {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for k := w; k < len(batch); k += len(pipes) {
+					p := pipes[w]
+					g, err := p.load(batch[k].bgr)
+					if err != nil {
+						results[k] = result{err: err}
+						continue
+					}
+					_, rects, err := p.propose(batch[k].bgr)
+					if err != nil {
+						results[k] = result{err: err}
+						continue
+					}
+					rects, images := p.prepare(g, rects)
+					results[k] = result{g: g, rects: rects, images: images}
+				}
+			}(w)
+		}
+		wg.Wait()
+		for k, j := range batch {
+			if results[k].err != nil {
+				return fmt.Errorf("detection data: frame %d: %v", j.f, results[k].err)
+			}
+			fn(j.f, results[k].g, results[k].rects, results[k].images, j.truth)
+		}
+		batch = batch[:0]
+		return ctx.Err()
+	}
+	_, err := synthesize(sc, func(i int, bgr []byte, items []TruthItem) error {
+		batch = append(batch, job{f: i, bgr: append([]byte(nil), bgr...), truth: items})
+		if len(batch) == chunk {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// addLabelled adds a frame's crops to ds: proposals with IoU >= PosIoU to an
+// item as that item's class, those under NegIoU to every item as background
+// (at most three per positive, and at least four a frame, chosen at random
+// when rng is set). With jitter, the truth boxes and two jittered copies of
+// each are added as positives too.
+func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem, jitter bool) {
+	var neg []int
+	pos := 0
+	add := func(img []float32, label int) {
+		ds.Images = append(ds.Images, img...)
+		ds.Labels = append(ds.Labels, uint8(label))
+		ds.N++
+	}
+	for k, r := range rects {
+		best, cls := 0.0, -1
+		for _, t := range truth {
+			if iou := IoU(r, t.Box.Rect()); iou > best {
+				best, cls = iou, t.Class
+			}
+		}
+		img := images[k*trainer.Pixels : (k+1)*trainer.Pixels]
+		switch {
+		case best >= PosIoU:
+			add(img, cls)
+			pos++
+		case best < NegIoU:
+			neg = append(neg, k)
+		}
+	}
+	if jitter && rng != nil {
+		buf := make([]float32, trainer.Pixels)
+		for _, t := range truth {
+			tb := t.Box.Rect()
+			for j := 0; j < 3; j++ {
+				b := tb
+				if j > 0 {
+					b = jitterBox(rng, tb, g.W, g.H)
+				}
+				if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < 0.7 {
+					continue
+				}
+				Prepare(g, b, buf)
+				add(buf, t.Class)
+				pos++
+			}
+		}
+	}
+	if rng != nil {
+		rng.Shuffle(len(neg), func(a, b int) { neg[a], neg[b] = neg[b], neg[a] })
+		neg = neg[:min(len(neg), max(4, 3*pos))]
+	}
+	for _, k := range neg {
+		add(images[k*trainer.Pixels:(k+1)*trainer.Pixels], BackgroundLabel)
+	}
+}
+
+// BackgroundLabel is the label of background crops.
+const BackgroundLabel = trainer.NumClasses
+
+// jitterBox moves and scales b by up to 10% of its size.
+func jitterBox(rng *rand.Rand, b image.Rectangle, w, h int) image.Rectangle {
+	dx, dy := float64(b.Dx()), float64(b.Dy())
+	j := func(s float64) int { return int(math.Round((rng.Float64()*2 - 1) * 0.1 * s)) }
+	out := image.Rect(b.Min.X+j(dx), b.Min.Y+j(dy), b.Max.X+j(dx), b.Max.Y+j(dy))
+	return out.Canon().Intersect(image.Rect(0, 0, w, h))
+}
+
+// mine runs the model on fresh training scenes and returns, as background,
+// every region it labels as an item (at any probability) that overlaps no
+// item by NegIoU or more.
+func (d *DetData) mine(ctx context.Context, m *archs.Model) (*trainer.Dataset, error) {
+	cfg := d.Config
+	cfg.Names = trainer.ClassNames[:]
+	cfg.Model = m
+	p := newPipeline(cfg, d.W, d.H)
+	defer p.close()
+	out := &trainer.Dataset{}
+	var err error
+	ferr := d.scenes(ctx, d.Train, d.MineFrames, 3, d.Seed*1000+3, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
+		if err != nil {
+			return
+		}
+		var cands []Candidate
+		if cands, _, err = p.classify(ctx, rects, images); err != nil {
+			return
+		}
+		for _, c := range cands {
+			hit := false
+			for _, t := range truth {
+				if IoU(c.Box, t.Box.Rect()) >= NegIoU {
+					hit = true
+					break
+				}
+			}
+			if hit {
+				continue
+			}
+			for k, r := range rects {
+				if r == c.Box {
+					out.Images = append(out.Images, images[k*trainer.Pixels:(k+1)*trainer.Pixels]...)
+					out.Labels = append(out.Labels, BackgroundLabel)
+					out.N++
+					break
+				}
+			}
+		}
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mining hard negatives: %v", err)
+	}
+	return out, nil
+}
+
+type minedFile struct {
+	Seed   int64
+	N      int
+	Images []float32
+	Labels []uint8
+}
+
+func (d *DetData) loadMined() (*trainer.Dataset, error) {
+	if d.Dir == "" {
+		return nil, os.ErrNotExist
+	}
+	b, err := os.ReadFile(filepath.Join(d.Dir, MinedFile))
+	if err != nil {
+		return nil, err
+	}
+	var f minedFile
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&f); err != nil || f.N != len(f.Labels) || len(f.Images) != f.N*trainer.Pixels || f.Seed != d.Seed {
+		return nil, fmt.Errorf("detection data: %s is damaged or from another run; delete it to mine again", filepath.Join(d.Dir, MinedFile))
+	}
+	return &trainer.Dataset{Images: f.Images, Labels: f.Labels, N: f.N}, nil
+}
+
+func (d *DetData) saveMined(ds *trainer.Dataset) error {
+	if d.Dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
+		return fmt.Errorf("detection data: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(minedFile{Seed: d.Seed, N: ds.N, Images: ds.Images, Labels: ds.Labels}); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(d.Dir, ".mined-*")
+	if err != nil {
+		return fmt.Errorf("detection data: %v", err)
+	}
+	_, werr := tmp.Write(buf.Bytes())
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("detection data: writing %s: %v", MinedFile, errors.Join(werr, cerr))
+	}
+	return os.Rename(tmp.Name(), filepath.Join(d.Dir, MinedFile))
+}
+
+func concat(a, b *trainer.Dataset) *trainer.Dataset {
+	out := &trainer.Dataset{N: a.N + b.N}
+	out.Images = append(append(make([]float32, 0, len(a.Images)+len(b.Images)), a.Images...), b.Images...)
+	out.Labels = append(append(make([]uint8, 0, out.N), a.Labels...), b.Labels...)
+	return out
+}
+
+// Thresholds tried on the validation scenes.
+var valThresholds = []float64{0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99}
+
+// ValScores are detection figures on the validation scenes at a threshold.
+type ValScores struct {
+	Threshold float64
+	Scores
+	F1 float64
+}
+
+// AfterEpoch runs the whole detector (as DetDefaultConfig sets it up) on the
+// validation scenes at several thresholds and reports the one with the
+// best F1 score (precision and recall at IoU 0.5): det_threshold,
+// det_precision, det_recall, det_mean_iou, det_f1.
+func (d *DetData) AfterEpoch(ctx context.Context, m *archs.Model) (map[string]float64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	best, _, err := d.validate(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{"det_threshold": best.Threshold, "det_precision": best.Precision, "det_recall": best.Recall,
+		"det_mean_iou": best.MeanIoU, "det_f1": best.F1}, nil
+}
+
+func (d *DetData) validate(ctx context.Context, m *archs.Model) (ValScores, []ValScores, error) {
+	if err := d.build0(ctx); err != nil {
+		return ValScores{}, nil, err
+	}
+	cfg := d.Config
+	cfg.Names = trainer.ClassNames[:]
+	cfg.Model = m
+	p := &pipeline{cfg: cfg, W: d.W, H: d.H, bg: BackgroundClass(m)}
+	cands := make([][]Candidate, len(d.val))
+	for i, f := range d.val {
+		c, _, err := p.classify(ctx, f.rects, f.images)
+		if err != nil {
+			return ValScores{}, nil, err
+		}
+		cands[i] = c
+	}
+	var all []ValScores
+	best := ValScores{F1: -1}
+	for _, t := range valThresholds {
+		var counts Counts
+		dets := make([][]Detection, len(d.val))
+		for i, f := range d.val {
+			dets[i] = p.choose(f.gray, cands[i], t)
+		}
+		for i, f := range d.val {
+			ds := dets[i]
+			if cfg.Temporal {
+				var prev, next *pending
+				if i > 0 {
+					prev = &pending{dets: dets[i-1]}
+				}
+				if i+1 < len(dets) {
+					next = &pending{dets: dets[i+1]}
+				}
+				ds = confirm(ds, prev, next, cfg.TemporalSure)
+			}
+			o, _ := MatchFrame(ds, f.truth, trainer.NumClasses)
+			counts.Add(o)
+		}
+		s := ValScores{Threshold: t, Scores: counts.Scores()}
+		if s.Precision+s.Recall > 0 {
+			s.F1 = 2 * s.Precision * s.Recall / (s.Precision + s.Recall)
+		}
+		all = append(all, s)
+		if s.F1 >= best.F1 {
+			best = s
+		}
+	}
+	return best, all, nil
+}

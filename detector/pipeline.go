@@ -1,0 +1,216 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+
+	"gocv.io/x/gocv"
+
+	"fmnist/archs"
+	"fmnist/trainer"
+)
+
+// Candidate is a classified region: the model's most probable class other
+// than background, and its probability.
+type Candidate struct {
+	Box   image.Rectangle
+	Class int
+	Score float64
+}
+
+// pipeline is the per-frame work of a detection run, without video input
+// and output: proposals, crop preparation and classification, then the
+// choice of detections. Training a detection model uses the same code on
+// synthetic scenes (DetData).
+type pipeline struct {
+	cfg     Config
+	W, H    int
+	pw, ph  int // proposal frame size
+	minSize int
+	bg      int // index of the background class, or -1
+	frame   gocv.Mat
+	gray    gocv.Mat
+	small   gocv.Mat
+}
+
+// BackgroundClass is the output index of background in a detection model
+// (the eleventh), or -1 for a ten-class model.
+func BackgroundClass(m *archs.Model) int {
+	if m != nil && m.Spec.NumClasses() > trainer.NumClasses {
+		return trainer.NumClasses
+	}
+	return -1
+}
+
+func newPipeline(cfg Config, w, h int) *pipeline {
+	p := &pipeline{cfg: cfg, W: w, H: h, pw: w, ph: h, minSize: cfg.minSize(w, h), bg: BackgroundClass(cfg.Model)}
+	if s := cfg.ProposalSide; s > 0 && max(w, h) > s {
+		f := float64(s) / float64(max(w, h))
+		p.pw, p.ph = max(2, int(math.Round(float64(w)*f))), max(2, int(math.Round(float64(h)*f)))
+	}
+	p.frame, p.gray, p.small = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	return p
+}
+
+func (p *pipeline) close() {
+	p.frame.Close()
+	p.gray.Close()
+	p.small.Close()
+}
+
+// load puts a BGR frame into p.frame and its grey version into p.gray.
+func (p *pipeline) load(bgr []byte) (Gray, error) {
+	if len(bgr) != p.W*p.H*3 {
+		return Gray{}, fmt.Errorf("frame of %d bytes, want %dx%dx3", len(bgr), p.W, p.H)
+	}
+	m, err := gocv.NewMatFromBytes(p.H, p.W, gocv.MatTypeCV8UC3, bgr)
+	if err != nil {
+		return Gray{}, err
+	}
+	m.CopyTo(&p.frame)
+	m.Close()
+	gocv.CvtColor(p.frame, &p.gray, gocv.ColorBGRToGray)
+	if p.gray.Cols() != p.W || p.gray.Rows() != p.H || p.gray.Type() != gocv.MatTypeCV8UC1 {
+		return Gray{}, fmt.Errorf("grey conversion failed")
+	}
+	return Gray{Pix: p.gray.ToBytes(), W: p.W, H: p.H}, nil
+}
+
+// propose runs selective search on the loaded frame (scaled down to the
+// proposal size) and filters the boxes; it returns the raw count too.
+func (p *pipeline) propose(bgr []byte) (int, []image.Rectangle, error) {
+	cfg := p.cfg
+	pbytes := bgr
+	if p.pw != p.W || p.ph != p.H {
+		gocv.Resize(p.frame, &p.small, image.Pt(p.pw, p.ph), 0, 0, gocv.InterpolationArea)
+		if p.small.Cols() != p.pw || p.small.Rows() != p.ph || p.small.Type() != gocv.MatTypeCV8UC3 {
+			return 0, nil, fmt.Errorf("resizing the frame for proposals failed")
+		}
+		pbytes = p.small.ToBytes()
+	}
+	raw, err := SelectiveSearch(pbytes, p.pw, p.ph, cfg.Mode, cfg.K, cfg.Sigma)
+	if err != nil {
+		return 0, nil, err
+	}
+	rects := make([]image.Rectangle, 0, len(raw))
+	for _, r := range raw {
+		if p.pw != p.W || p.ph != p.H {
+			r = scaleRect(r, p.pw, p.ph, p.W, p.H)
+		}
+		rects = append(rects, r)
+	}
+	rects = FilterSeed(rects, p.minSize, cfg.MaxAspect)
+	if !cfg.SeedPipeline && cfg.MaxFrac > 0 {
+		big := cfg.MaxFrac * float64(p.W*p.H)
+		rects = slices.DeleteFunc(rects, func(r image.Rectangle) bool { return float64(r.Dx()*r.Dy()) > big })
+	}
+	if cfg.SeedPipeline || !cfg.NoMerge {
+		rects = MergeSeed(rects, SeedMergeDist, image.Rect(0, 0, p.W, p.H))
+	}
+	return len(raw), rects, nil
+}
+
+// prepare makes a 28x28 sample of every box (p.cfg's way) and returns the
+// boxes kept (flat crops are dropped) and their samples, padded with blank
+// images to a multiple of 8 (few distinct batch sizes: few compiled graphs).
+func (p *pipeline) prepare(g Gray, rects []image.Rectangle) ([]image.Rectangle, []float32) {
+	batch := (len(rects) + 7) / 8 * 8
+	images := make([]float32, batch*trainer.Pixels)
+	kept := rects[:0:0]
+	for _, r := range rects {
+		dst := images[len(kept)*trainer.Pixels : (len(kept)+1)*trainer.Pixels]
+		if p.cfg.SeedPipeline {
+			PrepareSeed(g, r, dst)
+		} else if st := Prepare(g, r, dst); st.Contrast < p.cfg.MinContrast {
+			clear(dst) // too flat to be an item: not classified
+			continue
+		}
+		kept = append(kept, r)
+	}
+	batch = (len(kept) + 7) / 8 * 8
+	return kept, images[:batch*trainer.Pixels]
+}
+
+// classify runs the model on the samples in one batch. Regions whose most
+// probable class is background are counted, not returned.
+func (p *pipeline) classify(ctx context.Context, rects []image.Rectangle, images []float32) ([]Candidate, int, error) {
+	n := len(rects)
+	if n == 0 {
+		return nil, 0, nil
+	}
+	var cands []Candidate
+	background := 0
+	batch := len(images) / trainer.Pixels
+	err := trainer.Predict(ctx, p.cfg.Model, images, batch, func(k int, logits []float32) {
+		if k >= n {
+			return
+		}
+		c, s := topSoftmax(logits)
+		if c == p.bg {
+			background++
+			return
+		}
+		if p.bg >= 0 && p.cfg.Objectness {
+			// The probability of an item, whichever: 1 - P(background).
+			s = 1 - softmaxAt(logits, p.bg)
+			c = trainer.Argmax(logits[:p.bg])
+		}
+		cands = append(cands, Candidate{Box: rects[k], Class: c, Score: s})
+	})
+	return cands, background, err
+}
+
+// choose turns a frame's candidates into detections: those above the
+// threshold, then (ours) non-maximum suppression and box refinement.
+func (p *pipeline) choose(g Gray, cands []Candidate, threshold float64) []Detection {
+	var dets []Detection
+	for _, c := range cands {
+		if c.Score > threshold {
+			dets = append(dets, Detection{Box: ToXYWH(c.Box), Class: c.Class, Label: p.cfg.Names[c.Class], Score: c.Score})
+		}
+	}
+	if p.cfg.SeedPipeline || len(dets) == 0 {
+		return dets
+	}
+	if len(dets) > 1 {
+		boxes := make([]image.Rectangle, len(dets))
+		scores := make([]float64, len(dets))
+		for k, d := range dets {
+			boxes[k], scores[k] = d.Box.Rect(), d.Score
+		}
+		keep := NMSNested(boxes, scores, p.cfg.NMSIoU, p.cfg.NMSNested)
+		kept := make([]Detection, len(keep))
+		for k, idx := range keep {
+			kept[k] = dets[idx]
+		}
+		dets = kept
+	}
+	if p.cfg.Refine {
+		for i := range dets {
+			dets[i].Box = ToXYWH(Refine(g, dets[i].Box.Rect()))
+		}
+	}
+	return dets
+}
+
+// softmaxAt is the softmax probability of class c.
+func softmaxAt(logits []float32, c int) float64 {
+	var s float64
+	for _, v := range logits {
+		s += math.Exp(float64(v - logits[c]))
+	}
+	return 1 / s
+}
+
+// topSoftmax returns the most probable class and its softmax probability.
+func topSoftmax(logits []float32) (int, float64) {
+	best := trainer.Argmax(logits)
+	var s float64
+	for _, v := range logits {
+		s += math.Exp(float64(v - logits[best]))
+	}
+	return best, 1 / s
+}
