@@ -69,7 +69,7 @@ type Config struct {
 	// the most probable of the ten classes; otherwise the score is the
 	// label's own probability.
 	Objectness bool
-	Truth        *Truth // optional
+	Truth      *Truth // optional
 }
 
 // DefaultConfig has the defaults of `fmnist detect` with a ten-class model:
@@ -124,7 +124,7 @@ type Started struct {
 	FPS          float64
 	Mode         string
 	SeedPipeline bool
-	MinSize      int // proposal size threshold at this frame size
+	MinSize      int     // proposal size threshold at this frame size
 	Background   bool    // the model has a background class
 	Threshold    float64 // probability a label needs
 	Time         time.Time
@@ -155,9 +155,9 @@ type FrameDone struct {
 	Proposals  int         `json:"proposals"`  // raw selective-search proposals
 	Regions    int         `json:"regions"`    // after filtering and merging: classified in one batch
 	Background int         `json:"background"` // regions the model called background (a detection model)
-	Boxes     []Detection `json:"boxes"`     // drawn (label probability > threshold)
-	Millis    StageMillis `json:"ms"`
-	Truth     *Counts     `json:"-"` // matching counts, with a truth file
+	Boxes      []Detection `json:"boxes"`      // drawn (label probability > threshold)
+	Millis     StageMillis `json:"ms"`
+	Truth      *Counts     `json:"-"` // matching counts, with a truth file
 }
 
 // Summary is the last event: totals and means, and the error that ended the
@@ -474,4 +474,3 @@ func (j *Job) finish(sum Summary, total StageMillis, start time.Time, counts Cou
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-

@@ -16,7 +16,7 @@ type Truth struct {
 	Height  int          `json:"height"`
 	FPS     float64      `json:"fps"`
 	Seed    int64        `json:"seed"`
-	Source  string       `json:"source"` // where the items come from
+	Source  string       `json:"source"`          // where the items come from
 	Split   string       `json:"split,omitempty"` // train, val or test: which images
 	Classes []string     `json:"classes"`
 	Frames  []TruthFrame `json:"frames"`
