@@ -82,6 +82,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	minArea := fs.Float64("min-area", 0, "drop proposals smaller than this fraction of the frame (0: the seed's 0.65%; a detection model: 0.2%)")
 	refine := fs.Bool("refine", false, "fit each box to the item in it (a detection model: on)")
 	score := fs.String("score", "", "a detection model's score: item (1 - P(background)) or class (the label's probability); default item")
+	vote := fs.Bool("vote", false, "label each box by the vote of the crops over it, and of the frames before and after (a detection model: on)")
 	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -133,7 +134,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 		"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
 		"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
 		"refine": func() { cfg.Refine = *refine }, "temporal": func() { cfg.Temporal = *temporal },
-		"score": func() { cfg.Objectness = *score == "item" },
+		"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
 	} {
 		if set[name] {
 			apply()
@@ -389,8 +390,8 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 	d := detector.NewDetData(trainSplit, valSplit, set.Seed, dir)
 	d.TrainFrames = set.Frames
 	d.MineFrames = max(20, set.Frames*2/5)
-	d.ValFrames = max(30, set.Frames/10)
-	d.Plain = min(trainSplit.N, set.Frames*25)
+	d.ValFrames = max(40, set.Frames/4)
+	d.Plain = min(trainSplit.N, set.Frames*40)
 	return d, nil
 }
 

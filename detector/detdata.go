@@ -35,7 +35,7 @@ type DetData struct {
 	Seed       int64
 	W, H       int
 	// Frames of synthetic video for each purpose (3 frames a scene for
-	// training and mining, 10-25 for validation: a video).
+	// training and mining, ValSceneFrames for validation).
 	TrainFrames, MineFrames, ValFrames int
 	// Plain data-set images (train split) added as positives.
 	Plain int
@@ -56,6 +56,10 @@ const (
 	PosIoU = 0.6
 	NegIoU = 0.4
 )
+
+// ValSceneFrames: validation scenes are short (many items) but more than one
+// frame (detections are confirmed across frames).
+const ValSceneFrames = 4
 
 // MinedFile is where DetData keeps the phase-1 hard negatives.
 const MinedFile = "mined.gob"
@@ -125,7 +129,7 @@ func (d *DetData) build0(ctx context.Context) error {
 	}
 	val := &trainer.Dataset{}
 	var frames []valFrame
-	err = d.scenes(ctx, d.Val, d.ValFrames, 0, d.Seed*1000+2, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
+	err = d.scenes(ctx, d.Val, d.ValFrames, ValSceneFrames, d.Seed*1000+2, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
 		addLabelled(val, nil, g, rects, images, truth, false)
 		frames = append(frames, valFrame{gray: g, rects: rects, images: images, truth: truth})
 	})
@@ -440,7 +444,7 @@ func (d *DetData) validate(ctx context.Context, m *archs.Model) (ValScores, []Va
 				if i+1 < len(dets) {
 					next = &pending{dets: dets[i+1]}
 				}
-				ds = confirm(ds, prev, next, cfg.TemporalSure)
+				ds = confirm(ds, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
 			}
 			o, _ := MatchFrame(ds, f.truth, trainer.NumClasses)
 			counts.Add(o)

@@ -69,6 +69,10 @@ type Config struct {
 	// the most probable of the ten classes; otherwise the score is the
 	// label's own probability.
 	Objectness bool
+	// Vote: a detection's label is the score-weighted vote of the
+	// candidates over it in its frame and, with Temporal, of the detections
+	// over it in the frames before and after.
+	Vote bool
 	Truth      *Truth // optional
 }
 
@@ -88,7 +92,7 @@ func DetDefaultConfig() Config {
 	c := DefaultConfig()
 	c.MaxAspect, c.NoMerge, c.MinArea, c.MinContrast = DetMaxAspect, true, DetMinArea, DetMinContrast
 	c.Refine, c.Temporal, c.TemporalSure = true, true, DetTemporalSure
-	c.ProposalSide, c.K, c.Objectness = DetProposalSide, DetK, true
+	c.ProposalSide, c.K, c.Objectness, c.Vote = DetProposalSide, DetK, true, true
 	return c
 }
 
@@ -298,7 +302,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		t0 := time.Now()
 		dets := f.dets
 		if cfg.Temporal && !cfg.SeedPipeline {
-			dets = confirm(f.dets, prev, next, cfg.TemporalSure)
+			dets = confirm(f.dets, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
 		}
 		m, err := gocv.NewMatFromBytes(p.H, p.W, gocv.MatTypeCV8UC3, f.bgr)
 		if err != nil {
@@ -427,24 +431,33 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 }
 
 // confirm keeps the detections of a frame that the frame before or after
-// (either may be nil) confirms with a detection of the same class over it
-// (IoU >= 0.3), and those whose probability is at least sure.
-func confirm(dets []Detection, prev, next *pending, sure float64) []Detection {
+// (either may be nil) confirms with a detection over it (IoU >= 0.3; of the
+// same class unless vote), and those whose score is at least sure. With vote,
+// the label becomes the vote of the detection and those confirming it.
+func confirm(dets []Detection, prev, next *pending, sure float64, vote bool, names []string) []Detection {
 	var out []Detection
 	for _, d := range dets {
 		ok := d.Score >= sure
+		sum := d.probs
 		for _, o := range []*pending{prev, next} {
-			if ok || o == nil {
+			if o == nil {
 				continue
 			}
 			for _, e := range o.dets {
-				if e.Class == d.Class && IoU(e.Box.Rect(), d.Box.Rect()) >= 0.3 {
+				if (vote || e.Class == d.Class) && IoU(e.Box.Rect(), d.Box.Rect()) >= 0.3 {
 					ok = true
+					for k := range sum {
+						sum[k] += e.probs[k]
+					}
 					break
 				}
 			}
 		}
 		if ok {
+			if vote {
+				d.probs = sum
+				d.setClass(names)
+			}
 			out = append(out, d)
 		}
 	}

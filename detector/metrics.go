@@ -7,7 +7,22 @@ type Detection struct {
 	Box   XYWH    `json:"box"` // x, y, w, h in frame pixels
 	Class int     `json:"class"`
 	Label string  `json:"label"`
-	Score float64 `json:"score"` // top softmax probability
+	Score float64 `json:"score"` // top softmax probability, or with a detection model 1 - P(background)
+
+	probs [10]float64 // the classes' votes (Config.Vote)
+}
+
+// setClass makes the class the one with the most votes.
+func (d *Detection) setClass(names []string) {
+	best := 0
+	for k, v := range d.probs {
+		if v > d.probs[best] {
+			best = k
+		}
+	}
+	if d.probs[best] > 0 {
+		d.Class, d.Label = best, names[best]
+	}
 }
 
 // Counts are the matching counts of a set of frames.

@@ -19,6 +19,7 @@ type Candidate struct {
 	Box   image.Rectangle
 	Class int
 	Score float64
+	Probs [trainer.NumClasses]float64 // the ten classes' probabilities, given an item
 }
 
 // pipeline is the per-frame work of a detection run, without video input
@@ -153,12 +154,14 @@ func (p *pipeline) classify(ctx context.Context, rects []image.Rectangle, images
 			background++
 			return
 		}
+		cand := Candidate{Box: rects[k], Class: c, Score: s}
+		classProbs(logits, &cand.Probs)
 		if p.bg >= 0 && p.cfg.Objectness {
 			// The probability of an item, whichever: 1 - P(background).
-			s = 1 - softmaxAt(logits, p.bg)
-			c = trainer.Argmax(logits[:p.bg])
+			cand.Score = 1 - softmaxAt(logits, p.bg)
+			cand.Class = trainer.Argmax(logits[:p.bg])
 		}
-		cands = append(cands, Candidate{Box: rects[k], Class: c, Score: s})
+		cands = append(cands, cand)
 	})
 	return cands, background, err
 }
@@ -169,7 +172,7 @@ func (p *pipeline) choose(g Gray, cands []Candidate, threshold float64) []Detect
 	var dets []Detection
 	for _, c := range cands {
 		if c.Score > threshold {
-			dets = append(dets, Detection{Box: ToXYWH(c.Box), Class: c.Class, Label: p.cfg.Names[c.Class], Score: c.Score})
+			dets = append(dets, Detection{Box: ToXYWH(c.Box), Class: c.Class, Label: p.cfg.Names[c.Class], Score: c.Score, probs: c.Probs})
 		}
 	}
 	if p.cfg.SeedPipeline || len(dets) == 0 {
@@ -188,12 +191,43 @@ func (p *pipeline) choose(g Gray, cands []Candidate, threshold float64) []Detect
 		}
 		dets = kept
 	}
+	if p.cfg.Vote {
+		// Each detection's label is the vote of every candidate over it
+		// (IoU >= 0.5), weighted by their scores: several crops of one item
+		// agree more often than any one of them.
+		for i := range dets {
+			var sum [trainer.NumClasses]float64
+			for _, c := range cands {
+				if IoU(c.Box, dets[i].Box.Rect()) >= 0.5 {
+					for k := range sum {
+						sum[k] += c.Score * c.Probs[k]
+					}
+				}
+			}
+			dets[i].probs = sum
+			dets[i].setClass(p.cfg.Names)
+		}
+	}
 	if p.cfg.Refine {
 		for i := range dets {
 			dets[i].Box = ToXYWH(Refine(g, dets[i].Box.Rect()))
 		}
 	}
 	return dets
+}
+
+// classProbs sets probs to the softmax of the first ten logits (the ten
+// classes, background left out).
+func classProbs(logits []float32, probs *[trainer.NumClasses]float64) {
+	top := logits[trainer.Argmax(logits[:trainer.NumClasses])]
+	var s float64
+	for k := range probs {
+		probs[k] = math.Exp(float64(logits[k] - top))
+		s += probs[k]
+	}
+	for k := range probs {
+		probs[k] /= s
+	}
 }
 
 // softmaxAt is the softmax probability of class c.

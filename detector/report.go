@@ -16,6 +16,7 @@ type Report struct {
 	Mode         string      `json:"mode"`
 	SeedPipeline bool        `json:"seed_pipeline"`
 	Threshold    float64     `json:"threshold"`
+	Background   bool        `json:"background_class"` // the model rejects regions as background
 	Width        int         `json:"width"`
 	Height       int         `json:"height"`
 	FPS          float64     `json:"fps"`
@@ -30,6 +31,7 @@ func (r *Report) Add(ev Event) {
 	case Started:
 		r.Input, r.Output, r.Mode, r.SeedPipeline = e.In, e.Out, e.Mode, e.SeedPipeline
 		r.Width, r.Height, r.FPS, r.MinSize = e.W, e.H, e.FPS, e.MinSize
+		r.Threshold, r.Background = e.Threshold, e.Background
 	case FrameDone:
 		r.Frames = append(r.Frames, e)
 	case Summary:
@@ -44,6 +46,7 @@ type Plain struct {
 	total StageMillis
 	n     int
 	dets  int
+	bg    bool
 }
 
 // Handle prints what an event calls for.
@@ -55,15 +58,24 @@ func (p *Plain) Handle(ev Event) {
 		if e.SeedPipeline {
 			pipe = "seed's"
 		}
-		fmt.Fprintf(p.W, "detect %s -> %s: %dx%d at %.3g fps, %s selective search, %s pipeline, regions >= %d px\n",
-			e.In, e.Out, e.W, e.H, e.FPS, e.Mode, pipe, e.MinSize)
+		model := "ten-class model"
+		if e.Background {
+			model = "detection model (background class)"
+		}
+		p.bg = e.Background
+		fmt.Fprintf(p.W, "detect %s -> %s: %dx%d at %.3g fps, %s selective search, %s pipeline, regions >= %d px, %s, threshold %.2f\n",
+			e.In, e.Out, e.W, e.H, e.FPS, e.Mode, pipe, e.MinSize, model, e.Threshold)
 	case FrameDone:
 		p.n++
 		p.dets += len(e.Boxes)
 		p.total.add(e.Millis, 1)
 		if (e.Index+1)%every == 0 {
-			fmt.Fprintf(p.W, "frame %4d  %3d proposals  %3d regions  %3d labelled so far  %5.1f ms/frame\n",
-				e.Index+1, e.Proposals, e.Regions, p.dets, p.total.Total/float64(p.n))
+			bg := ""
+			if p.bg {
+				bg = fmt.Sprintf("  %3d background", e.Background)
+			}
+			fmt.Fprintf(p.W, "frame %4d  %3d proposals  %3d regions%s  %3d labelled so far  %5.1f ms/frame\n",
+				e.Index+1, e.Proposals, e.Regions, bg, p.dets, p.total.Total/float64(p.n))
 		}
 	case Summary:
 		WriteSummary(p.W, e)
@@ -74,6 +86,9 @@ func (p *Plain) Handle(ev Event) {
 func WriteSummary(w io.Writer, s Summary) {
 	fmt.Fprintf(w, "frames %d, labelled %d, detections %d, %.1f frames/s (%.2f s)\n",
 		s.Frames, s.FramesLabelled, s.Detections, s.FPS, s.Seconds)
+	if s.Background > 0 {
+		fmt.Fprintf(w, "regions rejected as background: %d (%.1f a frame)\n", s.Background, float64(s.Background)/float64(max(1, s.Frames)))
+	}
 	m := s.MeanMillis
 	fmt.Fprintf(w, "mean ms/frame: decode %.1f, proposals %.1f, prepare %.1f, classify %.1f, draw+write %.1f, total %.1f\n",
 		m.Decode, m.Proposals, m.Prepare, m.Classify, m.DrawWrite, m.Total)

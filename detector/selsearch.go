@@ -7,9 +7,11 @@ package detector
 import "C"
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"unsafe"
 )
 
@@ -83,5 +85,12 @@ func SelectiveSearch(bgr []byte, w, h int, mode Mode, k int, sigma float64) ([]i
 			rects = append(rects, r)
 		}
 	}
+	// OpenCV ranks its regions with random numbers, so their order changes
+	// from call to call; a fixed order makes a frame's proposals, and all
+	// that depends on their order (the seed's merge, training crops), the
+	// same every time.
+	slices.SortFunc(rects, func(a, b image.Rectangle) int {
+		return cmp.Or(cmp.Compare(a.Min.Y, b.Min.Y), cmp.Compare(a.Min.X, b.Min.X), cmp.Compare(a.Max.Y, b.Max.Y), cmp.Compare(a.Max.X, b.Max.X))
+	})
 	return rects, nil
 }

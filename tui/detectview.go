@@ -44,6 +44,8 @@ type DetectView struct {
 	stage         detector.StageMillis
 	list          []string // latest labelled frames, oldest first
 	counts        [trainer.NumClasses]int
+	last          detector.FrameDone // the latest frame
+	regions, bg   int                // regions classified and rejected as background, all frames
 	summary       *detector.Summary
 	closed        bool
 	cancelled     bool // q before the end
@@ -123,6 +125,9 @@ func (v *DetectView) Handle(ev detector.Event) {
 		v.stage.Classify += k * (e.Millis.Classify - v.stage.Classify)
 		v.stage.DrawWrite += k * (e.Millis.DrawWrite - v.stage.DrawWrite)
 		v.stage.Total += k * (e.Millis.Total - v.stage.Total)
+		v.last = e
+		v.regions += e.Regions
+		v.bg += e.Background
 		if len(e.Boxes) == 0 {
 			return
 		}
@@ -231,6 +236,14 @@ func (v *DetectView) View() string {
 		top = append(top, truncate(st.Dim.Render("ms: ")+fmt.Sprintf("decode %.1f  search %.1f  prepare %.1f  classify %.1f  write %.1f  total %.1f",
 			ms.Decode, ms.Proposals, ms.Prepare, ms.Classify, ms.DrawWrite, ms.Total), w))
 	}
+	if v.done > 0 {
+		line := fmt.Sprintf("frame %d: %d proposals, %d regions classified, %d boxes", v.last.Index, v.last.Proposals, v.last.Regions, len(v.last.Boxes))
+		if v.started != nil && v.started.Background {
+			line = fmt.Sprintf("frame %d: %d proposals, %d classified, %d rejected as background, %d boxes · background %d of %d regions so far",
+				v.last.Index, v.last.Proposals, v.last.Regions, v.last.Background, len(v.last.Boxes), v.bg, v.regions)
+		}
+		top = append(top, truncate(st.Dim.Render(line), w))
+	}
 	top = append(top, "")
 
 	// summary at the bottom
@@ -273,17 +286,26 @@ func (v *DetectView) columns(w, h int) string {
 		cw = 48
 	}
 	lw := w - cw - 3
-	var left []string
-	left = append(left, st.Header.Render(fmt.Sprintf("Labelled frames (%d)", v.labelled)))
-	rows := h - 1
-	from := max(0, len(v.list)-rows)
-	for _, l := range v.list[from:] {
-		left = append(left, truncate(l, lw))
-	}
-	if len(v.list) == 0 {
-		left = append(left, st.Dim.Render("none yet"))
-	}
 	var right []string
+	if s := v.summary; s != nil && s.Metrics != nil && len(s.Metrics.PerClass) > 0 {
+		// The end, with a truth file: labels, precision, recall and (when
+		// there is room) mean IoU per class.
+		wide := cw >= 36
+		head := padRight("Labels per class", 17) + " prec  rec"
+		if wide {
+			head += "   IoU"
+		}
+		right = append(right, st.Header.Render(head))
+		for i, name := range trainer.ClassNames {
+			c := s.Metrics.PerClass[name]
+			row := padRight(name, 12) + fmt.Sprintf("%5d %5.2f %4.2f", v.counts[i], c.Precision, c.Recall)
+			if wide {
+				row += fmt.Sprintf(" %5.2f", c.MeanIoU)
+			}
+			right = append(right, row)
+		}
+		return joinColumns(st, left(v, st, lw, h), right, lw, h)
+	}
 	right = append(right, st.Header.Render("Labels per class"))
 	most := 0
 	for _, c := range v.counts {
@@ -298,6 +320,26 @@ func (v *DetectView) columns(w, h int) string {
 		bar := st.Running.Render(strings.Repeat("█", n)) + st.Faint.Render(strings.Repeat("·", barW-n))
 		right = append(right, padRight(trainer.ClassNames[i], 12)+bar+padLeft(fmt.Sprint(c), 6))
 	}
+	return joinColumns(st, left(v, st, lw, h), right, lw, h)
+}
+
+// left is the column of the latest labelled frames.
+func left(v *DetectView, st *Styles, lw, h int) []string {
+	var left []string
+	left = append(left, st.Header.Render(fmt.Sprintf("Labelled frames (%d)", v.labelled)))
+	rows := h - 1
+	from := max(0, len(v.list)-rows)
+	for _, l := range v.list[from:] {
+		left = append(left, truncate(l, lw))
+	}
+	if len(v.list) == 0 {
+		left = append(left, st.Dim.Render("none yet"))
+	}
+	return left
+}
+
+// joinColumns puts two columns side by side, h lines.
+func joinColumns(st *Styles, left, right []string, lw, h int) string {
 	lines := make([]string, h)
 	for i := range lines {
 		l, r := "", ""

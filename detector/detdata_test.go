@@ -1,0 +1,234 @@
+package detector
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"fmnist/trainer"
+)
+
+// trainFile loads the real training file once for the tests of this file.
+func trainFile(t *testing.T) *trainer.Dataset {
+	t.Helper()
+	train, _, err := trainer.Load("", 0, 1)
+	if err != nil {
+		t.Skipf("Fashion-MNIST not installed: %v", err)
+	}
+	return train
+}
+
+func TestSynthesizeIsDeterministicPerSeed(t *testing.T) {
+	train := trainFile(t)
+	sp, err := SplitOf(train, SplitTrain, "training file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(seed int64) ([][]byte, *Truth) {
+		var frames [][]byte
+		truth, err := Synthesize(sp.SynthConfig(12, 320, 240, seed), func(_ int, b []byte) error {
+			frames = append(frames, append([]byte(nil), b...))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return frames, truth
+	}
+	a, ta := render(5)
+	b, tb := render(5)
+	c, _ := render(6)
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			t.Fatalf("frame %d differs between two renderings with seed 5", i)
+		}
+	}
+	if !reflect.DeepEqual(ta, tb) {
+		t.Fatal("truth differs between two renderings with seed 5")
+	}
+	if bytes.Equal(a[0], c[0]) {
+		t.Fatal("seeds 5 and 6 give the same first frame")
+	}
+	// Light and dark backgrounds both occur, items may be cut by the frame's
+	// edge, and sizes span 30-110 px at 320x240 (over enough frames).
+	var light, dark, cut int
+	lo, hi := 1000, 0
+	_, truth := func() ([][]byte, *Truth) {
+		var means []float64
+		tr, err := Synthesize(sp.SynthConfig(400, 320, 240, 7), func(_ int, b []byte) error {
+			var s float64
+			for _, v := range b[:3*320*8] { // the top rows: mostly background
+				s += float64(v)
+			}
+			means = append(means, s/float64(3*320*8))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range means {
+			if m > 128 {
+				light++
+			} else {
+				dark++
+			}
+		}
+		return nil, tr
+	}()
+	for _, f := range truth.Frames {
+		for _, it := range f.Items {
+			r := it.Box.Rect()
+			side := max(r.Dx(), r.Dy())
+			lo, hi = min(lo, side), max(hi, side)
+			if r.Min.X == 0 || r.Min.Y == 0 || r.Max.X == 320 || r.Max.Y == 240 {
+				cut++
+			}
+			if it.Index < 0 || it.Index >= ValStart {
+				t.Fatalf("train split item has index %d", it.Index)
+			}
+		}
+	}
+	if light < 40 || dark < 40 || cut == 0 || lo > 35 || hi < 90 {
+		t.Errorf("400 frames: %d light, %d dark, %d items at the edge, item sides %d-%d px", light, dark, cut, lo, hi)
+	}
+}
+
+func TestSplitsAreDisjoint(t *testing.T) {
+	for _, n := range []int{60000, 1200} {
+		tl, th, _ := SplitRange(SplitTrain, n)
+		vl, vh, _ := SplitRange(SplitVal, n)
+		if tl != 0 || th != vl || vh != n || th <= tl || vh <= vl {
+			t.Errorf("n %d: train [%d, %d), val [%d, %d)", n, tl, th, vl, vh)
+		}
+	}
+	if _, _, err := SplitRange("holdout", 100); err == nil {
+		t.Error("an unknown split was accepted")
+	}
+}
+
+// TestDetDataUsesNoTestImages builds a small detection data set and checks
+// where every scene's items come from: training scenes from the train split,
+// validation scenes from the val split, and its crops are labelled by
+// overlap (classes and background both present).
+func TestDetDataUsesNoTestImages(t *testing.T) {
+	train := trainFile(t)
+	tr, _ := SplitOf(train, SplitTrain, "training file")
+	va, _ := SplitOf(train, SplitVal, "training file")
+	d := NewDetData(tr, va, 1, "")
+	d.TrainFrames, d.MineFrames, d.ValFrames, d.Plain = 24, 8, 8, 100
+	cfg := d.Config
+	cfg.Names = trainer.ClassNames[:]
+	for _, c := range []struct {
+		s      *Split
+		lo, hi int
+	}{{tr, 0, ValStart}, {va, ValStart, 60000}} {
+		n := 0
+		err := d.scenes(context.Background(), c.s, 8, 3, 9, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
+			for _, it := range truth {
+				n++
+				if it.Index < c.lo || it.Index >= c.hi {
+					t.Errorf("%s scene item %d is outside [%d, %d)", c.s.Name, it.Index, c.lo, c.hi)
+				}
+				if int(train.Labels[it.Index]) != it.Class {
+					t.Errorf("item %d: class %d, the file says %d", it.Index, it.Class, train.Labels[it.Index])
+				}
+			}
+			if len(images) < len(rects)*trainer.Pixels {
+				t.Errorf("frame %d: %d samples for %d regions", f, len(images)/trainer.Pixels, len(rects))
+			}
+		})
+		if err != nil || n == 0 {
+			t.Fatalf("%s scenes: %d items, %v", c.s.Name, n, err)
+		}
+	}
+	trainSet, valSet, err := d.Phase(context.Background(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(ds *trainer.Dataset) (bg, items int) {
+		for _, l := range ds.Labels {
+			if l == BackgroundLabel {
+				bg++
+			} else {
+				items++
+			}
+		}
+		return
+	}
+	bg, items := count(trainSet)
+	vbg, vitems := count(valSet)
+	if bg == 0 || items <= d.Plain || vbg == 0 || vitems == 0 {
+		t.Errorf("training crops: %d background, %d items (%d plain); validation: %d background, %d items", bg, items, d.Plain, vbg, vitems)
+	}
+	// The same seed gives the same data.
+	d2 := NewDetData(tr, va, 1, "")
+	d2.TrainFrames, d2.MineFrames, d2.ValFrames, d2.Plain = 24, 8, 8, 100
+	t2, v2, _ := d2.Phase(context.Background(), 0, nil)
+	if trainer.DataHash(t2) != trainer.DataHash(trainSet) || trainer.DataHash(v2) != trainer.DataHash(valSet) {
+		t.Error("two builds with seed 1 differ")
+	}
+}
+
+// TestRefineFitsItem draws an item on a noisy plain background and checks
+// that a loose box and a tight-ish one both refine to the item's box.
+func TestRefineFitsItem(t *testing.T) {
+	const w, h = 200, 150
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, dark := range []bool{false, true} {
+		g := Gray{Pix: make([]byte, w*h), W: w, H: h}
+		bg, fg := 40.0, 210.0
+		if dark {
+			bg, fg = 200, 30
+		}
+		item := image.Rect(70, 40, 110, 120) // 40x80, like a dress
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := bg + rng.NormFloat64()*6
+				if image.Pt(x, y).In(item) && !(x > 85 && x < 95 && y > 100) { // a gap between the legs
+					v = fg + rng.NormFloat64()*6
+				}
+				g.Pix[y*w+x] = byte(max(0, min(255, v)))
+			}
+		}
+		for _, r := range []image.Rectangle{image.Rect(60, 30, 122, 128), image.Rect(74, 46, 108, 112), item} {
+			got := Refine(g, r)
+			if iou := IoU(got, item); iou < 0.95 {
+				t.Errorf("dark %v: Refine(%v) = %v, IoU %.2f with the item %v", dark, r, got, iou, item)
+			}
+		}
+		// Flat texture: nothing stands out, the box stays.
+		flat := Gray{Pix: make([]byte, w*h), W: w, H: h}
+		for i := range flat.Pix {
+			flat.Pix[i] = byte(100 + rng.IntN(8))
+		}
+		if r := image.Rect(20, 20, 60, 60); Refine(flat, r) != r {
+			t.Errorf("flat: Refine moved the box to %v", Refine(flat, r))
+		}
+	}
+}
+
+func TestConfirmAcrossFrames(t *testing.T) {
+	names := trainer.ClassNames[:]
+	det := func(x, class int, score float64) Detection {
+		d := Detection{Box: XYWH{x, 10, 40, 60}, Class: class, Label: names[class], Score: score}
+		d.probs[class] = 1
+		return d
+	}
+	prev := &pending{dets: []Detection{det(100, 3, 0.9)}}
+	next := &pending{dets: []Detection{det(104, 3, 0.8)}}
+	got := confirm([]Detection{det(102, 4, 0.9), det(250, 1, 0.9), det(10, 8, 0.999)}, prev, next, 0.995, true, names)
+	// The first is confirmed and takes the vote (dress twice, coat once);
+	// the second has no neighbour; the third is sure enough on its own.
+	if len(got) != 2 || got[0].Class != 3 || got[0].Label != names[3] || got[1].Class != 8 {
+		t.Fatalf("confirm = %+v", got)
+	}
+	if got := confirm([]Detection{det(102, 4, 0.9)}, prev, next, 0.995, false, names); len(got) != 0 {
+		t.Fatalf("without voting a detection of another class confirmed it: %+v", got)
+	}
+	if got := confirm([]Detection{det(102, 4, 0.9)}, nil, nil, 0.995, true, names); len(got) != 0 {
+		t.Fatalf("a lone frame confirmed itself: %+v", got)
+	}
+}
