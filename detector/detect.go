@@ -72,8 +72,8 @@ type Config struct {
 	// Vote: a detection's label is the score-weighted vote of the
 	// candidates over it in its frame and, with Temporal, of the detections
 	// over it in the frames before and after.
-	Vote bool
-	Truth      *Truth // optional
+	Vote  bool
+	Truth *Truth // optional
 }
 
 // DefaultConfig has the defaults of `fmnist detect` with a ten-class model:
