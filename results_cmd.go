@@ -55,6 +55,9 @@ func loadModelArg(arg, runsDir string, final bool) (*archs.Model, *results.Model
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
+	if doc.Detection != nil {
+		return nil, nil, "", nil, fmt.Errorf("%s is a detection model (ten classes and background, trained on scene crops): use it with fmnist detect", modelDir)
+	}
 	var run *results.Run
 	if runDir != "" {
 		run, _ = results.LoadRun(runDir)
