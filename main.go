@@ -169,7 +169,7 @@ func defaultModels() []string {
 
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	models := fs.String("models", strings.Join(defaultModels(), ","), "comma-separated models, or 'all' for all six")
+	models := fs.String("models", strings.Join(defaultModels(), ","), "comma-separated models, or 'all' for all six; CNN2_det is a detection model (ten classes and background)")
 	epochs := fs.Int("epochs", 0, "epochs per run (default: each recipe's own; model5's two phases shrink proportionally)")
 	limitTrain := fs.Int("limit-train", 0, "use only the first N training images (default: all 60,000)")
 	limitTest := fs.Int("limit-test", 0, "use only the first N test images (default: all 10,000)")
