@@ -351,4 +351,3 @@ func TestDetectionModel(t *testing.T) {
 		t.Errorf("after that error the output has %d frames (%v), want all 60", n, err)
 	}
 }
-
