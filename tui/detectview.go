@@ -237,10 +237,18 @@ func (v *DetectView) View() string {
 			ms.Decode, ms.Proposals, ms.Prepare, ms.Classify, ms.DrawWrite, ms.Total), w))
 	}
 	if v.done > 0 {
-		line := fmt.Sprintf("frame %d: %d proposals, %d regions classified, %d boxes", v.last.Index, v.last.Proposals, v.last.Regions, len(v.last.Boxes))
+		boxes := fmt.Sprintf("%d boxes", len(v.last.Boxes))
+		if len(v.last.Boxes) == 1 {
+			boxes = "1 box"
+		}
+		line := fmt.Sprintf("frame %d: %d proposals, %d regions classified, %s", v.last.Index, v.last.Proposals, v.last.Regions, boxes)
 		if v.started != nil && v.started.Background {
-			line = fmt.Sprintf("frame %d: %d proposals, %d classified, %d rejected as background, %d boxes · background %d of %d regions so far",
-				v.last.Index, v.last.Proposals, v.last.Regions, v.last.Background, len(v.last.Boxes), v.bg, v.regions)
+			line = fmt.Sprintf("frame %d: %d proposals, %d classified, %d rejected as background, %s · background %d of %d regions so far",
+				v.last.Index, v.last.Proposals, v.last.Regions, v.last.Background, boxes, v.bg, v.regions)
+			if w < 110 {
+				line = fmt.Sprintf("frame %d: %d proposals · %d classified · %d background · %s",
+					v.last.Index, v.last.Proposals, v.last.Regions, v.last.Background, boxes)
+			}
 		}
 		top = append(top, truncate(st.Dim.Render(line), w))
 	}
@@ -381,3 +389,4 @@ func (v *DetectView) footer(w int) string {
 	}
 	return truncate(q+"  "+k("?", "help"), w)
 }
+

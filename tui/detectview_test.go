@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"fmnist/detector"
+	"fmnist/trainer"
 )
 
 // fixDetectEvents are a scripted detection: 6 frames of 10, three labelled.
@@ -136,5 +137,51 @@ func TestDetectViewEventsAndQuit(t *testing.T) {
 	close(ch)
 	if _, ok := cmd().(detectClosedMsg); !ok {
 		t.Errorf("closed channel: no detectClosedMsg")
+	}
+}
+
+// TestDetectGoldenDetectionModel is the view of a detection model's run: the
+// latest frame's regions rejected as background, and at the end precision
+// and recall per class next to the labels.
+func TestDetectGoldenDetectionModel(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("done-%dx%d", size[0], size[1]), func(t *testing.T) {
+			evs := fixDetectEvents(true)
+			st := evs[0].(detector.Started)
+			st.Background, st.Threshold = true, 0.6
+			evs[0] = st
+			for i, ev := range evs {
+				if f, ok := ev.(detector.FrameDone); ok {
+					f.Background = 4
+					evs[i] = f
+				}
+			}
+			sum := evs[len(evs)-1].(detector.Summary)
+			sum.Background = 24
+			m := *sum.Metrics
+			m.PerClass = map[string]detector.Scores{}
+			for _, name := range trainer.ClassNames {
+				m.PerClass[name] = detector.Scores{}
+			}
+			m.PerClass["Sneaker"] = detector.Scores{TP: 3, Precision: 1, Recall: 0.75, MeanIoU: 0.86}
+			m.PerClass["Bag"] = detector.Scores{FP: 1}
+			m.PerClass["Ankle boot"] = detector.Scores{TP: 1, FN: 1, Precision: 1, Recall: 0.5, MeanIoU: 0.7}
+			m.PerClass["T-shirt/top"] = detector.Scores{TP: 1, Precision: 1, Recall: 1, MeanIoU: 0.9}
+			sum.Metrics = &m
+			evs[len(evs)-1] = sum
+			tm := teatest.NewTestModel(t, newFixDetectView(), teatest.WithInitialTermSize(size[0], size[1]))
+			for _, ev := range evs {
+				tm.Send(detectEventMsg{ev})
+			}
+			tm.Send(tea.QuitMsg{})
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second))
+			view := fm.View()
+			for _, want := range []string{"6 classified", "Labels per class", "prec", "Sneaker", "1.00 0.75"} {
+				if !strings.Contains(view, want) {
+					t.Errorf("view lacks %q:\n%s", want, view)
+				}
+			}
+			teatest.RequireEqualOutput(t, []byte(view))
+		})
 	}
 }
