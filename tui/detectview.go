@@ -389,4 +389,3 @@ func (v *DetectView) footer(w int) string {
 	}
 	return truncate(q+"  "+k("?", "help"), w)
 }
-
