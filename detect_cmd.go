@@ -358,17 +358,10 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 			set.DataDir = dataDir
 		}
 	}
-	detTrainMu.Lock()
-	train := detTrainFile[set.DataDir]
-	if train == nil {
-		var err error
-		if train, _, err = trainer.Load(set.DataDir, 0, 1); err != nil {
-			detTrainMu.Unlock()
-			return nil, err
-		}
-		detTrainFile[set.DataDir] = train
+	train, err := trainFile(set.DataDir)
+	if err != nil {
+		return nil, err
 	}
-	detTrainMu.Unlock()
 	src := "Fashion-MNIST training file"
 	trainSplit, err := detector.SplitOf(train, detector.SplitTrain, src)
 	if err != nil {
@@ -393,6 +386,28 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 	d.ValFrames = max(40, set.Frames/4)
 	d.Plain = min(trainSplit.N, set.Frames*40)
 	return d, nil
+}
+
+// trainFile is the whole training file of dataDir, loaded once.
+func trainFile(dataDir string) (*trainer.Dataset, error) {
+	detTrainMu.Lock()
+	defer detTrainMu.Unlock()
+	if d := detTrainFile[dataDir]; d != nil {
+		return d, nil
+	}
+	d, _, err := trainer.Load(dataDir, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	detTrainFile[dataDir] = d
+	return d, nil
+}
+
+// keepTrainFile remembers d, the whole training file of dataDir, for trainFile.
+func keepTrainFile(dataDir string, d *trainer.Dataset) {
+	detTrainMu.Lock()
+	defer detTrainMu.Unlock()
+	detTrainFile[dataDir] = d
 }
 
 // isDetModel says whether name is a detection model.

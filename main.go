@@ -201,6 +201,9 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *limitTrain == 0 {
+		keepTrainFile(*data, train) // detection runs make their scenes from it
+	}
 	if err := results.CheckWritable(*runsDir); err != nil {
 		return err
 	}

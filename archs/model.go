@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,9 +67,6 @@ func (s Spec) NumClasses() int {
 // Specs returns the six architectures in the seed's order.
 func Specs() []Spec { return specs }
 
-// DetSpecs returns the detection variants (ten classes and background).
-func DetSpecs() []Spec { return detSpecs }
-
 // Names returns the architecture names.
 func Names() []string {
 	n := make([]string, len(specs))
@@ -80,14 +78,13 @@ func Names() []string {
 
 // Lookup finds an architecture by name (case-insensitive).
 func Lookup(name string) (Spec, error) {
-	for _, s := range append(specs[:len(specs):len(specs)], detSpecs...) {
+	all := slices.Concat(specs, detSpecs)
+	known := make([]string, len(all))
+	for i, s := range all {
 		if strings.EqualFold(s.Name, name) {
 			return s, nil
 		}
-	}
-	known := Names()
-	for _, s := range detSpecs {
-		known = append(known, s.Name)
+		known[i] = s.Name
 	}
 	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(known, ", "))
 }

@@ -11,13 +11,13 @@ var allCNNSGD = Phase{Epochs: 40, Batch: 64, Optimizer: "sgd", LR: 0.01, Momentu
 var specs = []Spec{
 	{Name: "CNN2", Title: "CNN2 + BatchNorm + Skip", Seed: true,
 		Recipe: Recipe{Phases: []Phase{adam(35, 256, 1e-3)}},
-		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5) }},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5, 10) }},
 	{Name: "CNN2_dropout", Title: "CNN2 + BatchNorm + Skip + Dropout", Seed: true,
 		Recipe: Recipe{Phases: []Phase{adam(50, 256, 1e-3)}},
-		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 2, 0.3, 0.7) }},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 2, 0.3, 0.7, 10) }},
 	{Name: "CNN3_dropout", Title: "CNN3 + BatchNorm + Skip + Dropout", Seed: true,
 		Recipe: Recipe{Phases: []Phase{adam(50, 64, 1e-3)}},
-		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 3, 0.3, 0.7) }},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 3, 0.3, 0.7, 10) }},
 	{Name: "reduced_all_cnn", Title: "reduced All-CNN", Seed: true,
 		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
 		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 32, 64, true) }},
@@ -37,19 +37,15 @@ var specs = []Spec{
 var detSpecs = []Spec{
 	{Name: "CNN2_det", Title: "CNN2 detector (10 classes + background)", Classes: 11, Detection: true,
 		Recipe: Recipe{Phases: []Phase{adam(8, 256, 1e-3), adam(4, 256, 3e-4)}},
-		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNNk(b, x, 32, 2, 0, 0.5, 11) }},
+		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5, 11) }},
 }
 
 // skipCNN is the CNN2 family: `blocks` times BatchNorm -> Conv(relu) -> add the
 // BatchNorm output -> MaxPool('same'), where blocks after the first may drop out
 // the conv output before the add; then BatchNorm, Flatten, Dense(128, relu),
-// Dropout and Dense(10). Kernels are Keras random_uniform, biases RandomNormal.
-func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64) *G.Node {
-	return skipCNNk(b, x, filters, blocks, convDrop, finalDrop, 10)
-}
-
-// skipCNNk is skipCNN with k outputs.
-func skipCNNk(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64, k int) *G.Node {
+// Dropout and Dense(k): 10 classes, or 11 for a detection model.
+// Kernels are Keras random_uniform, biases RandomNormal.
+func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64, k int) *G.Node {
 	for i := 0; i < blocks; i++ {
 		bn := b.BN(x, 1)
 		c := b.Conv(bn, filters, 3, 1, true, true, kerasRandomUniform, kerasRandomNormal)

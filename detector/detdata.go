@@ -41,7 +41,7 @@ type DetData struct {
 	Plain int
 	// Dir keeps the mined crops; "" keeps them in memory only.
 	Dir string
-	// Config is the pipeline (DetDefaultConfig by default).
+	// Config is the pipeline (DetDefaultConfig, with the class names, by default).
 	Config Config
 
 	mu     sync.Mutex
@@ -76,8 +76,10 @@ type valFrame struct {
 // 320x240 scenes, 1,500 training frames, 600 for mining, 150 for
 // validation, 15,000 plain images.
 func NewDetData(train, val *Split, seed int64, dir string) *DetData {
+	cfg := DetDefaultConfig()
+	cfg.Names = trainer.ClassNames[:]
 	return &DetData{Train: train, Val: val, Seed: seed, W: 320, H: 240, TrainFrames: 1500, MineFrames: 600, ValFrames: 150,
-		Plain: 15000, Dir: dir, Config: DetDefaultConfig()}
+		Plain: 15000, Dir: dir, Config: cfg}
 }
 
 // Phase returns the training and validation crops of phase p.
@@ -111,11 +113,10 @@ func (d *DetData) build0(ctx context.Context) error {
 		return nil
 	}
 	cfg := d.Config
-	cfg.Names = trainer.ClassNames[:]
 	train := &trainer.Dataset{}
 	rng := rand.New(rand.NewPCG(uint64(d.Seed), 0xde7))
 	err := d.scenes(ctx, d.Train, d.TrainFrames, 3, d.Seed*1000+1, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
-		addLabelled(train, rng, g, rects, images, truth, true)
+		addLabelled(train, rng, g, rects, images, truth)
 	})
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func (d *DetData) build0(ctx context.Context) error {
 	val := &trainer.Dataset{}
 	var frames []valFrame
 	err = d.scenes(ctx, d.Val, d.ValFrames, ValSceneFrames, d.Seed*1000+2, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
-		addLabelled(val, nil, g, rects, images, truth, false)
+		addLabelled(val, nil, g, rects, images, truth)
 		frames = append(frames, valFrame{gray: g, rects: rects, images: images, truth: truth})
 	})
 	if err != nil {
@@ -217,11 +218,11 @@ func (d *DetData) scenes(ctx context.Context, s *Split, frames, sceneFrames int,
 }
 
 // addLabelled adds a frame's crops to ds: proposals with IoU >= PosIoU to an
-// item as that item's class, those under NegIoU to every item as background
-// (at most three per positive, and at least four a frame, chosen at random
-// when rng is set). With jitter, the truth boxes and two jittered copies of
-// each are added as positives too.
-func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem, jitter bool) {
+// item as that item's class, those under NegIoU to every item as background.
+// For training (rng set) the truth boxes and two jittered copies of each are
+// added as items too, and background is cut to three per item crop (at least
+// four a frame), chosen at random.
+func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
 	var neg []int
 	pos := 0
 	add := func(img []float32, label int) {
@@ -245,7 +246,7 @@ func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rect
 			neg = append(neg, k)
 		}
 	}
-	if jitter && rng != nil {
+	if rng != nil {
 		buf := make([]float32, trainer.Pixels)
 		for _, t := range truth {
 			tb := t.Box.Rect()
@@ -288,10 +289,8 @@ func jitterBox(rng *rand.Rand, b image.Rectangle, w, h int) image.Rectangle {
 // item by NegIoU or more.
 func (d *DetData) mine(ctx context.Context, m *archs.Model) (*trainer.Dataset, error) {
 	cfg := d.Config
-	cfg.Names = trainer.ClassNames[:]
 	cfg.Model = m
-	p := newPipeline(cfg, d.W, d.H)
-	defer p.close()
+	p := classifier(cfg)
 	out := &trainer.Dataset{}
 	var err error
 	ferr := d.scenes(ctx, d.Train, d.MineFrames, 3, d.Seed*1000+3, cfg, func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem) {
@@ -310,16 +309,10 @@ func (d *DetData) mine(ctx context.Context, m *archs.Model) (*trainer.Dataset, e
 					break
 				}
 			}
-			if hit {
-				continue
-			}
-			for k, r := range rects {
-				if r == c.Box {
-					out.Images = append(out.Images, images[k*trainer.Pixels:(k+1)*trainer.Pixels]...)
-					out.Labels = append(out.Labels, BackgroundLabel)
-					out.N++
-					break
-				}
+			if !hit {
+				out.Images = append(out.Images, images[c.Region*trainer.Pixels:(c.Region+1)*trainer.Pixels]...)
+				out.Labels = append(out.Labels, BackgroundLabel)
+				out.N++
 			}
 		}
 	})
@@ -388,8 +381,8 @@ func concat(a, b *trainer.Dataset) *trainer.Dataset {
 // Thresholds tried on the validation scenes.
 var valThresholds = []float64{0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99}
 
-// ValScores are detection figures on the validation scenes at a threshold.
-type ValScores struct {
+// valScores are detection figures on the validation scenes at a threshold.
+type valScores struct {
 	Threshold float64
 	Scores
 	F1 float64
@@ -402,7 +395,7 @@ type ValScores struct {
 func (d *DetData) AfterEpoch(ctx context.Context, m *archs.Model) (map[string]float64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	best, _, err := d.validate(ctx, m)
+	best, err := d.validate(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -410,53 +403,50 @@ func (d *DetData) AfterEpoch(ctx context.Context, m *archs.Model) (map[string]fl
 		"det_mean_iou": best.MeanIoU, "det_f1": best.F1}, nil
 }
 
-func (d *DetData) validate(ctx context.Context, m *archs.Model) (ValScores, []ValScores, error) {
+func (d *DetData) validate(ctx context.Context, m *archs.Model) (valScores, error) {
 	if err := d.build0(ctx); err != nil {
-		return ValScores{}, nil, err
+		return valScores{}, err
 	}
 	cfg := d.Config
-	cfg.Names = trainer.ClassNames[:]
 	cfg.Model = m
-	p := &pipeline{cfg: cfg, W: d.W, H: d.H, bg: BackgroundClass(m)}
+	p := classifier(cfg)
 	cands := make([][]Candidate, len(d.val))
 	for i, f := range d.val {
 		c, _, err := p.classify(ctx, f.rects, f.images)
 		if err != nil {
-			return ValScores{}, nil, err
+			return valScores{}, err
 		}
 		cands[i] = c
 	}
-	var all []ValScores
-	best := ValScores{F1: -1}
+	best := valScores{F1: -1}
+	dets := make([][]Detection, len(d.val))
 	for _, t := range valThresholds {
-		var counts Counts
-		dets := make([][]Detection, len(d.val))
 		for i, f := range d.val {
 			dets[i] = p.choose(f.gray, cands[i], t)
 		}
+		var counts Counts
 		for i, f := range d.val {
 			ds := dets[i]
 			if cfg.Temporal {
-				var prev, next *pending
+				var prev, next []Detection
 				if i > 0 {
-					prev = &pending{dets: dets[i-1]}
+					prev = dets[i-1]
 				}
 				if i+1 < len(dets) {
-					next = &pending{dets: dets[i+1]}
+					next = dets[i+1]
 				}
 				ds = confirm(ds, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
 			}
 			o, _ := MatchFrame(ds, f.truth, trainer.NumClasses)
 			counts.Add(o)
 		}
-		s := ValScores{Threshold: t, Scores: counts.Scores()}
+		s := valScores{Threshold: t, Scores: counts.Scores()}
 		if s.Precision+s.Recall > 0 {
 			s.F1 = 2 * s.Precision * s.Recall / (s.Precision + s.Recall)
 		}
-		all = append(all, s)
 		if s.F1 >= best.F1 {
 			best = s
 		}
 	}
-	return best, all, nil
+	return best, nil
 }

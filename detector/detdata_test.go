@@ -218,8 +218,8 @@ func TestConfirmAcrossFrames(t *testing.T) {
 		d.probs[class] = 1
 		return d
 	}
-	prev := &pending{dets: []Detection{det(100, 3, 0.9)}}
-	next := &pending{dets: []Detection{det(104, 3, 0.8)}}
+	prev := []Detection{det(100, 3, 0.9)}
+	next := []Detection{det(104, 3, 0.8)}
 	got := confirm([]Detection{det(102, 4, 0.9), det(250, 1, 0.9), det(10, 8, 0.999)}, prev, next, 0.995, true, names)
 	// The first is confirmed and takes the vote (dress twice, coat once);
 	// the second has no neighbour; the third is sure enough on its own.

@@ -260,19 +260,12 @@ func (j *Job) Run(ctx context.Context) <-chan Event {
 	return ch
 }
 
-// Label of class c.
-func (j *Job) label(c int) string { return j.cfg.Names[c] }
-
 // pending is a processed frame not yet written: with Temporal, a frame's
 // detections wait for the next frame's.
 type pending struct {
-	index int
-	bgr   []byte
-	gray  Gray
-	cands []Candidate
-	dets  []Detection // chosen from cands
-	ev    FrameDone
-	t     time.Time // when its processing started
+	bgr  []byte
+	dets []Detection // before confirmation
+	ev   FrameDone   // all but the boxes and the drawing time
 }
 
 func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
@@ -295,14 +288,19 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		sum.Err = oneLine(err.Error())
 		return sum
 	}
+	temporal := cfg.Temporal && !cfg.SeedPipeline
 	// emit draws, writes and reports frame f; next (may be nil) is the frame
 	// after it, for Temporal.
-	var prev *pending
+	var prev []Detection // the detections of the frame emitted last, before confirmation
 	emit := func(f, next *pending) error {
 		t0 := time.Now()
 		dets := f.dets
-		if cfg.Temporal && !cfg.SeedPipeline {
-			dets = confirm(f.dets, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
+		if temporal {
+			var nextDets []Detection
+			if next != nil {
+				nextDets = next.dets
+			}
+			dets = confirm(f.dets, prev, nextDets, cfg.TemporalSure, cfg.Vote, cfg.Names)
 		}
 		m, err := gocv.NewMatFromBytes(p.H, p.W, gocv.MatTypeCV8UC3, f.bgr)
 		if err != nil {
@@ -325,8 +323,8 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		if dets == nil {
 			ev.Boxes = []Detection{}
 		}
-		if cfg.Truth != nil && f.index < len(cfg.Truth.Frames) {
-			items := cfg.Truth.Frames[f.index].Items
+		if cfg.Truth != nil && ev.Index < len(cfg.Truth.Frames) {
+			items := cfg.Truth.Frames[ev.Index].Items
 			o, pc := MatchFrame(dets, items, len(cfg.Names))
 			counts.Add(o)
 			for c := range pc {
@@ -346,7 +344,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			sum.PerClass[d.Label]++
 		}
 		total.add(ev.Millis, 1)
-		prev = f
+		prev = f.dets
 		select {
 		case ch <- ev:
 		case <-ctx.Done():
@@ -364,7 +362,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			j.w.Close()
 			return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 		}
-		f := &pending{index: i, bgr: bgr, t: time.Now()}
+		f := &pending{bgr: bgr}
 		f.ev.Index = i
 		f.ev.Millis.Decode = decodeMs
 		t0 := time.Now()
@@ -372,7 +370,6 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		if err != nil {
 			return fail(fmt.Errorf("frame %d: %v", i, err))
 		}
-		f.gray = g
 		raw, rects, err := p.propose(bgr)
 		if err != nil {
 			return fail(fmt.Errorf("frame %d: %v", i, err))
@@ -389,13 +386,12 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			}
 			return fail(fmt.Errorf("frame %d: classifying: %v", i, err))
 		}
-		f.cands = cands
 		f.dets = p.choose(g, cands, cfg.Threshold)
 		f.ev.Millis.Classify = millis(time.Since(t2))
 		f.ev.Proposals, f.ev.Regions, f.ev.Background = raw, len(rects), background
 
 		// The frame before waited for this one.
-		if cfg.Temporal && !cfg.SeedPipeline {
+		if temporal {
 			if held != nil {
 				if err := emit(held, f); err != nil {
 					return fail(err)
@@ -431,19 +427,16 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 }
 
 // confirm keeps the detections of a frame that the frame before or after
-// (either may be nil) confirms with a detection over it (IoU >= 0.3; of the
-// same class unless vote), and those whose score is at least sure. With vote,
-// the label becomes the vote of the detection and those confirming it.
-func confirm(dets []Detection, prev, next *pending, sure float64, vote bool, names []string) []Detection {
+// (either may be empty) confirms with a detection over it (IoU >= 0.3; of
+// the same class unless vote), and those whose score is at least sure. With
+// vote, the label becomes the vote of the detection and those confirming it.
+func confirm(dets, prev, next []Detection, sure float64, vote bool, names []string) []Detection {
 	var out []Detection
 	for _, d := range dets {
 		ok := d.Score >= sure
 		sum := d.probs
-		for _, o := range []*pending{prev, next} {
-			if o == nil {
-				continue
-			}
-			for _, e := range o.dets {
+		for _, other := range [][]Detection{prev, next} {
+			for _, e := range other {
 				if (vote || e.Class == d.Class) && IoU(e.Box.Rect(), d.Box.Rect()) >= 0.3 {
 					ok = true
 					for k := range sum {

@@ -203,11 +203,13 @@ func TestAreaResizeKeepsMean(t *testing.T) {
 	}
 }
 
-func TestTopSoftmax(t *testing.T) {
-	c, p := topSoftmax([]float32{0, 2, 1})
+func TestSoftmax(t *testing.T) {
+	probs := softmax([]float32{0, 2, 1})
+	c := argmax(probs)
+	p := probs[c]
 	want := math.Exp(2) / (1 + math.Exp(1) + math.Exp(2))
 	if c != 1 || math.Abs(p-want) > 1e-6 {
-		t.Errorf("topSoftmax = %d, %g, want 1, %g", c, p, want)
+		t.Errorf("softmax: top %d, %g, want 1, %g", c, p, want)
 	}
 }
 

@@ -14,13 +14,7 @@ type Detection struct {
 
 // setClass makes the class the one with the most votes.
 func (d *Detection) setClass(names []string) {
-	best := 0
-	for k, v := range d.probs {
-		if v > d.probs[best] {
-			best = k
-		}
-	}
-	if d.probs[best] > 0 {
+	if best := argmax(d.probs[:]); d.probs[best] > 0 {
 		d.Class, d.Label = best, names[best]
 	}
 }

@@ -16,10 +16,11 @@ import (
 // Candidate is a classified region: the model's most probable class other
 // than background, and its probability.
 type Candidate struct {
-	Box   image.Rectangle
-	Class int
-	Score float64
-	Probs [trainer.NumClasses]float64 // the ten classes' probabilities, given an item
+	Box    image.Rectangle
+	Region int // index of the region (and its sample) in the classified batch
+	Class  int
+	Score  float64
+	Probs  [trainer.NumClasses]float64 // the ten classes' probabilities, given an item
 }
 
 // pipeline is the per-frame work of a detection run, without video input
@@ -47,13 +48,20 @@ func BackgroundClass(m *archs.Model) int {
 }
 
 func newPipeline(cfg Config, w, h int) *pipeline {
-	p := &pipeline{cfg: cfg, W: w, H: h, pw: w, ph: h, minSize: cfg.minSize(w, h), bg: BackgroundClass(cfg.Model)}
+	p := classifier(cfg)
+	p.W, p.H, p.pw, p.ph, p.minSize = w, h, w, h, cfg.minSize(w, h)
 	if s := cfg.ProposalSide; s > 0 && max(w, h) > s {
 		f := float64(s) / float64(max(w, h))
 		p.pw, p.ph = max(2, int(math.Round(float64(w)*f))), max(2, int(math.Round(float64(h)*f)))
 	}
 	p.frame, p.gray, p.small = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	return p
+}
+
+// classifier is a pipeline that only classifies and chooses (no frames, no
+// OpenCV buffers): for crops already prepared.
+func classifier(cfg Config) *pipeline {
+	return &pipeline{cfg: cfg, bg: BackgroundClass(cfg.Model)}
 }
 
 func (p *pipeline) close() {
@@ -149,17 +157,25 @@ func (p *pipeline) classify(ctx context.Context, rects []image.Rectangle, images
 		if k >= n {
 			return
 		}
-		c, s := topSoftmax(logits)
+		probs := softmax(logits)
+		c := argmax(probs)
 		if c == p.bg {
 			background++
 			return
 		}
-		cand := Candidate{Box: rects[k], Class: c, Score: s}
-		classProbs(logits, &cand.Probs)
+		cand := Candidate{Box: rects[k], Region: k, Class: c, Score: probs[c]}
+		// The ten classes' probabilities, given an item.
+		var item float64
+		for i := range cand.Probs {
+			item += probs[i]
+		}
+		for i := range cand.Probs {
+			cand.Probs[i] = probs[i] / item
+		}
 		if p.bg >= 0 && p.cfg.Objectness {
 			// The probability of an item, whichever: 1 - P(background).
-			cand.Score = 1 - softmaxAt(logits, p.bg)
-			cand.Class = trainer.Argmax(logits[:p.bg])
+			cand.Score = 1 - probs[p.bg]
+			cand.Class = argmax(cand.Probs[:])
 		}
 		cands = append(cands, cand)
 	})
@@ -216,35 +232,28 @@ func (p *pipeline) choose(g Gray, cands []Candidate, threshold float64) []Detect
 	return dets
 }
 
-// classProbs sets probs to the softmax of the first ten logits (the ten
-// classes, background left out).
-func classProbs(logits []float32, probs *[trainer.NumClasses]float64) {
-	top := logits[trainer.Argmax(logits[:trainer.NumClasses])]
-	var s float64
-	for k := range probs {
-		probs[k] = math.Exp(float64(logits[k] - top))
-		s += probs[k]
+// softmax is the probability of each class.
+func softmax(logits []float32) []float64 {
+	top := logits[trainer.Argmax(logits)]
+	out := make([]float64, len(logits))
+	var sum float64
+	for i, v := range logits {
+		out[i] = math.Exp(float64(v - top))
+		sum += out[i]
 	}
-	for k := range probs {
-		probs[k] /= s
+	for i := range out {
+		out[i] /= sum
 	}
+	return out
 }
 
-// softmaxAt is the softmax probability of class c.
-func softmaxAt(logits []float32, c int) float64 {
-	var s float64
-	for _, v := range logits {
-		s += math.Exp(float64(v - logits[c]))
+// argmax is the index of the largest value (the first on a tie).
+func argmax(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
 	}
-	return 1 / s
-}
-
-// topSoftmax returns the most probable class and its softmax probability.
-func topSoftmax(logits []float32) (int, float64) {
-	best := trainer.Argmax(logits)
-	var s float64
-	for _, v := range logits {
-		s += math.Exp(float64(v - logits[best]))
-	}
-	return best, 1 / s
+	return best
 }

@@ -464,24 +464,32 @@ func ModelDir(arg, runsDir string, final bool) (modelDir, runDir string, err err
 // BestRun is the run in runsDir with the highest best test accuracy among
 // those with a saved best model (the earliest on a tie).
 func BestRun(runsDir string) (*Run, string, error) {
-	return bestRun(runsDir, false)
+	runs, _, err := LoadRuns(runsDir)
+	if err != nil {
+		return nil, "", err
+	}
+	return bestRun(runs, runsDir, false)
 }
 
 // BestDetRun is the detection model's run (ten classes and background) whose
 // best/ model found items best on its validation scenes (F1), if there is
 // one, else BestRun.
 func BestDetRun(runsDir string) (*Run, string, error) {
-	if r, dir, err := bestRun(runsDir, true); err == nil {
-		return r, dir, nil
-	}
-	return BestRun(runsDir)
-}
-
-func bestRun(runsDir string, det bool) (*Run, string, error) {
 	runs, _, err := LoadRuns(runsDir)
 	if err != nil {
 		return nil, "", err
 	}
+	if r, dir, err := bestRun(runs, runsDir, true); err == nil {
+		return r, dir, nil
+	}
+	return bestRun(runs, runsDir, false)
+}
+
+// bestRun picks among the runs with a saved best model those of detection
+// models (det) or of the others: a detection model's accuracy is on scene
+// crops, not comparable. Detection runs are ranked by the validation F1 of
+// their best epoch, the others by best test accuracy.
+func bestRun(runs []*Run, runsDir string, det bool) (*Run, string, error) {
 	var best *Run
 	score := func(r *Run) float64 {
 		if det {
@@ -499,7 +507,7 @@ func bestRun(runsDir string, det bool) (*Run, string, error) {
 			continue
 		}
 		if s, err := archs.Lookup(r.Model); err != nil || s.Detection != det {
-			continue // a detection model's accuracy is on scene crops: not comparable
+			continue
 		}
 		if _, err := os.Stat(filepath.Join(runsDir, r.ID, BestDir, ModelYAML)); err != nil {
 			continue

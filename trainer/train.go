@@ -85,46 +85,26 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	cp := job.Resume
 	if m.Spec.Detection != (job.Data != nil) {
 		if job.Data == nil {
-			return StatusFailed, fmt.Errorf("%s is a detection model: it trains on scene crops (fmnist train-detector)", m.Spec.Name)
+			return StatusFailed, fmt.Errorf("%s is a detection model: it trains on scene crops (its job needs a data source)", m.Spec.Name)
 		}
 		return StatusFailed, fmt.Errorf("%s is not a detection model", m.Spec.Name)
 	}
-	// dataPhase is the phase whose data train and test hold.
-	dataPhase := -1
+	// A data source's phase 0 sets are the run's recorded data, as the
+	// data set is for the others; later phases replace them in the loop.
 	if job.Data != nil {
-		p := 0
-		if cp != nil && cp.Epoch > 0 {
-			p = cp.Phase
-		}
-		if p > 0 { // the recorded data are phase 0's
-			if train, test, err = job.Data.Phase(ctx, 0, m); err != nil {
-				return phaseErr(ctx, err)
-			}
-			if cp != nil {
-				if err := CheckResume(cp, job, train, test); err != nil {
-					return StatusFailed, fmt.Errorf("cannot resume: %w", err)
-				}
-			}
-		}
-		if train, test, err = job.Data.Phase(ctx, p, m); err != nil {
+		if train, test, err = job.Data.Phase(ctx, 0, m); err != nil {
 			return phaseErr(ctx, err)
 		}
-		dataPhase = p
 	}
 	if train == nil || train.N == 0 {
 		return StatusFailed, errors.New("no training images")
 	}
-	if k, err := maxLabel(train, test); err != nil || k >= m.Spec.NumClasses() {
-		if err == nil {
-			err = fmt.Errorf("the data have label %d, %s has %d classes", k, m.Spec.Name, m.Spec.NumClasses())
-		}
+	if err := checkLabels(m, train, test); err != nil {
 		return StatusFailed, err
 	}
 	if cp != nil {
-		if dataPhase <= 0 {
-			if err := CheckResume(cp, job, train, test); err != nil {
-				return StatusFailed, fmt.Errorf("cannot resume: %w", err)
-			}
+		if err := CheckResume(cp, job, train, test); err != nil {
+			return StatusFailed, fmt.Errorf("cannot resume: %w", err)
 		}
 		recipe = cp.Recipe
 	}
@@ -165,22 +145,20 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		Resumed: cp != nil, History: slices.Clone(history)})
 
 	trainHash, testHash := "", ""
-	trainN0, testN0 := train.N, testN
+	trainN := train.N // the recorded data's sizes, whatever a later phase trains on
 	if first <= total {
-		if dataPhase > 0 { // the run's recorded data are phase 0's
-			trainHash, testHash, trainN0, testN0 = cp.TrainHash, cp.TestHash, cp.TrainSize, cp.TestSize
-		} else {
-			trainHash, testHash = DataHash(train), DataHash(test)
-		}
+		trainHash, testHash = DataHash(train), DataHash(test)
 	}
+	dataPhase := 0 // the phase whose data train and test hold
 	for e := first; e <= total; e++ {
-		if p := recipe.PhaseAt(e); p != phase {
-			if job.Data != nil && p != dataPhase {
-				if train, test, err = job.Data.Phase(ctx, p, m); err != nil {
-					return phaseErr(ctx, err)
-				}
-				dataPhase = p
+		p := recipe.PhaseAt(e)
+		if job.Data != nil && p != dataPhase { // also when a run resumes in a later phase
+			if train, test, err = job.Data.Phase(ctx, p, m); err != nil {
+				return phaseErr(ctx, err)
 			}
+			dataPhase = p
+		}
+		if p != phase {
 			phase = p
 			// A new phase starts a fresh optimizer, as the seed's model5 did.
 			if solver, err = archs.NewSolver(recipe.Phases[p]); err != nil {
@@ -220,7 +198,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		st.EvalSeconds = time.Since(t1).Seconds()
 		history = append(history, st)
 		ck := &Checkpoint{Run: job.ID, Model: m.Spec.Name, Seed: job.Seed, Recipe: recipe, Epoch: e, Phase: phase,
-			TrainSize: trainN0, TestSize: testN0, TrainHash: trainHash, TestHash: testHash,
+			TrainSize: trainN, TestSize: testN, TrainHash: trainHash, TestHash: testHash,
 			History: slices.Clone(history)}
 		if ck.State, err = m.Snapshot(); err == nil {
 			if ck.Optimizer, err = optimizerState(solver, m); err == nil {
@@ -271,7 +249,7 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 			return 0, 0, err
 		}
 		lossSum += loss * float64(n)
-		correct += countCorrect(gr.Logits(), labels[:n])
+		correct += countCorrect(gr.Logits(), m.Spec.NumClasses(), labels[:n])
 		seen += n
 		if now := time.Now(); b == nb-1 || now.Sub(lastReport) >= 100*time.Millisecond {
 			lastReport = now
@@ -289,26 +267,29 @@ func phaseErr(ctx context.Context, err error) (string, error) {
 	return StatusFailed, err
 }
 
-// maxLabel is the largest label in the sets.
-func maxLabel(sets ...*Dataset) (int, error) {
-	k := 0
+// checkLabels refuses data sets that are short of labels or values, or
+// have a label the model has no output for.
+func checkLabels(m *archs.Model, sets ...*Dataset) error {
+	k := m.Spec.NumClasses()
 	for _, d := range sets {
 		if d == nil {
 			continue
 		}
 		if len(d.Labels) < d.N || len(d.Images) < d.N*Pixels {
-			return 0, fmt.Errorf("data set of %d images has %d labels and %d values", d.N, len(d.Labels), len(d.Images))
+			return fmt.Errorf("data set of %d images has %d labels and %d values", d.N, len(d.Labels), len(d.Images))
 		}
 		for _, l := range d.Labels[:d.N] {
-			k = max(k, int(l))
+			if int(l) >= k {
+				return fmt.Errorf("the data have label %d, %s has %d classes", l, m.Spec.Name, k)
+			}
 		}
 	}
-	return k, nil
+	return nil
 }
 
-func countCorrect(logits []float32, labels []uint8) int {
+// countCorrect counts the labels that are the argmax of their row of k logits.
+func countCorrect(logits []float32, k int, labels []uint8) int {
 	c := 0
-	k := len(logits) / max(1, len(labels))
 	for i, l := range labels {
 		if Argmax(logits[i*k:(i+1)*k]) == int(l) {
 			c++

@@ -312,7 +312,7 @@ func (v *DetectView) columns(w, h int) string {
 			}
 			right = append(right, row)
 		}
-		return joinColumns(st, left(v, st, lw, h), right, lw, h)
+		return joinColumns(st, v.labelledColumn(lw, h), right, lw, h)
 	}
 	right = append(right, st.Header.Render("Labels per class"))
 	most := 0
@@ -328,11 +328,12 @@ func (v *DetectView) columns(w, h int) string {
 		bar := st.Running.Render(strings.Repeat("█", n)) + st.Faint.Render(strings.Repeat("·", barW-n))
 		right = append(right, padRight(trainer.ClassNames[i], 12)+bar+padLeft(fmt.Sprint(c), 6))
 	}
-	return joinColumns(st, left(v, st, lw, h), right, lw, h)
+	return joinColumns(st, v.labelledColumn(lw, h), right, lw, h)
 }
 
-// left is the column of the latest labelled frames.
-func left(v *DetectView, st *Styles, lw, h int) []string {
+// labelledColumn is the column of the latest labelled frames.
+func (v *DetectView) labelledColumn(lw, h int) []string {
+	st := v.st
 	var left []string
 	left = append(left, st.Header.Render(fmt.Sprintf("Labelled frames (%d)", v.labelled)))
 	rows := h - 1
