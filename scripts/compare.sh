@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training speed against the PyTorch reference (../shared/bench), same machine,
+# Training speed against the PyTorch reference (bench/pytorch), same machine,
 # same slice of data, run alternately: ours, reference, ours, reference...
 # Prints seconds per slice for each (the best of the rounds) and the ratio.
 #
@@ -18,7 +18,7 @@ while (($#)); do
     *) echo "compare.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
-ref=../shared/bench/bench.py
+ref=bench/pytorch/bench.py
 [[ -f $ref ]] || { echo "compare.sh: $ref not found" >&2; exit 1; }
 missing=()
 for p in python3-torch python3-numpy libopenblas0; do
