@@ -30,7 +30,8 @@ const resultsUsage = `  fmnist eval --model RUN_DIR|RUN_ID|MODEL_DIR|best [--run
                                            reload a saved model: test accuracy, per class, confusion matrix
   fmnist predict --model RUN_DIR|RUN_ID|MODEL_DIR|best [--top N] IMAGE...
                                            classify PNG or JPEG files
-  fmnist report [--runs DIR] [-o DIR]      PNG charts and a Markdown report of every run
+  fmnist report [--runs DIR] [-o DIR] [--format png|svg|pdf]
+                                           charts (PNG by default) and a Markdown report of every run
   fmnist train --resume RUN_ID [--runs DIR] [--data DIR]
                                            continue a cancelled or crashed run from its last epoch
 `
@@ -250,22 +251,26 @@ func cmdPredict(args []string, stdout io.Writer) error {
 func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	runsDir := fs.String("runs", "runs", "directory of run records")
-	out := fs.String("o", "report", "directory to write report.md and the PNG charts to")
+	out := fs.String("o", "report", "directory to write report.md and the charts to")
+	format := fs.String("format", results.FormatPNG, "chart format: png, svg or pdf")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if results.CheckChartFormat(*format) != nil {
+		return exitError{2, fmt.Errorf("report: unknown --format %q (want png, svg or pdf)", *format)}
 	}
 	runs, err := loadRuns(*runsDir, stderr)
 	if err != nil {
 		return err
 	}
-	files, err := results.BuildReport(*runsDir, runs, time.Now())
+	files, err := results.BuildReport(*runsDir, runs, time.Now(), *format)
 	if err != nil {
 		return err
 	}
 	if err := results.WriteFilesAtomic(*out, files); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s and %d charts for %d runs\n", filepath.Join(*out, results.ReportName), len(files)-1, len(runs))
+	fmt.Fprintf(stdout, "wrote %s and %d %s charts for %d runs\n", filepath.Join(*out, results.ReportName), len(files)-1, strings.ToUpper(*format), len(runs))
 	return nil
 }
 

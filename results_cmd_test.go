@@ -328,3 +328,82 @@ func TestResultsCommandsRefuseBadInput(t *testing.T) {
 		t.Errorf("predict on a good model: exit %d, %q %q", code, out, stderr)
 	}
 }
+
+// report --format: PNG by default, SVG or PDF on request (files named and
+// linked after the format, each with its format's header); a bad format is
+// refused in one line, before anything is written.
+func TestReportFormats(t *testing.T) {
+	runs := t.TempDir()
+	for i, model := range []string{"CNN2", "model5"} {
+		r := &results.Run{ID: fmt.Sprintf("%s-20260101-00000%d", model, i), Model: model, Status: trainer.StatusDone,
+			Params: 1000, TrainSize: 1024, TestSize: 500, Seed: 1, EpochsPlanned: 3,
+			Recipe: archs.Recipe{Phases: []archs.Phase{{Epochs: 3, Batch: 256, Optimizer: "adam", LR: 0.001}}}}
+		for e := 1; e <= 3; e++ {
+			acc := 0.5 + 0.1*float64(e)
+			r.Epochs = append(r.Epochs, trainer.EpochStats{Epoch: e, TrainAcc: acc + 0.02, TestAcc: acc, TrainLoss: 1.5 - acc, TestLoss: 1.6 - acc})
+			r.BestTestAcc, r.BestEpoch = acc, e
+		}
+		if err := results.SaveRun(runs, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	header := map[string]string{"png": "\x89PNG\r\n", "svg": "<?xml", "pdf": "%PDF-"}
+	for _, format := range []string{"", "png", "svg", "pdf"} {
+		dir := filepath.Join(t.TempDir(), "report")
+		args := []string{"report", "--runs", runs, "-o", dir}
+		if format != "" {
+			args = append(args, "--format", format)
+		} else {
+			format = "png"
+		}
+		out, stderr, code := fmnist(t, args...)
+		if code != 0 || !strings.Contains(out, "5 "+strings.ToUpper(format)+" charts for 2 runs") {
+			t.Fatalf("%v: exit %d: %q %q", args, code, out, stderr)
+		}
+		md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := regexp.MustCompile(`\]\(([^)]+)\)`).FindAllStringSubmatch(string(md), -1)
+		entries, _ := os.ReadDir(dir)
+		if len(links) != 5 || len(entries) != 6 {
+			t.Errorf("--format %s: %d links in report.md, %d files", format, len(links), len(entries))
+		}
+		for _, l := range links {
+			if filepath.Ext(l[1]) != "."+format {
+				t.Errorf("--format %s: report.md links %s", format, l[1])
+			}
+			data, err := os.ReadFile(filepath.Join(dir, l[1]))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if !bytes.HasPrefix(data, []byte(header[format])) {
+				t.Errorf("%s starts %q", l[1], data[:min(len(data), 16)])
+			}
+			if format == "png" {
+				img, err := png.Decode(bytes.NewReader(data))
+				want := image.Rect(0, 0, 800, 480)
+				if strings.HasPrefix(l[1], "comparison") {
+					want = image.Rect(0, 0, 1000, 520)
+				}
+				if err != nil || img.Bounds() != want {
+					t.Errorf("%s: %v, want %v (%v)", l[1], img.Bounds(), want, err)
+				}
+			}
+		}
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	expectOneLineErrors(t, []badInput{
+		{[]string{"report", "--runs", runs, "-o", bad, "--format", "gif"}, `report: unknown --format "gif" (want png, svg or pdf)`},
+		{[]string{"report", "--runs", runs, "-o", bad, "--format", "SVG"}, `unknown --format "SVG"`},
+		{[]string{"report", "--runs", runs, "-o", bad, "--format="}, `unknown --format ""`},
+	})
+	if _, _, code := fmnist(t, "report", "--runs", runs, "-o", bad, "--format", "gif"); code != 2 {
+		t.Errorf("bad --format: exit %d, want 2", code)
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Error("a refused report created its output directory")
+	}
+}

@@ -2,21 +2,56 @@ package results
 
 import (
 	"bytes"
-	"image"
+	"fmt"
 	"image/color"
-	"image/draw"
-	"image/png"
 	"math"
 	"strconv"
+	"strings"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	xfont "golang.org/x/image/font"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// A small line-chart renderer for the report: axes with ticks and labels, a
-// title, a legend and anti-aliased curves, drawn with image/draw and
-// x/image's fixed 7x13 bitmap font.
+// The report's line charts, drawn with gonum/plot: a framed plot with a
+// light grid, our own tick choice (whole epochs, "%" labels), curves with
+// dots on their points, and a legend in the corner that hides the fewest
+// points, or right of the plot.
+
+// Chart formats Encode writes; the format is also the file extension.
+const (
+	FormatPNG = "png"
+	FormatSVG = "svg"
+	FormatPDF = "pdf"
+)
+
+// ChartFormats lists the chart formats, the default first.
+var ChartFormats = []string{FormatPNG, FormatSVG, FormatPDF}
+
+// CheckChartFormat returns an error naming the valid formats unless format
+// is one of ChartFormats.
+func CheckChartFormat(format string) error {
+	for _, f := range ChartFormats {
+		if format == f {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown chart format %q (want %s)", format, orList(ChartFormats))
+}
+
+// orList is "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
 
 // Series is one curve.
 type Series struct {
@@ -29,7 +64,7 @@ type Series struct {
 type Chart struct {
 	Title, XLabel, YLabel string
 	Series                []Series
-	Width, Height         int
+	Width, Height         int    // pixels of the PNG (96 dpi); default 800x480
 	XInteger              bool   // x ticks on whole numbers (epochs)
 	YSuffix               string // appended to y tick labels, e.g. "%"
 	LegendOutside         bool   // legend right of the plot (many series)
@@ -42,51 +77,38 @@ var Palette = []color.RGBA{
 }
 
 var (
-	face      = basicfont.Face7x13
 	inkColor  = color.RGBA{34, 34, 34, 255}
 	axisColor = color.RGBA{90, 90, 90, 255}
 	gridColor = color.RGBA{228, 228, 228, 255}
+	boxColor  = color.RGBA{204, 204, 204, 255}
 )
 
-const lineHeight = 13
+// chartDPI is the PNG resolution: Chart sizes are pixels at this
+// resolution, and the same physical size in SVG and PDF.
+const chartDPI = 96
 
-func textWidth(s string) int { return font.MeasureString(face, s).Ceil() }
+func px(n float64) vg.Length { return vg.Length(n) * vg.Inch / chartDPI }
 
-// drawText draws s with its top-left corner at (x, y).
-func drawText(dst draw.Image, x, y int, s string, c color.Color) {
-	d := font.Drawer{Dst: dst, Src: image.NewUniform(c), Face: face, Dot: fixed.P(x, y+face.Ascent)}
-	d.DrawString(s)
-}
+const (
+	curveWidth   = 1.6 // points
+	markerRadius = 2.4 // points
+	maxMarkers   = 60  // points per curve beyond which no dots are drawn
+)
 
-// drawTextUp draws s rotated 90° counter-clockwise (reading bottom to top)
-// with its bounding box's top-left corner at (x, y).
-func drawTextUp(dst *image.RGBA, x, y int, s string, c color.RGBA) {
-	w := textWidth(s)
-	tmp := image.NewRGBA(image.Rect(0, 0, w, lineHeight))
-	drawText(tmp, 0, 0, s, c)
-	for ty := 0; ty < lineHeight; ty++ {
-		for tx := 0; tx < w; tx++ {
-			px := tmp.RGBAAt(tx, ty)
-			if px.A == 0 {
-				continue
-			}
-			blend(dst, x+ty, y+w-1-tx, c, float64(px.A)/255)
-		}
+func sans(size vg.Length, bold bool) font.Font {
+	f := font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, size)
+	if bold {
+		f.Weight = xfont.WeightBold
 	}
+	return f
 }
 
-func blend(img *image.RGBA, x, y int, c color.RGBA, a float64) {
-	if !(image.Point{x, y}.In(img.Rect)) || a <= 0 {
-		return
-	}
-	a = math.Min(a, 1)
-	o := img.RGBAAt(x, y)
-	mix := func(s, d uint8) uint8 { return uint8(math.Round(float64(s)*a + float64(d)*(1-a))) }
-	img.SetRGBA(x, y, color.RGBA{mix(c.R, o.R), mix(c.G, o.G), mix(c.B, o.B), 255})
-}
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
+// titleFont is the chart title's font: bold, except in PDF. gonum/plot's
+// PDF canvas (v0.17) embeds every font it uses under the same file name,
+// so a PDF can hold only one face (the last one used wins, and text in the
+// others is drawn with the wrong glyphs): its title stays regular.
+func titleFont(format string) font.Font {
+	return sans(13, format != FormatPDF)
 }
 
 // niceStep is a 1, 2 or 5 times a power of ten step giving at most maxTicks
@@ -116,27 +138,27 @@ func formatTick(v, step float64) string {
 	return strconv.FormatFloat(v, 'f', dec, 64)
 }
 
-// Render draws the chart.
-func (c *Chart) Render() *image.RGBA {
-	W, H := c.Width, c.Height
-	if W == 0 {
-		W = 800
-	}
-	if H == 0 {
-		H = 480
-	}
-	img := image.NewRGBA(image.Rect(0, 0, W, H))
-	fillRect(img, img.Rect, color.White)
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-	// Data ranges.
-	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+// points are the finite points of s.
+func (s Series) points() plotter.XYs {
+	var xy plotter.XYs
+	for i := range s.X {
+		if i < len(s.Y) && finite(s.X[i]) && finite(s.Y[i]) {
+			xy = append(xy, plotter.XY{X: s.X[i], Y: s.Y[i]})
+		}
+	}
+	return xy
+}
+
+// axes returns the axis ranges and their ticks: y from one tick below the
+// data to one above, x over the data (whole numbers with XInteger).
+func (c *Chart) axes() (xmin, xmax float64, xticks []plot.Tick, ymin, ymax float64, yticks []plot.Tick) {
+	xmin, xmax, ymin, ymax = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
-		for i := range s.X {
-			if i >= len(s.Y) || math.IsNaN(s.Y[i]) || math.IsInf(s.Y[i], 0) {
-				continue
-			}
-			xmin, xmax = math.Min(xmin, s.X[i]), math.Max(xmax, s.X[i])
-			ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, s.Y[i])
+		for _, p := range s.points() {
+			xmin, xmax = math.Min(xmin, p.X), math.Max(xmax, p.X)
+			ymin, ymax = math.Min(ymin, p.Y), math.Max(ymax, p.Y)
 		}
 	}
 	if math.IsInf(xmin, 1) {
@@ -154,201 +176,275 @@ func (c *Chart) Render() *image.RGBA {
 	}
 	ystep := niceStep(ymax-ymin, 6)
 	ymin, ymax = math.Floor(ymin/ystep)*ystep, math.Ceil(ymax/ystep)*ystep
+	for i := 0; ; i++ {
+		v := ymin + float64(i)*ystep
+		if v > ymax+ystep/2 {
+			break
+		}
+		yticks = append(yticks, plot.Tick{Value: v, Label: formatTick(v, ystep) + c.YSuffix})
+	}
 	xstep := niceStep(xmax-xmin, 10)
 	if c.XInteger {
 		xstep = math.Max(1, math.Round(xstep))
 	}
-
-	// Layout.
-	ylabels := []string{}
-	for v := ymin; v <= ymax+ystep/2; v += ystep {
-		ylabels = append(ylabels, formatTick(v, ystep)+c.YSuffix)
-	}
-	tickW := 0
-	for _, l := range ylabels {
-		tickW = max(tickW, textWidth(l))
-	}
-	left := 12 + lineHeight + 8 + tickW + 8
-	top := 16 + lineHeight + 14
-	bottom := H - (8 + lineHeight + 8 + lineHeight + 12)
-	right := W - 20
-	legendW := 0
-	for _, s := range c.Series {
-		legendW = max(legendW, 28+textWidth(s.Label))
-	}
-	legendW += 16
-	if c.LegendOutside {
-		right = W - legendW - 16
-	}
-	plot := image.Rect(left, top, right, bottom)
-	// Data map to the plot less an inner margin, so that points on the
-	// range's edges are not drawn over the frame.
-	const inner = 10
-	px := func(x float64) float64 {
-		return float64(plot.Min.X+inner) + (x-xmin)/(xmax-xmin)*float64(plot.Dx()-1-2*inner)
-	}
-	py := func(y float64) float64 {
-		return float64(plot.Max.Y-1-inner) - (y-ymin)/(ymax-ymin)*float64(plot.Dy()-1-2*inner)
-	}
-
-	// Grid, ticks and tick labels.
-	for i, l := range ylabels {
-		v := ymin + float64(i)*ystep
-		y := int(math.Round(py(v)))
-		fillRect(img, image.Rect(plot.Min.X, y, plot.Max.X, y+1), gridColor)
-		fillRect(img, image.Rect(plot.Min.X-5, y, plot.Min.X, y+1), axisColor)
-		drawText(img, plot.Min.X-8-textWidth(l), y-lineHeight/2-1, l, inkColor)
-	}
 	first := math.Ceil(xmin/xstep-1e-9) * xstep
-	for v := first; v <= xmax+xstep*1e-6; v += xstep {
-		x := int(math.Round(px(v)))
-		fillRect(img, image.Rect(x, plot.Min.Y, x+1, plot.Max.Y), gridColor)
-		fillRect(img, image.Rect(x, plot.Max.Y, x+1, plot.Max.Y+5), axisColor)
-		l := formatTick(v, xstep)
-		drawText(img, x-textWidth(l)/2, plot.Max.Y+8, l, inkColor)
+	for i := 0; ; i++ {
+		v := first + float64(i)*xstep
+		if v > xmax+xstep*1e-6 {
+			break
+		}
+		xticks = append(xticks, plot.Tick{Value: v, Label: formatTick(v, xstep)})
 	}
-	// Axes frame.
-	fillRect(img, image.Rect(plot.Min.X, plot.Min.Y, plot.Max.X, plot.Min.Y+1), axisColor)
-	fillRect(img, image.Rect(plot.Min.X, plot.Max.Y-1, plot.Max.X, plot.Max.Y), axisColor)
-	fillRect(img, image.Rect(plot.Min.X, plot.Min.Y, plot.Min.X+1, plot.Max.Y), axisColor)
-	fillRect(img, image.Rect(plot.Max.X-1, plot.Min.Y, plot.Max.X, plot.Max.Y), axisColor)
-
-	// Curves.
-	for _, s := range c.Series {
-		mask := make([]float64, plot.Dx()*plot.Dy())
-		var pts [][2]float64
-		for i := range s.X {
-			if i < len(s.Y) && !math.IsNaN(s.Y[i]) && !math.IsInf(s.Y[i], 0) {
-				pts = append(pts, [2]float64{px(s.X[i]), py(s.Y[i])})
-			}
-		}
-		for i := 1; i < len(pts); i++ {
-			segment(mask, plot, pts[i-1], pts[i], 1.1)
-		}
-		if len(pts) <= 60 {
-			for _, p := range pts {
-				segment(mask, plot, p, p, 2.6)
-			}
-		}
-		for y := 0; y < plot.Dy(); y++ {
-			for x := 0; x < plot.Dx(); x++ {
-				blend(img, plot.Min.X+x, plot.Min.Y+y, s.Color, mask[y*plot.Dx()+x])
-			}
-		}
-	}
-
-	// Titles.
-	drawText(img, (W-textWidth(c.Title))/2, 14, c.Title, inkColor)
-	drawText(img, (W-textWidth(c.Title))/2+1, 14, c.Title, inkColor) // bold
-	drawText(img, plot.Min.X+(plot.Dx()-textWidth(c.XLabel))/2, plot.Max.Y+8+lineHeight+8, c.XLabel, inkColor)
-	drawTextUp(img, 12, plot.Min.Y+(plot.Dy()-textWidth(c.YLabel))/2, c.YLabel, inkColor)
-
-	// Legend.
-	if len(c.Series) > 0 {
-		lh := len(c.Series)*(lineHeight+5) + 10
-		var box image.Rectangle
-		if c.LegendOutside {
-			box = image.Rect(plot.Max.X+12, plot.Min.Y, plot.Max.X+12+legendW, plot.Min.Y+lh)
-		} else {
-			box = c.legendCorner(plot, legendW, lh, px, py)
-		}
-		fillRect(img, box, color.White)
-		fillRect(img, image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+1), gridColor)
-		fillRect(img, image.Rect(box.Min.X, box.Max.Y-1, box.Max.X, box.Max.Y), gridColor)
-		fillRect(img, image.Rect(box.Min.X, box.Min.Y, box.Min.X+1, box.Max.Y), gridColor)
-		fillRect(img, image.Rect(box.Max.X-1, box.Min.Y, box.Max.X, box.Max.Y), gridColor)
-		for i, s := range c.Series {
-			y := box.Min.Y + 6 + i*(lineHeight+5)
-			fillRect(img, image.Rect(box.Min.X+8, y+lineHeight/2-1, box.Min.X+28, y+lineHeight/2+2), s.Color)
-			drawText(img, box.Min.X+34, y, s.Label, inkColor)
-		}
-	}
-	return img
+	return
 }
 
-// legendCorner picks the plot corner whose legend box covers the fewest
-// data points.
-func (c *Chart) legendCorner(plot image.Rectangle, w, h int, px, py func(float64) float64) image.Rectangle {
-	const pad = 8
-	corners := []image.Rectangle{
-		image.Rect(plot.Max.X-pad-w, plot.Max.Y-pad-h, plot.Max.X-pad, plot.Max.Y-pad), // bottom right
-		image.Rect(plot.Max.X-pad-w, plot.Min.Y+pad, plot.Max.X-pad, plot.Min.Y+pad+h), // top right
-		image.Rect(plot.Min.X+pad, plot.Max.Y-pad-h, plot.Min.X+pad+w, plot.Max.Y-pad), // bottom left
-		image.Rect(plot.Min.X+pad, plot.Min.Y+pad, plot.Min.X+pad+w, plot.Min.Y+pad+h), // top left
-	}
-	best, bestScore := corners[0], math.MaxInt
-	for _, r := range corners {
-		// Points and segment samples inside the box (grown a little) count
-		// most; those near it break ties.
-		inside, near := r.Inset(-6), r.Inset(-30)
-		score := 0
-		hit := func(x, y float64, w int) {
-			p := image.Pt(int(x), int(y))
-			if p.In(inside) {
-				score += 1000 * w
-			} else if p.In(near) {
-				score += w
-			}
-		}
-		for _, s := range c.Series {
-			for i := range s.X {
-				if i >= len(s.Y) {
-					continue
-				}
-				hit(px(s.X[i]), py(s.Y[i]), 10)
-				// Sample the segment from the previous point every few pixels.
-				if i > 0 {
-					ax, ay, bx, by := px(s.X[i-1]), py(s.Y[i-1]), px(s.X[i]), py(s.Y[i])
-					steps := int(math.Hypot(bx-ax, by-ay)/3) + 1
-					for k := 1; k < steps; k++ {
-						t := float64(k) / float64(steps)
-						hit(ax+t*(bx-ax), ay+t*(by-ay), 1)
-					}
-				}
-			}
-		}
-		if score < bestScore {
-			best, bestScore = r, score
-		}
-	}
-	return best
-}
-
-// segment adds an anti-aliased thick segment from a to b (pixel coordinates,
-// half width hw) to the coverage mask of the plot rectangle.
-func segment(mask []float64, plot image.Rectangle, a, b [2]float64, hw float64) {
-	w := plot.Dx()
-	x0 := int(math.Floor(math.Min(a[0], b[0]) - hw - 1))
-	x1 := int(math.Ceil(math.Max(a[0], b[0]) + hw + 1))
-	y0 := int(math.Floor(math.Min(a[1], b[1]) - hw - 1))
-	y1 := int(math.Ceil(math.Max(a[1], b[1]) + hw + 1))
-	x0, y0 = max(x0, plot.Min.X), max(y0, plot.Min.Y)
-	x1, y1 = min(x1, plot.Max.X-1), min(y1, plot.Max.Y-1)
-	dx, dy := b[0]-a[0], b[1]-a[1]
-	l2 := dx*dx + dy*dy
-	for y := y0; y <= y1; y++ {
-		for x := x0; x <= x1; x++ {
-			cx, cy := float64(x), float64(y)
-			t := 0.0
-			if l2 > 0 {
-				t = math.Max(0, math.Min(1, ((cx-a[0])*dx+(cy-a[1])*dy)/l2))
-			}
-			ex, ey := a[0]+t*dx-cx, a[1]+t*dy-cy
-			cov := hw + 0.5 - math.Sqrt(ex*ex+ey*ey)
-			if cov <= 0 {
-				continue
-			}
-			i := (y-plot.Min.Y)*w + (x - plot.Min.X)
-			mask[i] = math.Max(mask[i], math.Min(1, cov))
-		}
-	}
-}
-
-// EncodePNG encodes an image as PNG.
-func EncodePNG(img image.Image) ([]byte, error) {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+// Encode draws the chart as a PNG, SVG or PDF file (see ChartFormats).
+func (c *Chart) Encode(format string) ([]byte, error) {
+	if err := CheckChartFormat(format); err != nil {
 		return nil, err
 	}
+	W, H := c.Width, c.Height
+	if W <= 0 {
+		W = 800
+	}
+	if H <= 0 {
+		H = 480
+	}
+	w, h := px(float64(W)), px(float64(H))
+	var canvas vg.CanvasWriterTo
+	switch format {
+	case FormatPNG:
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(chartDPI),
+			vgimg.UseBackgroundColor(color.White))}
+	case FormatSVG:
+		canvas = vgsvg.New(w, h)
+	case FormatPDF:
+		canvas = vgpdf.New(w, h) // embeds the fonts it uses
+	}
+	if err := c.draw(draw.New(canvas), format); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := canvas.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("%s chart: %v", format, err)
+	}
+	if format == FormatSVG {
+		// Liberation Sans has Arial's metrics: name the common fonts
+		// after it for viewers that lack it.
+		return bytes.ReplaceAll(b.Bytes(), []byte("font-family:Liberation Sans;"),
+			[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")), nil
+	}
 	return b.Bytes(), nil
+}
+
+func (c *Chart) draw(dc draw.Canvas, format string) (err error) {
+	defer func() {
+		// gonum/plot panics on impossible layouts (a canvas too small).
+		if r := recover(); r != nil {
+			err = fmt.Errorf("chart %q: %v", c.Title, r)
+		}
+	}()
+	dc.SetColor(color.White) // SVG and PDF start transparent
+	dc.Fill(dc.Rectangle.Path())
+	p := plot.New()
+	p.BackgroundColor = nil
+	p.Title.Text = c.Title
+	p.Title.TextStyle.Font = titleFont(format)
+	p.Title.TextStyle.Color = inkColor
+	p.Title.Padding = px(12)
+	xmin, xmax, xticks, ymin, ymax, yticks := c.axes()
+	for _, a := range []struct {
+		ax    *plot.Axis
+		label string
+		ticks []plot.Tick
+	}{{&p.X, c.XLabel, xticks}, {&p.Y, c.YLabel, yticks}} {
+		ax := a.ax
+		ax.Label.Text = a.label
+		ax.Label.TextStyle.Font = sans(11, false)
+		ax.Label.TextStyle.Color = inkColor
+		ax.Label.Padding = px(6)
+		ax.Tick.Label.Font = sans(10, false)
+		ax.Tick.Label.Color = inkColor
+		ax.Tick.Marker = plot.ConstantTicks(a.ticks)
+		ax.Tick.Color = axisColor
+		ax.Tick.Width = px(1)
+		ax.Tick.Length = px(5)
+		ax.Width = 0 // the frame is the axis line
+		ax.Padding = 0
+	}
+
+	grid := plotter.NewGrid()
+	grid.Vertical = draw.LineStyle{Color: gridColor, Width: px(1)}
+	grid.Horizontal = grid.Vertical
+	p.Add(grid)
+	leg := plot.NewLegend()
+	leg.TextStyle.Font = sans(10, false)
+	leg.TextStyle.Color = inkColor
+	leg.Top, leg.Left = true, true
+	leg.Padding = px(4)
+	leg.ThumbnailWidth = px(26)
+	for _, s := range c.Series {
+		line := &plotter.Line{XYs: s.points(), LineStyle: draw.LineStyle{Color: s.Color, Width: curveWidth}}
+		thumbs := []plot.Thumbnailer{line}
+		if len(line.XYs) > 0 {
+			p.Add(line)
+		}
+		if len(line.XYs) <= maxMarkers {
+			dots := &plotter.Scatter{XYs: line.XYs,
+				GlyphStyle: draw.GlyphStyle{Color: s.Color, Radius: markerRadius, Shape: draw.CircleGlyph{}}}
+			if len(dots.XYs) > 0 {
+				p.Add(dots)
+			}
+			thumbs = append(thumbs, dots)
+		}
+		leg.Add(s.Label, thumbs...)
+	}
+	// Keep points off the frame: the ranges reach a little past the outer
+	// ticks (set after Add, which widens them to the data).
+	p.X.Min, p.X.Max = xmin-(xmax-xmin)*0.025, xmax+(xmax-xmin)*0.025
+	p.Y.Min, p.Y.Max = ymin-(ymax-ymin)*0.04, ymax+(ymax-ymin)*0.04
+	p.Add(frame{})
+
+	// Leave a margin round the chart.
+	area := draw.Crop(dc, px(14), -px(20), px(10), -px(14))
+	lb := &legendBox{leg: leg, series: c.Series}
+	if c.LegendOutside && len(c.Series) > 0 {
+		lw, lh := lb.size()
+		plotArea := draw.Crop(area, 0, -(lw + px(16)), 0, 0)
+		p.Draw(plotArea)
+		data := p.DataCanvas(plotArea)
+		lb.drawAt(area, vg.Rectangle{
+			Min: vg.Point{X: area.Max.X - lw, Y: data.Max.Y - lh},
+			Max: vg.Point{X: area.Max.X, Y: data.Max.Y},
+		})
+		return nil
+	}
+	if len(c.Series) > 0 {
+		p.Add(lb)
+	}
+	p.Draw(area)
+	return nil
+}
+
+// frame strokes the border of the data area.
+type frame struct{}
+
+func (frame) Plot(c draw.Canvas, _ *plot.Plot) {
+	r := c.Rectangle
+	c.StrokeLines(draw.LineStyle{Color: axisColor, Width: px(1)}, []vg.Point{
+		r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}, r.Min,
+	})
+}
+
+// legendBox is the legend on a white box; as a plotter it goes in the
+// corner of the data area whose box covers the fewest data.
+type legendBox struct {
+	leg    plot.Legend // its entries, one a series
+	series []Series
+}
+
+// legendPad is the space between the legend box's border and its entries.
+var legendPad = px(8)
+
+func (l *legendBox) entryHeight() vg.Length {
+	var h vg.Length
+	for _, s := range l.series {
+		h = max(h, l.leg.TextStyle.Rectangle(s.Label).Max.Y)
+	}
+	return h
+}
+
+// size is the width and height of the box.
+func (l *legendBox) size() (w, h vg.Length) {
+	var tw vg.Length
+	for _, s := range l.series {
+		tw = max(tw, l.leg.TextStyle.Width(s.Label))
+	}
+	n := vg.Length(len(l.series))
+	w = l.leg.ThumbnailWidth + l.leg.TextStyle.Width(" ") + tw + 2*legendPad
+	h = n*l.entryHeight() + (n-1)*l.leg.Padding + 2*legendPad
+	return w, h
+}
+
+// drawAt draws the box and the legend in r.
+func (l *legendBox) drawAt(c draw.Canvas, r vg.Rectangle) {
+	c.SetColor(color.White)
+	c.Fill(r.Path())
+	c.StrokeLines(draw.LineStyle{Color: boxColor, Width: px(1)}, []vg.Point{
+		r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}, r.Min,
+	})
+	// Legend.Draw leaves the font's descent free above the first entry.
+	descent := l.leg.TextStyle.FontExtents().Descent
+	inner := c
+	inner.Rectangle = vg.Rectangle{
+		Min: vg.Point{X: r.Min.X + legendPad, Y: r.Min.Y + legendPad},
+		Max: vg.Point{X: r.Max.X - legendPad, Y: r.Max.Y - legendPad + descent},
+	}
+	l.leg.Draw(inner)
+}
+
+// Plot puts the box in the data area's corner that hides the fewest data.
+func (l *legendBox) Plot(c draw.Canvas, p *plot.Plot) {
+	w, h := l.size()
+	pad := px(8)
+	r := c.Rectangle
+	corners := []vg.Rectangle{
+		{Min: vg.Point{X: r.Max.X - pad - w, Y: r.Min.Y + pad}, Max: vg.Point{X: r.Max.X - pad, Y: r.Min.Y + pad + h}}, // bottom right
+		{Min: vg.Point{X: r.Max.X - pad - w, Y: r.Max.Y - pad - h}, Max: vg.Point{X: r.Max.X - pad, Y: r.Max.Y - pad}}, // top right
+		{Min: vg.Point{X: r.Min.X + pad, Y: r.Min.Y + pad}, Max: vg.Point{X: r.Min.X + pad + w, Y: r.Min.Y + pad + h}}, // bottom left
+		{Min: vg.Point{X: r.Min.X + pad, Y: r.Max.Y - pad - h}, Max: vg.Point{X: r.Min.X + pad + w, Y: r.Max.Y - pad}}, // top left
+	}
+	trX, trY := p.Transforms(&c)
+	var pts [][]vg.Point
+	for _, s := range l.series {
+		var q []vg.Point
+		for _, xy := range s.points() {
+			q = append(q, vg.Point{X: trX(xy.X), Y: trY(xy.Y)})
+		}
+		pts = append(pts, q)
+	}
+	best, bestScore := corners[0], math.MaxInt
+	for _, box := range corners {
+		if score := legendScore(box, pts); score < bestScore {
+			best, bestScore = box, score
+		}
+	}
+	l.drawAt(c, best)
+}
+
+// legendScore is how much of the curves pts a legend box would hide:
+// points and segment samples inside the box (grown a little) count most,
+// those near it break ties.
+func legendScore(box vg.Rectangle, curves [][]vg.Point) int {
+	grow := func(r vg.Rectangle, d vg.Length) vg.Rectangle {
+		return vg.Rectangle{Min: vg.Point{X: r.Min.X - d, Y: r.Min.Y - d}, Max: vg.Point{X: r.Max.X + d, Y: r.Max.Y + d}}
+	}
+	in := func(p vg.Point, r vg.Rectangle) bool {
+		return p.X >= r.Min.X && p.X <= r.Max.X && p.Y >= r.Min.Y && p.Y <= r.Max.Y
+	}
+	inside, near := grow(box, px(6)), grow(box, px(30))
+	score := 0
+	hit := func(p vg.Point, w int) {
+		if in(p, inside) {
+			score += 1000 * w
+		} else if in(p, near) {
+			score += w
+		}
+	}
+	for _, q := range curves {
+		for i, b := range q {
+			hit(b, 10)
+			if i == 0 {
+				continue
+			}
+			// Sample the segment from the previous point every few pixels.
+			a := q[i-1]
+			steps := int(math.Hypot(float64(b.X-a.X), float64(b.Y-a.Y))/float64(px(3))) + 1
+			for k := 1; k < steps; k++ {
+				t := vg.Length(float64(k) / float64(steps))
+				hit(vg.Point{X: a.X + t*(b.X-a.X), Y: a.Y + t*(b.Y-a.Y)}, 1)
+			}
+		}
+	}
+	return score
 }

@@ -18,8 +18,12 @@ type ReportFile struct {
 // ReportName is the Markdown file of a report.
 const ReportName = "report.md"
 
-// ComparisonPNG is the chart of every run's test accuracy.
-const ComparisonPNG = "comparison-test-accuracy.png"
+// ComparisonChart is the base name of the chart of every run's test
+// accuracy; ComparisonPNG is its name as a PNG.
+const (
+	ComparisonChart = "comparison-test-accuracy"
+	ComparisonPNG   = ComparisonChart + "." + FormatPNG
+)
 
 // safeName keeps letters, digits, '.', '_' and '-' of a run ID for a file name.
 func safeName(s string) string {
@@ -45,29 +49,42 @@ func pct(v []float64) []float64 {
 // BuildReport renders, in memory, the report of runs (as LoadRuns returns
 // them): per run with finished epochs an accuracy and a loss chart (train
 // and test curves), a chart of every run's test accuracy, and report.md with
-// the comparison table linking them all. runsDir is only quoted in the text.
-func BuildReport(runsDir string, runs []*Run, now time.Time) ([]ReportFile, error) {
+// the comparison table linking them all. The charts are in format (one of
+// ChartFormats, also their extension): report.md shows PNG and SVG charts
+// and links PDF ones. runsDir is only quoted in the text.
+func BuildReport(runsDir string, runs []*Run, now time.Time, format string) ([]ReportFile, error) {
+	if err := CheckChartFormat(format); err != nil {
+		return nil, fmt.Errorf("report: %v", err)
+	}
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("no runs in %s: nothing to report", runsDir)
 	}
 	var files []ReportFile
-	used := map[string]bool{ReportName: true, ComparisonPNG: true}
+	comparison := ComparisonChart + "." + format
+	used := map[string]bool{ReportName: true, comparison: true}
 	name := func(id, what string) string {
 		base := safeName(id)
-		n := base + "-" + what + ".png"
+		n := base + "-" + what + "." + format
 		for i := 2; used[n]; i++ {
-			n = fmt.Sprintf("%s-%d-%s.png", base, i, what)
+			n = fmt.Sprintf("%s-%d-%s.%s", base, i, what, format)
 		}
 		used[n] = true
 		return n
 	}
-	addPNG := func(n string, c *Chart) error {
-		data, err := EncodePNG(c.Render())
+	addChart := func(n string, c *Chart) error {
+		data, err := c.Encode(format)
 		if err != nil {
 			return fmt.Errorf("report: %s: %v", n, err)
 		}
 		files = append(files, ReportFile{n, data})
 		return nil
+	}
+	// Markdown shows images; a PDF is linked instead.
+	chartRef := func(alt, file string) string {
+		if format == FormatPDF {
+			return fmt.Sprintf("[%s (PDF)](%s)", alt, file)
+		}
+		return fmt.Sprintf("![%s](%s)", alt, file)
 	}
 
 	var md bytes.Buffer
@@ -95,10 +112,10 @@ func BuildReport(runsDir string, runs []*Run, now time.Time) ([]ReportFile, erro
 	if len(comp) > 0 {
 		c := &Chart{Title: "Test accuracy per epoch, all runs", XLabel: "epoch", YLabel: "test accuracy (%)",
 			Series: comp, XInteger: true, YSuffix: "%", LegendOutside: true, Width: 1000, Height: 520}
-		if err := addPNG(ComparisonPNG, c); err != nil {
+		if err := addChart(comparison, c); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&md, "![Test accuracy per epoch of every run](%s)\n\n", ComparisonPNG)
+		fmt.Fprintf(&md, "%s\n\n", chartRef("Test accuracy per epoch of every run", comparison))
 	}
 
 	fmt.Fprintf(&md, "## Runs\n")
@@ -132,13 +149,13 @@ func BuildReport(runsDir string, runs []*Run, now time.Time) ([]ReportFile, erro
 			Series: []Series{{Label: "train", X: x, Y: pct(tra), Color: Palette[0]}, {Label: "test", X: x, Y: pct(tea), Color: Palette[1]}}}
 		loss := &Chart{Title: fmt.Sprintf("%s: loss", r.ID), XLabel: "epoch", YLabel: "cross-entropy loss", XInteger: true,
 			Series: []Series{{Label: "train", X: x, Y: trl, Color: Palette[0]}, {Label: "test", X: x, Y: tel, Color: Palette[1]}}}
-		if err := addPNG(accName, acc); err != nil {
+		if err := addChart(accName, acc); err != nil {
 			return nil, err
 		}
-		if err := addPNG(lossName, loss); err != nil {
+		if err := addChart(lossName, loss); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&md, "![%s accuracy](%s) ![%s loss](%s)\n", mdEscape(r.ID), accName, mdEscape(r.ID), lossName)
+		fmt.Fprintf(&md, "%s %s\n", chartRef(mdEscape(r.ID)+" accuracy", accName), chartRef(mdEscape(r.ID)+" loss", lossName))
 	}
 	files = append(files, ReportFile{ReportName, md.Bytes()})
 	return files, nil

@@ -2,14 +2,21 @@ package results
 
 import (
 	"bytes"
+	"compress/zlib"
+	"fmt"
 	"image"
 	"image/color"
+	"image/png"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/vg"
 
 	"fmnist/archs"
 	"fmnist/trainer"
@@ -35,7 +42,7 @@ func syntheticRuns() []*Run {
 }
 
 func TestReportWritesChartsAndMarkdown(t *testing.T) {
-	files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC))
+	files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), FormatPNG)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +96,7 @@ func TestReportFailureOverwritesNothing(t *testing.T) {
 	os.WriteFile(filepath.Join(out, ReportName), []byte("old report"), 0o644)
 	// A directory where a chart should go makes the write fail.
 	os.Mkdir(filepath.Join(out, ComparisonPNG), 0o755)
-	files, err := BuildReport("runs", syntheticRuns(), time.Now())
+	files, err := BuildReport("runs", syntheticRuns(), time.Now(), FormatPNG)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,7 @@ func TestReportFailureOverwritesNothing(t *testing.T) {
 		}
 		t.Errorf("%d entries left, want the old report and the directory", len(entries))
 	}
-	if _, err := BuildReport("runs", nil, time.Now()); err == nil || !strings.Contains(err.Error(), "no runs") {
+	if _, err := BuildReport("runs", nil, time.Now(), FormatPNG); err == nil || !strings.Contains(err.Error(), "no runs") {
 		t.Errorf("empty report: %v", err)
 	}
 }
@@ -122,5 +129,166 @@ func TestNiceTicks(t *testing.T) {
 	}
 	if formatTick(0.30000000000000004, 0.1) != "0.3" || formatTick(40, 10) != "40" {
 		t.Error("tick labels")
+	}
+}
+
+// The report in SVG and PDF: every chart in the format (and named after
+// it), with the file's header, its texts and curve colours; report.md shows
+// SVG charts and links PDF ones.
+func TestReportSVGAndPDF(t *testing.T) {
+	for _, format := range []string{FormatSVG, FormatPDF} {
+		files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), format)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		var md string
+		charts := map[string][]byte{}
+		for _, f := range files {
+			if f.Name == ReportName {
+				md = string(f.Data)
+				continue
+			}
+			if !strings.HasSuffix(f.Name, "."+format) {
+				t.Errorf("%s report: chart %s", format, f.Name)
+			}
+			charts[f.Name] = f.Data
+		}
+		if _, ok := charts[ComparisonChart+"."+format]; !ok || len(charts) != 5 {
+			t.Errorf("%s report: %d charts, want 5 with the comparison", format, len(charts))
+		}
+		image := `!\[[^\]]*\]\(([^)]+)\)`
+		link := `[^!]\[[^\]]* \(PDF\)\]\(([^)]+)\)`
+		if format == FormatPDF {
+			image, link = link, image
+		}
+		refs := regexp.MustCompile(image).FindAllStringSubmatch(md, -1)
+		if len(refs) != 5 || regexp.MustCompile(link).MatchString(md) {
+			t.Errorf("%s report: %d chart references:\n%s", format, len(refs), md)
+		}
+		for _, r := range refs {
+			if charts[r[1]] == nil {
+				t.Errorf("%s report: report.md links %s, not a chart of the report", format, r[1])
+			}
+		}
+
+		acc := charts["CNN2-20260101-000000-accuracy."+format]
+		var content string // the chart's texts and colours
+		switch format {
+		case FormatSVG:
+			if !bytes.HasPrefix(acc, []byte("<?xml")) || !bytes.Contains(acc[:300], []byte("<svg")) {
+				t.Errorf("SVG chart starts %q", acc[:min(len(acc), 80)])
+			}
+			content = string(acc)
+		case FormatPDF:
+			if !bytes.HasPrefix(acc, []byte("%PDF-")) || !bytes.Contains(acc[len(acc)-32:], []byte("%%EOF")) {
+				t.Errorf("PDF chart starts %q, ends %q", acc[:min(len(acc), 16)], acc[max(0, len(acc)-16):])
+			}
+			content = pdfText(t, acc)
+		}
+		for _, want := range []string{"CNN2-20260101-000000: accuracy", "accuracy (%)", "epoch", "train", "test", "80%"} {
+			if !strings.Contains(content, want) {
+				t.Errorf("%s chart lacks the text %q", format, want)
+			}
+		}
+		if format == FormatSVG {
+			for _, c := range Palette[:2] {
+				if hex := fmt.Sprintf("stroke:#%02X%02X%02X", c.R, c.G, c.B); !strings.Contains(content, hex) {
+					t.Errorf("SVG chart lacks a curve in %s", hex)
+				}
+			}
+		}
+	}
+}
+
+// pdfText is the decompressed content of a PDF's streams, with the
+// escapes of its strings undone.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	var out strings.Builder
+	for rest := pdf; ; {
+		i := bytes.Index(rest, []byte("stream\n"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("stream\n"):]
+		j := bytes.Index(rest, []byte("endstream"))
+		if j < 0 {
+			break
+		}
+		if r, err := zlib.NewReader(bytes.NewReader(rest[:j])); err == nil {
+			b, _ := io.ReadAll(r)
+			out.Write(b)
+		}
+		rest = rest[j:]
+	}
+	if out.Len() == 0 {
+		t.Fatal("no content stream in the PDF")
+	}
+	return strings.NewReplacer(`\(`, "(", `\)`, ")", `\\`, `\`).Replace(out.String())
+}
+
+// A PNG chart has the pixel size asked for (800x480 by default), a white
+// background and its curves' colours.
+func TestChartPNGSize(t *testing.T) {
+	series := []Series{{Label: "a", X: []float64{1, 2, 3}, Y: []float64{1, math.NaN(), 2}, Color: Palette[2]}}
+	for _, c := range []struct{ w, h, wantW, wantH int }{{0, 0, 800, 480}, {640, 400, 640, 400}, {1000, 520, 1000, 520}} {
+		data, err := (&Chart{Title: "t", Series: series, Width: c.w, Height: c.h}).Encode(FormatPNG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != c.wantW || b.Dy() != c.wantH {
+			t.Errorf("chart %dx%d: %v, want %dx%d", c.w, c.h, b, c.wantW, c.wantH)
+		}
+		if r, g, b, _ := img.At(1, 1).RGBA(); r>>8 != 255 || g>>8 != 255 || b>>8 != 255 {
+			t.Errorf("background %v", img.At(1, 1))
+		}
+		found := false
+		for y := 0; y < img.Bounds().Dy() && !found; y++ {
+			for x := 0; x < img.Bounds().Dx() && !found; x++ {
+				r, g, b, _ := img.At(x, y).RGBA()
+				found = color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255} == Palette[2]
+			}
+		}
+		if !found {
+			t.Errorf("chart %dx%d: no pixel of the curve's colour", c.w, c.h)
+		}
+	}
+	// No data at all still makes a chart.
+	if _, err := (&Chart{Title: "empty"}).Encode(FormatPNG); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestChartFormatRefused(t *testing.T) {
+	for _, f := range []string{"gif", "PNG", "", ".svg"} {
+		if err := CheckChartFormat(f); err == nil || !strings.Contains(err.Error(), "png, svg or pdf") {
+			t.Errorf("CheckChartFormat(%q): %v", f, err)
+		}
+		if _, err := (&Chart{Title: "t"}).Encode(f); err == nil {
+			t.Errorf("Encode(%q) succeeded", f)
+		}
+		if _, err := BuildReport("runs", syntheticRuns(), time.Now(), f); err == nil || !strings.Contains(err.Error(), "png, svg or pdf") {
+			t.Errorf("BuildReport in %q: %v", f, err)
+		}
+	}
+	for _, f := range ChartFormats {
+		if err := CheckChartFormat(f); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// The legend goes where it hides fewest data: a box over a curve's points
+// scores worse than one away from them.
+func TestLegendScore(t *testing.T) {
+	curve := [][]vg.Point{{{X: 0, Y: 0}, {X: 100, Y: 100}, {X: 200, Y: 200}}}
+	over := vg.Rectangle{Min: vg.Point{X: 80, Y: 80}, Max: vg.Point{X: 140, Y: 120}}
+	away := vg.Rectangle{Min: vg.Point{X: 150, Y: 0}, Max: vg.Point{X: 200, Y: 40}}
+	if so, sa := legendScore(over, curve), legendScore(away, curve); so <= sa || sa != 0 {
+		t.Errorf("score over the curve %d, away from it %d", so, sa)
 	}
 }
