@@ -82,6 +82,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	minArea := fs.Float64("min-area", 0, "drop proposals smaller than this fraction of the frame (0: the seed's 0.65%; a detection model: 0.2%)")
 	refine := fs.Bool("refine", false, "fit each box to the item in it (a detection model: on)")
 	score := fs.String("score", "", "a detection model's score: item (1 - P(background)) or class (the label's probability); default item")
+	relabel := fs.Bool("relabel", false, "classify each refined box again: its label, and the geometric mean of both scores as its score (needs --refine; a detection model: on)")
 	vote := fs.Bool("vote", false, "label each box by the vote of the crops over it, and of the frames before and after (a detection model: on)")
 	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -133,7 +134,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 		"threshold": func() { cfg.Threshold = *threshold }, "proposal-side": func() { cfg.ProposalSide = *propSide },
 		"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
 		"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
-		"refine": func() { cfg.Refine = *refine }, "temporal": func() { cfg.Temporal = *temporal },
+		"refine": func() { cfg.Refine = *refine }, "relabel": func() { cfg.Relabel = *relabel }, "temporal": func() { cfg.Temporal = *temporal },
 		"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
 	} {
 		if set[name] {
@@ -385,6 +386,7 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 	d.MineFrames = max(20, set.Frames*2/5)
 	d.ValFrames = max(40, set.Frames/4)
 	d.Plain = min(trainSplit.N, set.Frames*40)
+	d.ItemFrames = set.Frames * 16 / 3
 	return d, nil
 }
 

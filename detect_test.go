@@ -244,7 +244,7 @@ func TestDetectInTmux(t *testing.T) {
 func TestDetectionModel(t *testing.T) {
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs")
-	out, stderr, code := fmnist(t, "train", "--models", "CNN2_det", "--det-frames", "200", "--epochs", "4", "--runs", runs, "--headless")
+	out, stderr, code := fmnist(t, "train", "--models", "CNN2_det", "--det-frames", "300", "--epochs", "8", "--runs", runs, "--headless")
 	if code != 0 || !strings.Contains(out, "CNN2_det") {
 		t.Fatalf("train CNN2_det: exit %d: %s%s", code, out, stderr)
 	}
@@ -262,11 +262,11 @@ func TestDetectionModel(t *testing.T) {
 		t.Errorf("no mined hard negatives: %v", err)
 	}
 	run, err := results.LoadRun(runDir)
-	if err != nil || len(run.Epochs) != 4 || run.Status != "done" {
+	if err != nil || len(run.Epochs) != 8 || run.Status != "done" {
 		t.Fatalf("run record: %+v, %v", run, err)
 	}
-	if _, ok := run.Epochs[3].Extra["det_recall"]; !ok {
-		t.Errorf("epoch 4 lacks the validation scenes' figures: %v", run.Epochs[3].Extra)
+	if _, ok := run.Epochs[7].Extra["det_recall"]; !ok {
+		t.Errorf("epoch 8 lacks the validation scenes' figures: %v", run.Epochs[7].Extra)
 	}
 
 	video, truth := filepath.Join(dir, "test.avi"), filepath.Join(dir, "test.json")
@@ -311,12 +311,15 @@ func TestDetectionModel(t *testing.T) {
 	// "best" picks the detection model, with its own threshold and defaults.
 	ours, rejected := detect("ours")
 	seed, _ := detect("seed", "--seed-pipeline")
-	// Thresholds from measurement with this model (4 epochs on 200 frames)
-	// on this video (seed 11, 68 items), somewhat below what was measured:
-	// precision 0.988, recall 0.794, mean IoU 0.957; the seed's pipeline
-	// with the same model: 0.026, 0.206, 0.819.
-	if ours.Precision < 0.85 || ours.Recall < 0.65 || ours.MeanIoU < 0.8 || rejected == 0 {
-		t.Errorf("detection model, defaults: %+v, %d rejected; want precision >= 0.85, recall >= 0.65, mean IoU >= 0.8", ours, rejected)
+	// Thresholds from measurement with this model (8 epochs on 300 frames,
+	// 1.0 min of training) on this video (seed 11, 102 items), somewhat
+	// below what was measured: precision 0.778, recall 0.892, mean IoU
+	// 0.949 (without relabelling 0.684, 0.784); the full benchmark's model
+	// (24 epochs on 1,500 frames) is more precise and finds fewer (0.846
+	// and 0.738 on the harder 200-frame video of seed 3). The seed's
+	// pipeline with the same model finds none.
+	if ours.Precision < 0.65 || ours.Recall < 0.75 || ours.MeanIoU < 0.8 || rejected == 0 {
+		t.Errorf("detection model, defaults: %+v, %d rejected; want precision >= 0.65, recall >= 0.75, mean IoU >= 0.8", ours, rejected)
 	}
 	if seed.Recall*2 > ours.Recall {
 		t.Errorf("the seed's pipeline finds %.3f of the items, ours %.3f: want ours at least twice as many", seed.Recall, ours.Recall)

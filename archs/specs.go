@@ -36,7 +36,7 @@ var specs = []Spec{
 // background; a new phase starts a fresh optimizer.
 var detSpecs = []Spec{
 	{Name: "CNN2_det", Title: "CNN2 detector (10 classes + background)", Classes: 11, Detection: true,
-		Recipe: Recipe{Phases: []Phase{adam(8, 256, 1e-3), adam(4, 256, 3e-4)}},
+		Recipe: Recipe{Phases: []Phase{adam(16, 256, 1e-3), adam(8, 256, 3e-4)}},
 		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5, 11) }},
 }
 

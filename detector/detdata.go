@@ -37,8 +37,16 @@ type DetData struct {
 	// Frames of synthetic video for each purpose (3 frames a scene for
 	// training and mining, ValSceneFrames for validation).
 	TrainFrames, MineFrames, ValFrames int
+	// ItemFrames: frames of one-frame scenes whose items are added (truth box
+	// and two jittered copies) without running proposals: many distinct
+	// items in context, cheaply.
+	ItemFrames int
 	// Plain data-set images (train split) added as positives.
 	Plain int
+	// Distractors: every scene, for training, mining and validation, has
+	// objects that are not items (SynthConfig.Distractors), so that both
+	// the model and the threshold chosen on validation reckon with them.
+	Distractors bool
 	// Dir keeps the mined crops; "" keeps them in memory only.
 	Dir string
 	// Config is the pipeline (DetDefaultConfig, with the class names, by default).
@@ -79,7 +87,7 @@ func NewDetData(train, val *Split, seed int64, dir string) *DetData {
 	cfg := DetDefaultConfig()
 	cfg.Names = trainer.ClassNames[:]
 	return &DetData{Train: train, Val: val, Seed: seed, W: 320, H: 240, TrainFrames: 1500, MineFrames: 600, ValFrames: 150,
-		Plain: 15000, Dir: dir, Config: cfg}
+		ItemFrames: 8000, Plain: 15000, Distractors: true, Dir: dir, Config: cfg}
 }
 
 // Phase returns the training and validation crops of phase p.
@@ -121,6 +129,28 @@ func (d *DetData) build0(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	buf := make([]float32, trainer.Pixels)
+	err = d.itemScenes(ctx, func(g Gray, truth []TruthItem) {
+		for _, t := range truth {
+			tb := t.Box.Rect()
+			for j := 0; j < 3; j++ {
+				b := tb
+				if j > 0 {
+					b = jitterBox(rng, tb, d.W, d.H, 0.15)
+				}
+				if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < PosIoU {
+					continue
+				}
+				Prepare(g, b, buf)
+				train.Images = append(train.Images, buf...)
+				train.Labels = append(train.Labels, uint8(t.Class))
+				train.N++
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
 	// Plain data-set images: the model's class knowledge, as CNN2 learns it.
 	for i := 0; i < d.Plain && d.Train.N > 0; i++ {
 		k := rng.IntN(d.Train.N)
@@ -144,13 +174,15 @@ func (d *DetData) build0(ctx context.Context) error {
 	return nil
 }
 
-// scenes synthesises frames of split s and calls fn, in frame order, with
-// each frame's grey image, its proposals (as detect filters and prepares
+// scenes synthesises frames of split s, compresses them as a recorded video
+// would be (JPEGRoundTrip), and calls fn, in frame order, with each frame's
+// grey image, its proposals (as detect filters and prepares
 // them) and their samples, and the truth. Two workers share the proposals.
 func (d *DetData) scenes(ctx context.Context, s *Split, frames, sceneFrames int, seed int64, cfg Config,
 	fn func(f int, g Gray, rects []image.Rectangle, images []float32, truth []TruthItem)) error {
 	sc := s.SynthConfig(frames, d.W, d.H, seed)
 	sc.SceneFrames = sceneFrames
+	sc.Distractors = d.Distractors
 	type job struct {
 		f     int
 		bgr   []byte
@@ -179,7 +211,13 @@ func (d *DetData) scenes(ctx context.Context, s *Split, frames, sceneFrames int,
 				defer wg.Done()
 				for k := w; k < len(batch); k += len(pipes) {
 					p := pipes[w]
-					g, err := p.load(batch[k].bgr)
+					bgr, err := JPEGRoundTrip(batch[k].bgr, d.W, d.H, jpegQuality(batch[k].f))
+					if err != nil {
+						results[k] = result{err: err}
+						continue
+					}
+					batch[k].bgr = bgr
+					g, err := p.load(bgr)
 					if err != nil {
 						results[k] = result{err: err}
 						continue
@@ -215,6 +253,50 @@ func (d *DetData) scenes(ctx context.Context, s *Split, frames, sceneFrames int,
 		return err
 	}
 	return flush()
+}
+
+// itemScenes calls fn with each of ItemFrames one-frame training scenes
+// (grey) and its items, for build0 to add each item's truth box and two
+// jittered copies, prepared as detect prepares a proposal, without running
+// proposals. Items are what scenes lack (a scene has 1-3, its proposals a
+// hundred); these give the model thousands of distinct items on textures,
+// in both polarities, for the cost of drawing them.
+func (d *DetData) itemScenes(ctx context.Context, fn func(g Gray, truth []TruthItem)) error {
+	if d.ItemFrames <= 0 {
+		return nil
+	}
+	sc := d.Train.SynthConfig(d.ItemFrames, d.W, d.H, d.Seed*1000+4)
+	sc.SceneFrames = 1
+	sc.Distractors = d.Distractors
+	gray := make([]byte, d.W*d.H)
+	_, err := synthesize(sc, func(i int, bgr []byte, items []TruthItem) error {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		jpeg, err := JPEGRoundTrip(bgr, d.W, d.H, jpegQuality(i))
+		if err != nil {
+			return err
+		}
+		bgrToGray(jpeg, gray)
+		fn(Gray{Pix: gray, W: d.W, H: d.H}, items)
+		return nil
+	})
+	return err
+}
+
+// jpegQuality is the JPEG quality of training frame f: 75-95, as recorded
+// videos vary.
+func jpegQuality(f int) int { return 75 + f*7%21 }
+
+// bgrToGray converts as OpenCV's BGR2GRAY does (0.299 R + 0.587 G + 0.114 B,
+// rounded).
+func bgrToGray(bgr, gray []byte) {
+	for i := range gray {
+		b, g, r := int(bgr[3*i]), int(bgr[3*i+1]), int(bgr[3*i+2])
+		gray[i] = uint8((r*4899 + g*9617 + b*1868 + 8192) >> 14)
+	}
 }
 
 // addLabelled adds a frame's crops to ds: proposals with IoU >= PosIoU to an
@@ -253,7 +335,7 @@ func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rect
 			for j := 0; j < 3; j++ {
 				b := tb
 				if j > 0 {
-					b = jitterBox(rng, tb, g.W, g.H)
+					b = jitterBox(rng, tb, g.W, g.H, 0.1)
 				}
 				if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < 0.7 {
 					continue
@@ -276,16 +358,16 @@ func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rect
 // BackgroundLabel is the label of background crops.
 const BackgroundLabel = trainer.NumClasses
 
-// jitterBox moves and scales b by up to 10% of its size.
-func jitterBox(rng *rand.Rand, b image.Rectangle, w, h int) image.Rectangle {
+// jitterBox moves each side of b by up to frac of its size.
+func jitterBox(rng *rand.Rand, b image.Rectangle, w, h int, frac float64) image.Rectangle {
 	dx, dy := float64(b.Dx()), float64(b.Dy())
-	j := func(s float64) int { return int(math.Round((rng.Float64()*2 - 1) * 0.1 * s)) }
+	j := func(s float64) int { return int(math.Round((rng.Float64()*2 - 1) * frac * s)) }
 	out := image.Rect(b.Min.X+j(dx), b.Min.Y+j(dy), b.Max.X+j(dx), b.Max.Y+j(dy))
 	return out.Canon().Intersect(image.Rect(0, 0, w, h))
 }
 
 // mine runs the model on fresh training scenes and returns, as background,
-// every region it labels as an item (at any probability) that overlaps no
+// every region it rather calls an item (score above 0.5) that overlaps no
 // item by NegIoU or more.
 func (d *DetData) mine(ctx context.Context, m *archs.Model) (*trainer.Dataset, error) {
 	cfg := d.Config
@@ -302,6 +384,9 @@ func (d *DetData) mine(ctx context.Context, m *archs.Model) (*trainer.Dataset, e
 			return
 		}
 		for _, c := range cands {
+			if c.Score <= 0.5 {
+				continue // not called an item
+			}
 			hit := false
 			for _, t := range truth {
 				if IoU(c.Box, t.Box.Rect()) >= NegIoU {
@@ -379,7 +464,7 @@ func concat(a, b *trainer.Dataset) *trainer.Dataset {
 }
 
 // Thresholds tried on the validation scenes.
-var valThresholds = []float64{0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99}
+var valThresholds = []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99}
 
 // valScores are detection figures on the validation scenes at a threshold.
 type valScores struct {
@@ -410,6 +495,7 @@ func (d *DetData) validate(ctx context.Context, m *archs.Model) (valScores, erro
 	cfg := d.Config
 	cfg.Model = m
 	p := classifier(cfg)
+	p.labels = map[labelKey]relabelled{}
 	cands := make([][]Candidate, len(d.val))
 	for i, f := range d.val {
 		c, _, err := p.classify(ctx, f.rects, f.images)
@@ -422,17 +508,22 @@ func (d *DetData) validate(ctx context.Context, m *archs.Model) (valScores, erro
 	dets := make([][]Detection, len(d.val))
 	for _, t := range valThresholds {
 		for i, f := range d.val {
-			dets[i] = p.choose(f.gray, cands[i], t)
+			var err error
+			p.frameID = i
+			if dets[i], err = p.choose(ctx, f.gray, cands[i], t); err != nil {
+				return valScores{}, err
+			}
 		}
 		var counts Counts
 		for i, f := range d.val {
 			ds := dets[i]
 			if cfg.Temporal {
 				var prev, next []Detection
-				if i > 0 {
+				// Only frames of the same scene confirm each other.
+				if i%ValSceneFrames > 0 {
 					prev = dets[i-1]
 				}
-				if i+1 < len(dets) {
+				if (i+1)%ValSceneFrames > 0 && i+1 < len(dets) {
 					next = dets[i+1]
 				}
 				ds = confirm(ds, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)

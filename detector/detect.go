@@ -72,8 +72,11 @@ type Config struct {
 	// Vote: a detection's label is the score-weighted vote of the
 	// candidates over it in its frame and, with Temporal, of the detections
 	// over it in the frames before and after.
-	Vote  bool
-	Truth *Truth // optional
+	Vote bool
+	// Relabel: with Refine, each detection's refined box is classified
+	// again, and that label replaces the vote of its frame.
+	Relabel bool
+	Truth   *Truth // optional
 }
 
 // DefaultConfig has the defaults of `fmnist detect` with a ten-class model:
@@ -91,7 +94,7 @@ func DefaultConfig() Config {
 func DetDefaultConfig() Config {
 	c := DefaultConfig()
 	c.MaxAspect, c.NoMerge, c.MinArea, c.MinContrast = DetMaxAspect, true, DetMinArea, DetMinContrast
-	c.Refine, c.Temporal, c.TemporalSure = true, true, DetTemporalSure
+	c.Refine, c.Relabel, c.Temporal, c.TemporalSure = true, true, true, DetTemporalSure
 	c.ProposalSide, c.K, c.Objectness, c.Vote = DetProposalSide, DetK, true, true
 	return c
 }
@@ -386,7 +389,12 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			}
 			return fail(fmt.Errorf("frame %d: classifying: %v", i, err))
 		}
-		f.dets = p.choose(g, cands, cfg.Threshold)
+		if f.dets, err = p.choose(ctx, g, cands, cfg.Threshold); err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			return fail(fmt.Errorf("frame %d: classifying: %v", i, err))
+		}
 		f.ev.Millis.Classify = millis(time.Since(t2))
 		f.ev.Proposals, f.ev.Regions, f.ev.Background = raw, len(rects), background
 

@@ -7,9 +7,10 @@ type Detection struct {
 	Box   XYWH    `json:"box"` // x, y, w, h in frame pixels
 	Class int     `json:"class"`
 	Label string  `json:"label"`
-	Score float64 `json:"score"` // top softmax probability, or with a detection model 1 - P(background)
+	Score float64 `json:"score"` // top softmax probability; a detection model: P(item) = 1 - P(background), with Relabel the geometric mean of the proposal's and the refined box's
 
 	probs [10]float64 // the classes' votes (Config.Vote)
+	item  float64     // P(item) of the refined box's crop (Config.Relabel), or -1
 }
 
 // setClass makes the class the one with the most votes.

@@ -118,6 +118,11 @@ type SynthConfig struct {
 	// SceneFrames, when > 0, fixes the frames per scene (training data
 	// wants many short scenes); 0 draws 10-25.
 	SceneFrames int
+	// Distractors adds 1-3 objects that are not items to each scene's
+	// background: solid bars (poles, window frames), rectangles and
+	// ellipses, in any grey level. Training scenes have them, so that a
+	// detection model learns that not every object is a fashion item.
+	Distractors bool
 }
 
 type synthItem struct {
@@ -179,6 +184,9 @@ func synthesize(cfg SynthConfig, emit func(i int, bgr []byte, items []TruthItem)
 			}
 			var light bool
 			bg, light = newBackground(rng, cfg.W, cfg.H)
+			if cfg.Distractors {
+				bg.distractors(rng, min(cfg.W, cfg.H))
+			}
 			items = newScene(rng, cfg, light)
 		}
 		sceneLeft--
@@ -433,6 +441,56 @@ func newBackground(rng *rand.Rand, w, h int) (*background, bool) {
 		bg.noiseField[i] = float32(rng.NormFloat64())
 	}
 	return bg, light
+}
+
+// distractors draws 1-3 objects that are not items into the texture: bars
+// (long, 4-18% of the frame's shorter side thick, near-vertical or
+// near-horizontal), rectangles and ellipses (12-45% of the shorter side),
+// each of one grey level with a slight shading and a colour cast.
+func (bg *background) distractors(rng *rand.Rand, short int) {
+	for n := 1 + rng.IntN(3); n > 0; n-- {
+		kind := rng.IntN(3)
+		sf := float64(short)
+		var hw, hh float64 // half sizes before rotation
+		ang := (rng.Float64()*2 - 1) * math.Pi / 12
+		switch kind {
+		case 0: // bar
+			hw = sf * (0.04 + rng.Float64()*0.14) / 2
+			hh = float64(max(bg.bw, bg.bh)) * (0.4 + rng.Float64()*1.1) / 2
+			if rng.IntN(2) == 0 {
+				ang += math.Pi / 2
+			}
+		default:
+			hw = sf * (0.12 + rng.Float64()*0.33) / 2
+			hh = sf * (0.12 + rng.Float64()*0.33) / 2
+			ang = rng.Float64() * math.Pi
+		}
+		cx, cy := rng.Float64()*float64(bg.bw), rng.Float64()*float64(bg.bh)
+		level := rng.Float64() * 255
+		shade := (rng.Float64()*2 - 1) * 20
+		var cast [3]float64
+		for c := range cast {
+			cast[c] = (rng.Float64()*2 - 1) * 20
+		}
+		ca, sa := math.Cos(ang), math.Sin(ang)
+		r := math.Hypot(hw, hh)
+		for y := max(0, int(cy-r)); y < min(bg.bh, int(cy+r)+1); y++ {
+			for x := max(0, int(cx-r)); x < min(bg.bw, int(cx+r)+1); x++ {
+				dx, dy := float64(x)-cx, float64(y)-cy
+				u, v := (dx*ca+dy*sa)/hw, (-dx*sa+dy*ca)/hh
+				inside := math.Abs(u) <= 1 && math.Abs(v) <= 1
+				if kind == 2 {
+					inside = u*u+v*v <= 1
+				}
+				if !inside {
+					continue
+				}
+				for c := 0; c < 3; c++ {
+					bg.base[(y*bg.bw+x)*3+c] = float32(clamp255(level + shade*u + cast[c]))
+				}
+			}
+		}
+	}
 }
 
 // fractal fills t (w x h) with 1/f noise in [0,1]: octaves of smoothly
