@@ -82,7 +82,7 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	minArea := fs.Float64("min-area", 0, "drop proposals smaller than this fraction of the frame (0: the seed's 0.65%; a detection model: 0.2%)")
 	refine := fs.Bool("refine", false, "fit each box to the item in it (a detection model: on)")
 	score := fs.String("score", "", "a detection model's score: item (1 - P(background)) or class (the label's probability); default item")
-	relabel := fs.Bool("relabel", false, "classify each refined box again: its label, and the geometric mean of both scores as its score (needs --refine; a detection model: on)")
+	relabel := fs.Bool("relabel", false, "classify each refined box again: its label, and the geometric mean of both scores as its score (needs --refine; a detection model: as chosen on its validation scenes)")
 	vote := fs.Bool("vote", false, "label each box by the vote of the crops over it, and of the frames before and after (a detection model: on)")
 	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -126,6 +126,9 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	if doc.Detection != nil {
 		cfg = detector.DetDefaultConfig()
 		cfg.Threshold = doc.Detection.Threshold
+		if r := doc.Detection.Relabel; r != nil {
+			cfg.Relabel = *r
+		}
 	}
 	cfg.In, cfg.Out, cfg.Mode, cfg.SeedPipeline, cfg.Model = *in, *out, m, *seedPipe, mdl
 	cfg.Names = trainer.ClassNames[:]

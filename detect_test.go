@@ -253,7 +253,7 @@ func TestDetectionModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"architecture: CNN2_det", "background_class: 10", "threshold: ", "chosen_on: ", "- background"} {
+	for _, want := range []string{"architecture: CNN2_det", "background_class: 10", "threshold: ", "relabel: ", "chosen_on: ", "- background"} {
 		if !strings.Contains(string(yml), want) {
 			t.Errorf("best/model.yaml lacks %q", want)
 		}

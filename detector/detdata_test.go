@@ -303,8 +303,10 @@ func TestBackgroundIsLearned(t *testing.T) {
 	if bgRate < 0.75 || itemRate < 0.75 || bgRate+itemRate < 1.5 {
 		t.Errorf("background called background %.3f, items called items %.3f, want >= 0.75 each and a balanced accuracy >= 0.75", bgRate, itemRate)
 	}
-	if _, ok := last.Stats.Extra["det_threshold"]; !ok {
-		t.Errorf("epoch figures lack the threshold chosen on validation scenes: %v", last.Stats.Extra)
+	for _, k := range []string{"det_threshold", "det_relabel"} {
+		if _, ok := last.Stats.Extra[k]; !ok {
+			t.Errorf("epoch figures lack %s, chosen on validation scenes: %v", k, last.Stats.Extra)
+		}
 	}
 }
 

@@ -63,10 +63,13 @@ type ModelDoc struct {
 type DetectionDoc struct {
 	BackgroundClass int     `yaml:"background_class"` // output index of background
 	Threshold       float64 `yaml:"threshold"`        // keep a label whose probability is above this
-	ChosenOn        string  `yaml:"chosen_on"`
-	Precision       float64 `yaml:"val_precision"`
-	Recall          float64 `yaml:"val_recall"`
-	MeanIoU         float64 `yaml:"val_mean_iou"`
+	// Relabel: detect classifies each refined box again (detector.Config);
+	// absent in files written before it was chosen on validation (then on).
+	Relabel   *bool   `yaml:"relabel,omitempty"`
+	ChosenOn  string  `yaml:"chosen_on"`
+	Precision float64 `yaml:"val_precision"`
+	Recall    float64 `yaml:"val_recall"`
+	MeanIoU   float64 `yaml:"val_mean_iou"`
 }
 
 // InputDoc describes what the model expects.
@@ -217,7 +220,11 @@ func SaveModel(dir, arch string, tensors []archs.Tensor, src SourceDoc) error {
 		x := src.Extra
 		doc.Detection.Threshold, doc.Detection.Precision, doc.Detection.Recall, doc.Detection.MeanIoU =
 			x["det_threshold"], x["det_precision"], x["det_recall"], x["det_mean_iou"]
-		doc.Detection.ChosenOn = "validation scenes (val split: the training file's last 5,000 images): the threshold with the best F1 at IoU 0.5"
+		doc.Detection.ChosenOn = "validation scenes (val split: the training file's last 5,000 images): the threshold (and relabelling or not) with the best F1 at IoU 0.5"
+		if r, ok := x["det_relabel"]; ok {
+			on := r != 0
+			doc.Detection.Relabel = &on
+		}
 		if _, ok := x["det_threshold"]; !ok {
 			doc.Detection.Threshold = 0.9
 			doc.Detection.ChosenOn = "none measured: the default"
