@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -260,7 +259,7 @@ func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer
 	}
 	// SIGHUP too: a closed terminal (a dropped SSH connection) cancels the
 	// runs cleanly, recorded as cancelled, like Ctrl-C.
-	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	sigCtx, stop := signalContext(syscall.SIGHUP)
 	defer stop()
 	d := newDashboard(sigCtx, set)
 	if train != nil {
@@ -293,7 +292,7 @@ func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer
 	case uiErr != nil && !interrupted:
 		return fmt.Errorf("dashboard: %v", uiErr)
 	case cancelled || interrupted:
-		return exitError{130, errors.New("cancelled; finished epochs are kept in " + set.runsDir)}
+		return errRunsCancelled(set.runsDir)
 	case d.recErr != nil:
 		return d.recErr
 	case d.failed > 0:
@@ -302,27 +301,21 @@ func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer
 	return nil
 }
 
-// cmdDashboard is `fmnist` with no command: the dashboard on the runs
-// directory, from which runs can be started. Without a terminal and without
-// arguments it prints the usage, as before the dashboard existed.
-func cmdDashboard(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 && !isTerminal(stdout) {
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
+// dashboardCmd is `fmnist` with no command: the dashboard on the runs
+// directory, from which runs can be started. (Without a terminal and without
+// arguments, run prints the usage instead, as before the dashboard existed.)
+func dashboardCmd(fs *flag.FlagSet) runFunc {
 	settings := dashFlags(fs)
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	return func(_ []string, stdout, stderr io.Writer) error {
+		set, err := settings()
+		if err != nil {
+			return exitError{2, err}
+		}
+		if !isTerminal(stdout) {
+			return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}
+		}
+		return runDashboard(set, nil, nil, nil, stdout, stderr)
 	}
-	set, err := settings()
-	if err != nil {
-		return exitError{2, err}
-	}
-	if !isTerminal(stdout) {
-		return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}
-	}
-	return runDashboard(set, nil, nil, nil, stdout, stderr)
 }
 
 // dashFlags declares the flags that say where runs are recorded and how runs
@@ -330,8 +323,8 @@ func cmdDashboard(args []string, stdout, stderr io.Writer) error {
 // returns reads them once parsed, refusing negative limits and a parallelism
 // below 1.
 func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
-	runsDir := fs.String("runs", "runs", "directory of run records")
-	data := fs.String("data", "", "Fashion-MNIST directory for runs started here (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+	runsDir := runsFlag(fs)
+	data := dataFlag(fs) // for runs started here
 	limitTrain := fs.Int("limit-train", 0, "runs started here use only the first N training images")
 	limitTest := fs.Int("limit-test", 0, "runs started here use only the first N test images")
 	seed := fs.Int64("seed", 1, "random seed of runs started here")

@@ -11,12 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"fmnist/archs"
 	"fmnist/detector"
@@ -26,17 +24,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 )
-
-const detectUsage = `  fmnist detect --in VIDEO --out OUT.avi [--model RUN_DIR|best] [--runs DIR] [--threshold P]
-               [--mode single|fast|quality] [--json FILE] [--truth FILE] [--headless] [--seed-pipeline]
-                                           label fashion items in a video (selective search + the model)
-  fmnist train --models CNN2_det [--det-frames N]
-                                           train a detection model (ten classes and background) on synthetic scenes
-  fmnist synth-video --out VIDEO --truth TRUTH.json [--frames N] [--size WxH] [--seed N] [--split test|val|train]
-                                           a test video of Fashion-MNIST items, with ground truth
-  fmnist record --camera N --frames 40 --out FILE
-                                           record from a camera (MJPG, 10 fps), as the seed did
-`
 
 // detectModel loads the model --model names (a run directory, run ID, model
 // directory, or "best" in runsDir): the one place the detector depends on
@@ -62,12 +49,11 @@ func detectModel(arg, runsDir string) (*archs.Model, *results.ModelDoc, string, 
 	return m, doc, modelDir, nil
 }
 
-func cmdDetect(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+func detectCmd(fs *flag.FlagSet) runFunc {
 	in := fs.String("in", "", "input video")
 	out := fs.String("out", "", "output video with labelled boxes (MJPG .avi; .mp4 gets mp4v)")
 	model := fs.String("model", "best", "RUN_DIR, RUN_ID, MODEL_DIR, or best: the best detection model in --runs (else the run with the highest test accuracy)")
-	runsDir := fs.String("runs", "runs", "directory of run records")
+	runsDir := runsFlag(fs)
 	def := detector.DefaultConfig()
 	threshold := fs.Float64("threshold", def.Threshold, "keep a label when its top softmax probability is above this (a detection model: the one chosen on validation scenes)")
 	mode := fs.String("mode", "single", "selective search: single, fast or quality")
@@ -85,108 +71,107 @@ func cmdDetect(args []string, stdout, stderr io.Writer) error {
 	relabel := fs.Bool("relabel", false, "classify each refined box again: its label, and the geometric mean of both scores as its score (needs --refine; a detection model: as chosen on its validation scenes)")
 	vote := fs.Bool("vote", false, "label each box by the vote of the crops over it, and of the frames before and after (a detection model: on)")
 	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
-	}
-	if *in == "" || *out == "" {
-		return exitError{2, errors.New("detect: --in and --out are required")}
-	}
-	m, err := detector.ParseMode(*mode)
-	if err != nil {
-		return exitError{2, fmt.Errorf("detect: --mode: %v", err)}
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *score != "" && *score != "item" && *score != "class" {
-		return exitError{2, fmt.Errorf("detect: --score must be item or class, got %q", *score)}
-	}
-	if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
-		return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
-	}
-	var truth *detector.Truth
-	if *truthFile != "" {
-		if truth, err = detector.ReadTruth(*truthFile); err != nil {
-			return fmt.Errorf("detect: %v", err)
+	return func(_ []string, stdout, stderr io.Writer) error {
+		if *in == "" || *out == "" {
+			return exitError{2, errors.New("detect: --in and --out are required")}
 		}
-	}
-	if *jsonOut != "" {
-		if err := detector.CheckWritable(*jsonOut, "JSON file"); err != nil {
-			return fmt.Errorf("detect: %v", err)
+		m, err := detector.ParseMode(*mode)
+		if err != nil {
+			return exitError{2, fmt.Errorf("detect: --mode: %v", err)}
 		}
-	}
-	if err := detector.CheckInput(*in); err != nil { // before the slower model load
-		return fmt.Errorf("detect: %v", err)
-	}
-	mdl, doc, modelDir, err := detectModel(*model, *runsDir)
-	if err != nil {
-		return fmt.Errorf("detect: model: %v", err)
-	}
-	// A detection model has its own defaults; flags given override them.
-	cfg := def
-	if doc.Detection != nil {
-		cfg = detector.DetDefaultConfig()
-		cfg.Threshold = doc.Detection.Threshold
-		if r := doc.Detection.Relabel; r != nil {
-			cfg.Relabel = *r
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if *score != "" && *score != "item" && *score != "class" {
+			return exitError{2, fmt.Errorf("detect: --score must be item or class, got %q", *score)}
 		}
-	}
-	cfg.In, cfg.Out, cfg.Mode, cfg.SeedPipeline, cfg.Model = *in, *out, m, *seedPipe, mdl
-	cfg.Names = trainer.ClassNames[:]
-	cfg.Truth = truth
-	for name, apply := range map[string]func(){
-		"threshold": func() { cfg.Threshold = *threshold }, "proposal-side": func() { cfg.ProposalSide = *propSide },
-		"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
-		"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
-		"refine": func() { cfg.Refine = *refine }, "relabel": func() { cfg.Relabel = *relabel }, "temporal": func() { cfg.Temporal = *temporal },
-		"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
-	} {
-		if set[name] {
-			apply()
+		if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
+			return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
 		}
-	}
-	job, err := detector.Open(cfg)
-	if err != nil {
-		return fmt.Errorf("detect: %v", err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	report := &detector.Report{Model: modelDir, Threshold: cfg.Threshold}
-	var sum detector.Summary
-	cancelled := false
-	if !*headless && isTerminal(stdout) {
-		if sum, cancelled, err = detectView(ctx, job, cfg.In, modelDir, report, stdout.(*os.File)); err != nil {
-			return fmt.Errorf("detect: %v", err)
-		}
-	} else {
-		plain := &detector.Plain{W: stdout, Every: 10}
-		for ev := range job.Run(ctx) {
-			report.Add(ev)
-			plain.Handle(ev)
-			if s, ok := ev.(detector.Summary); ok {
-				sum = s
+		var truth *detector.Truth
+		if *truthFile != "" {
+			if truth, err = detector.ReadTruth(*truthFile); err != nil {
+				return fmt.Errorf("detect: %v", err)
 			}
 		}
-		cancelled = ctx.Err() != nil
-	}
-	if *jsonOut != "" {
-		if report.Frames == nil {
-			report.Frames = []detector.FrameDone{}
+		if *jsonOut != "" {
+			if err := detector.CheckWritable(*jsonOut, "JSON file"); err != nil {
+				return fmt.Errorf("detect: %v", err)
+			}
 		}
-		b, err := json.MarshalIndent(report, "", " ")
-		if err != nil {
-			return err
-		}
-		if err := results.WriteFileAtomic(*jsonOut, append(b, '\n'), 0o644); err != nil {
+		if err := detector.CheckInput(*in); err != nil { // before the slower model load
 			return fmt.Errorf("detect: %v", err)
 		}
+		mdl, doc, modelDir, err := detectModel(*model, *runsDir)
+		if err != nil {
+			return fmt.Errorf("detect: model: %v", err)
+		}
+		// A detection model has its own defaults; flags given override them.
+		cfg := def
+		if doc.Detection != nil {
+			cfg = detector.DetDefaultConfig()
+			cfg.Threshold = doc.Detection.Threshold
+			if r := doc.Detection.Relabel; r != nil {
+				cfg.Relabel = *r
+			}
+		}
+		cfg.In, cfg.Out, cfg.Mode, cfg.SeedPipeline, cfg.Model = *in, *out, m, *seedPipe, mdl
+		cfg.Names = trainer.ClassNames[:]
+		cfg.Truth = truth
+		for name, apply := range map[string]func(){
+			"threshold": func() { cfg.Threshold = *threshold }, "proposal-side": func() { cfg.ProposalSide = *propSide },
+			"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
+			"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
+			"refine": func() { cfg.Refine = *refine }, "relabel": func() { cfg.Relabel = *relabel }, "temporal": func() { cfg.Temporal = *temporal },
+			"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
+		} {
+			if set[name] {
+				apply()
+			}
+		}
+		job, err := detector.Open(cfg)
+		if err != nil {
+			return fmt.Errorf("detect: %v", err)
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		report := &detector.Report{Model: modelDir, Threshold: cfg.Threshold}
+		var sum detector.Summary
+		cancelled := false
+		if !*headless && isTerminal(stdout) {
+			if sum, cancelled, err = detectView(ctx, job, cfg.In, modelDir, report, stdout.(*os.File)); err != nil {
+				return fmt.Errorf("detect: %v", err)
+			}
+		} else {
+			plain := &detector.Plain{W: stdout, Every: 10}
+			for ev := range job.Run(ctx) {
+				report.Add(ev)
+				plain.Handle(ev)
+				if s, ok := ev.(detector.Summary); ok {
+					sum = s
+				}
+			}
+			cancelled = ctx.Err() != nil
+		}
+		if *jsonOut != "" {
+			if report.Frames == nil {
+				report.Frames = []detector.FrameDone{}
+			}
+			b, err := json.MarshalIndent(report, "", " ")
+			if err != nil {
+				return err
+			}
+			if err := results.WriteFileAtomic(*jsonOut, append(b, '\n'), 0o644); err != nil {
+				return fmt.Errorf("detect: %v", err)
+			}
+		}
+		if cancelled {
+			return errCancelled("detect: cancelled")
+		}
+		if sum.Err != "" {
+			return fmt.Errorf("detect: %s", sum.Err)
+		}
+		return nil
 	}
-	if cancelled {
-		return exitError{130, errors.New("detect: cancelled")}
-	}
-	if sum.Err != "" {
-		return fmt.Errorf("detect: %s", sum.Err)
-	}
-	return nil
 }
 
 // detectView runs job under the terminal's detector view (tui.DetectView),
@@ -236,68 +221,66 @@ func detectView(ctx context.Context, job *detector.Job, in, modelDir string, rep
 	return sum, cancelled, nil
 }
 
-func cmdSynthVideo(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("synth-video", flag.ContinueOnError)
+func synthVideoCmd(fs *flag.FlagSet) runFunc {
 	out := fs.String("out", "", "output video (MJPG .avi, 10 fps)")
 	truthPath := fs.String("truth", "", "ground-truth JSON file")
 	frames := fs.Int("frames", 100, "number of frames")
 	size := fs.String("size", "320x240", "frame size WxH")
 	seed := fs.Int64("seed", 1, "random seed")
-	data := fs.String("data", "", "Fashion-MNIST directory (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+	data := dataFlag(fs)
 	split := fs.String("split", detector.SplitTest, "where the items come from: test (the test file), train (the training file's first 55,000) or val (its last 5,000)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	return func(_ []string, stdout, _ io.Writer) error {
+		if *out == "" || *truthPath == "" {
+			return exitError{2, errors.New("synth-video: --out and --truth are required")}
+		}
+		if _, _, err := detector.SplitRange(*split, 60000); err != nil {
+			return exitError{2, fmt.Errorf("synth-video: --split: %v", err)}
+		}
+		if *frames <= 0 || *frames > 100000 {
+			return exitError{2, fmt.Errorf("synth-video: --frames must be 1 to 100000, got %d", *frames)}
+		}
+		w, h, err := parseSize(*size)
+		if err != nil {
+			return exitError{2, fmt.Errorf("synth-video: --size: %v", err)}
+		}
+		if err := detector.CheckWritable(*truthPath, "truth file"); err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		dir := *data
+		if dir == "" {
+			dir = trainer.DefaultDataDir()
+		}
+		src, err := detector.LoadSplit(dir, *split)
+		if err != nil {
+			return err
+		}
+		vw, err := detector.OpenWriter(*out, w, h, 10)
+		if err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		defer vw.Close()
+		cfg := src.SynthConfig(*frames, w, h, *seed)
+		truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
+		if err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		if err := vw.Close(); err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		b, err := json.MarshalIndent(truth, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := results.WriteFileAtomic(*truthPath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		items := 0
+		for _, f := range truth.Frames {
+			items += len(f.Items)
+		}
+		fmt.Fprintf(stdout, "wrote %s (%d frames, %dx%d, MJPG 10 fps) and %s (%d items)\n", *out, *frames, w, h, *truthPath, items)
+		return nil
 	}
-	if *out == "" || *truthPath == "" {
-		return exitError{2, errors.New("synth-video: --out and --truth are required")}
-	}
-	if _, _, err := detector.SplitRange(*split, 60000); err != nil {
-		return exitError{2, fmt.Errorf("synth-video: --split: %v", err)}
-	}
-	if *frames <= 0 || *frames > 100000 {
-		return exitError{2, fmt.Errorf("synth-video: --frames must be 1 to 100000, got %d", *frames)}
-	}
-	w, h, err := parseSize(*size)
-	if err != nil {
-		return exitError{2, fmt.Errorf("synth-video: --size: %v", err)}
-	}
-	if err := detector.CheckWritable(*truthPath, "truth file"); err != nil {
-		return fmt.Errorf("synth-video: %v", err)
-	}
-	dir := *data
-	if dir == "" {
-		dir = trainer.DefaultDataDir()
-	}
-	src, err := detector.LoadSplit(dir, *split)
-	if err != nil {
-		return err
-	}
-	vw, err := detector.OpenWriter(*out, w, h, 10)
-	if err != nil {
-		return fmt.Errorf("synth-video: %v", err)
-	}
-	defer vw.Close()
-	cfg := src.SynthConfig(*frames, w, h, *seed)
-	truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
-	if err != nil {
-		return fmt.Errorf("synth-video: %v", err)
-	}
-	if err := vw.Close(); err != nil {
-		return fmt.Errorf("synth-video: %v", err)
-	}
-	b, err := json.MarshalIndent(truth, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := results.WriteFileAtomic(*truthPath, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("synth-video: %v", err)
-	}
-	items := 0
-	for _, f := range truth.Frames {
-		items += len(f.Items)
-	}
-	fmt.Fprintf(stdout, "wrote %s (%d frames, %dx%d, MJPG 10 fps) and %s (%d items)\n", *out, *frames, w, h, *truthPath, items)
-	return nil
 }
 
 func parseSize(s string) (int, int, error) {
@@ -313,19 +296,17 @@ func parseSize(s string) (int, int, error) {
 	return w, h, nil
 }
 
-func cmdRecord(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("record", flag.ContinueOnError)
+func recordCmd(fs *flag.FlagSet) runFunc {
 	camera := fs.Int("camera", 0, "camera index")
 	frames := fs.Int("frames", 40, "frames to record")
 	out := fs.String("out", "output.avi", "output video (MJPG .avi, 10 fps)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	return func(_ []string, stdout, _ io.Writer) error {
+		if err := detector.Record(*camera, *frames, *out, nil); err != nil {
+			return fmt.Errorf("record: %v", err)
+		}
+		fmt.Fprintf(stdout, "recorded %s\n", *out)
+		return nil
 	}
-	if err := detector.Record(*camera, *frames, *out, nil); err != nil {
-		return fmt.Errorf("record: %v", err)
-	}
-	fmt.Fprintf(stdout, "recorded %s\n", *out)
-	return nil
 }
 
 // detRunSettings are what a detection model's run needs to make its data

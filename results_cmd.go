@@ -13,11 +13,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"time"
 
 	"fmnist/archs"
@@ -25,16 +23,6 @@ import (
 	"fmnist/trainer"
 	"fmnist/tui"
 )
-
-const resultsUsage = `  fmnist eval --model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--limit-test N] [--final] [--json]
-                                           reload a saved model: test accuracy, per class, confusion matrix
-  fmnist predict --model RUN_DIR|RUN_ID|MODEL_DIR|best [--top N] IMAGE...
-                                           classify PNG or JPEG files
-  fmnist report [--runs DIR] [-o DIR] [--format png|svg|pdf]
-                                           charts (PNG by default) and a Markdown report of every run
-  fmnist train --resume RUN_ID [--runs DIR] [--data DIR]
-                                           continue a cancelled or crashed run from its last epoch
-`
 
 // loadModelArg loads the model --model names: "best" is the best model of
 // the run with the highest best test accuracy in runsDir.
@@ -66,212 +54,195 @@ func loadModelArg(arg, runsDir string, final bool) (*archs.Model, *results.Model
 	return m, doc, modelDir, run, nil
 }
 
-func cmdEval(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+func evalCmd(fs *flag.FlagSet) runFunc {
 	model := fs.String("model", "", "run directory, run ID (in --runs), model directory, or 'best'")
-	runsDir := fs.String("runs", "runs", "directory of run records")
-	data := fs.String("data", "", "Fashion-MNIST directory (default: $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+	runsDir := runsFlag(fs)
+	data := dataFlag(fs)
 	limitTest := fs.Int("limit-test", 0, "use the first N test images (default: as many as the run was evaluated on)")
 	final := fs.Bool("final", false, "the run's final model instead of its best")
 	asJSON := fs.Bool("json", false, "print the evaluation as JSON")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
-	}
-	if *model == "" {
-		return exitError{2, errors.New("eval: --model is required (a run directory, a run ID, a model directory or 'best')")}
-	}
-	if *limitTest < 0 {
-		return exitError{2, fmt.Errorf("eval: --limit-test must be a positive number, got %d", *limitTest)}
-	}
-	m, doc, modelDir, run, err := loadModelArg(*model, *runsDir, *final)
-	if err != nil {
-		return err
-	}
-	src := doc.Source
-	limit := *limitTest
-	if limit == 0 {
-		limit = src.TestSize
-	}
-	dir := *data
-	if dir == "" {
-		dir = trainer.DefaultDataDir()
-	}
-	_, test, err := trainer.Load(dir, 1, limit)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ev, err := results.Evaluate(ctx, m, test)
-	if err != nil {
-		return fmt.Errorf("eval: %v", err)
-	}
-
-	// What the run recorded for this epoch, on the same test slice.
-	recorded, haveRecord := src.TestAcc, src.Epoch > 0
-	if run != nil && src.Epoch >= 1 && src.Epoch <= len(run.Epochs) && run.Epochs[src.Epoch-1].Epoch == src.Epoch {
-		recorded = run.Epochs[src.Epoch-1].TestAcc
-	}
-	sameSlice := haveRecord && test.N == src.TestSize
-	match := sameSlice && ev.Accuracy() == recorded
-
-	if *asJSON {
-		type class struct {
-			Class    string   `json:"class"`
-			Images   int      `json:"images"`
-			Correct  int      `json:"correct"`
-			Accuracy *float64 `json:"accuracy"`
+	return func(_ []string, stdout, _ io.Writer) error {
+		if *model == "" {
+			return exitError{2, errors.New("eval: --model is required (a run directory, a run ID, a model directory or 'best')")}
 		}
-		out := struct {
-			ModelDir     string                                      `json:"model_dir"`
-			Architecture string                                      `json:"architecture"`
-			Run          string                                      `json:"run"`
-			Kind         string                                      `json:"kind"`
-			Epoch        int                                         `json:"epoch"`
-			TestImages   int                                         `json:"test_images"`
-			Correct      int                                         `json:"correct"`
-			Accuracy     float64                                     `json:"accuracy"`
-			Loss         float64                                     `json:"loss"`
-			Recorded     *float64                                    `json:"recorded_accuracy"`
-			Matches      bool                                        `json:"matches_record"`
-			PerClass     []class                                     `json:"per_class"`
-			Confusion    [trainer.NumClasses][trainer.NumClasses]int `json:"confusion"`
-		}{ModelDir: modelDir, Architecture: doc.Architecture, Run: src.Run, Kind: src.Kind, Epoch: src.Epoch,
-			TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Confusion: ev.Confusion}
-		if sameSlice {
-			out.Recorded = &recorded
+		if *limitTest < 0 {
+			return exitError{2, fmt.Errorf("eval: --limit-test must be a positive number, got %d", *limitTest)}
 		}
-		for c, name := range doc.Classes {
-			cl := class{Class: name, Images: ev.ClassCount(c), Correct: ev.Confusion[c][c]}
-			if a := ev.ClassAccuracy(c); !math.IsNaN(a) {
-				cl.Accuracy = &a
-			}
-			out.PerClass = append(out.PerClass, cl)
-		}
-		b, err := json.MarshalIndent(out, "", "  ")
+		m, doc, modelDir, run, err := loadModelArg(*model, *runsDir, *final)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
-	}
+		src := doc.Source
+		limit := *limitTest
+		if limit == 0 {
+			limit = src.TestSize
+		}
+		dir := *data
+		if dir == "" {
+			dir = trainer.DefaultDataDir()
+		}
+		_, test, err := trainer.Load(dir, 1, limit)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		ev, err := results.Evaluate(ctx, m, test)
+		if err != nil {
+			return fmt.Errorf("eval: %v", err)
+		}
 
-	fmt.Fprintf(stdout, "model      %s from %s", doc.Architecture, modelDir)
-	if src.Epoch > 0 {
-		fmt.Fprintf(stdout, " (run %s, %s epoch %d)", src.Run, src.Kind, src.Epoch)
+		// What the run recorded for this epoch, on the same test slice.
+		recorded, haveRecord := src.TestAcc, src.Epoch > 0
+		if run != nil && src.Epoch >= 1 && src.Epoch <= len(run.Epochs) && run.Epochs[src.Epoch-1].Epoch == src.Epoch {
+			recorded = run.Epochs[src.Epoch-1].TestAcc
+		}
+		sameSlice := haveRecord && test.N == src.TestSize
+		match := sameSlice && ev.Accuracy() == recorded
+
+		if *asJSON {
+			type class struct {
+				Class    string   `json:"class"`
+				Images   int      `json:"images"`
+				Correct  int      `json:"correct"`
+				Accuracy *float64 `json:"accuracy"`
+			}
+			out := struct {
+				ModelDir     string                                      `json:"model_dir"`
+				Architecture string                                      `json:"architecture"`
+				Run          string                                      `json:"run"`
+				Kind         string                                      `json:"kind"`
+				Epoch        int                                         `json:"epoch"`
+				TestImages   int                                         `json:"test_images"`
+				Correct      int                                         `json:"correct"`
+				Accuracy     float64                                     `json:"accuracy"`
+				Loss         float64                                     `json:"loss"`
+				Recorded     *float64                                    `json:"recorded_accuracy"`
+				Matches      bool                                        `json:"matches_record"`
+				PerClass     []class                                     `json:"per_class"`
+				Confusion    [trainer.NumClasses][trainer.NumClasses]int `json:"confusion"`
+			}{ModelDir: modelDir, Architecture: doc.Architecture, Run: src.Run, Kind: src.Kind, Epoch: src.Epoch,
+				TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Confusion: ev.Confusion}
+			if sameSlice {
+				out.Recorded = &recorded
+			}
+			for c, name := range doc.Classes {
+				cl := class{Class: name, Images: ev.ClassCount(c), Correct: ev.Confusion[c][c]}
+				if a := ev.ClassAccuracy(c); !math.IsNaN(a) {
+					cl.Accuracy = &a
+				}
+				out.PerClass = append(out.PerClass, cl)
+			}
+			b, err := json.MarshalIndent(out, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(stdout, "%s\n", b)
+			return err
+		}
+
+		fmt.Fprintf(stdout, "model      %s from %s", doc.Architecture, modelDir)
+		if src.Epoch > 0 {
+			fmt.Fprintf(stdout, " (run %s, %s epoch %d)", src.Run, src.Kind, src.Epoch)
+		}
+		fmt.Fprintf(stdout, "\ntest set   %d images (the first %d of %s)\n", ev.N, ev.N, dir)
+		fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f\n", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
+		switch {
+		case !haveRecord:
+			fmt.Fprintf(stdout, "recorded   — (the model file does not say)\n")
+		case !sameSlice:
+			fmt.Fprintf(stdout, "recorded   %s on %d test images (a different slice: not comparable)\n", results.Percent(recorded), src.TestSize)
+		case match:
+			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: identical\n", results.Percent(recorded), src.Epoch)
+		default:
+			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: DIFFERENT (%v vs %v)\n", results.Percent(recorded), src.Epoch, ev.Accuracy(), recorded)
+		}
+		ev.WriteConfusion(stdout, doc.Classes)
+		return nil
 	}
-	fmt.Fprintf(stdout, "\ntest set   %d images (the first %d of %s)\n", ev.N, ev.N, dir)
-	fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f\n", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
-	switch {
-	case !haveRecord:
-		fmt.Fprintf(stdout, "recorded   — (the model file does not say)\n")
-	case !sameSlice:
-		fmt.Fprintf(stdout, "recorded   %s on %d test images (a different slice: not comparable)\n", results.Percent(recorded), src.TestSize)
-	case match:
-		fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: identical\n", results.Percent(recorded), src.Epoch)
-	default:
-		fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: DIFFERENT (%v vs %v)\n", results.Percent(recorded), src.Epoch, ev.Accuracy(), recorded)
-	}
-	ev.WriteConfusion(stdout, doc.Classes)
-	return nil
 }
 
-func cmdPredict(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+func predictCmd(fs *flag.FlagSet) runFunc {
 	model := fs.String("model", "", "run directory, run ID (in --runs), model directory, or 'best'")
-	runsDir := fs.String("runs", "runs", "directory of run records")
+	runsDir := runsFlag(fs)
 	final := fs.Bool("final", false, "the run's final model instead of its best")
 	top := fs.Int("top", 1, "print the N most probable classes")
-	fs.SetOutput(io.Discard)
-	// Flags may come before or after the image files.
-	var files []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return parseFlags(fs, rest, stdout) // prints help or the flag error
+	return func(files []string, stdout, _ io.Writer) error { // flags may come before or after the image files
+		if *model == "" {
+			return exitError{2, errors.New("predict: --model is required (a run directory, a run ID, a model directory or 'best')")}
 		}
-		if fs.NArg() == 0 {
-			break
+		if len(files) == 0 {
+			return exitError{2, errors.New("predict: no image files given")}
 		}
-		files = append(files, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if *model == "" {
-		return exitError{2, errors.New("predict: --model is required (a run directory, a run ID, a model directory or 'best')")}
-	}
-	if len(files) == 0 {
-		return exitError{2, errors.New("predict: no image files given")}
-	}
-	if *top < 1 || *top > trainer.NumClasses {
-		return exitError{2, fmt.Errorf("predict: --top must be between 1 and %d, got %d", trainer.NumClasses, *top)}
-	}
-	// Read every image before printing anything.
-	images := make([]float32, 0, len(files)*trainer.Pixels)
-	for _, f := range files {
-		px, err := trainer.ReadImageFile(f)
+		if *top < 1 || *top > trainer.NumClasses {
+			return exitError{2, fmt.Errorf("predict: --top must be between 1 and %d, got %d", trainer.NumClasses, *top)}
+		}
+		// Read every image before printing anything.
+		images := make([]float32, 0, len(files)*trainer.Pixels)
+		for _, f := range files {
+			px, err := trainer.ReadImageFile(f)
+			if err != nil {
+				return err
+			}
+			images = append(images, px...)
+		}
+		m, doc, _, _, err := loadModelArg(*model, *runsDir, *final)
 		if err != nil {
 			return err
 		}
-		images = append(images, px...)
-	}
-	m, doc, _, _, err := loadModelArg(*model, *runsDir, *final)
-	if err != nil {
-		return err
-	}
-	var lines []string
-	err = trainer.Predict(context.Background(), m, images, len(files), func(i int, logits []float32) {
-		p := results.Softmax(logits)
-		order := make([]int, len(p))
-		for c := range order {
-			order[c] = c
+		var lines []string
+		err = trainer.Predict(context.Background(), m, images, len(files), func(i int, logits []float32) {
+			p := results.Softmax(logits)
+			order := make([]int, len(p))
+			for c := range order {
+				order[c] = c
+			}
+			// Most probable first (stable: lower class index on a tie, as argmax).
+			for a := 1; a < len(order); a++ {
+				for b := a; b > 0 && p[order[b]] > p[order[b-1]]; b-- {
+					order[b], order[b-1] = order[b-1], order[b]
+				}
+			}
+			parts := make([]string, *top)
+			for k := range parts {
+				parts[k] = fmt.Sprintf("%s %.2f%%", doc.Classes[order[k]], p[order[k]]*100)
+			}
+			lines = append(lines, fmt.Sprintf("%s: %s\n", files[i], strings.Join(parts, ", ")))
+		})
+		if err != nil {
+			return fmt.Errorf("predict: %v", err)
 		}
-		// Most probable first (stable: lower class index on a tie, as argmax).
-		for a := 1; a < len(order); a++ {
-			for b := a; b > 0 && p[order[b]] > p[order[b-1]]; b-- {
-				order[b], order[b-1] = order[b-1], order[b]
+		for _, l := range lines {
+			if _, err := io.WriteString(stdout, l); err != nil {
+				return err
 			}
 		}
-		parts := make([]string, *top)
-		for k := range parts {
-			parts[k] = fmt.Sprintf("%s %.2f%%", doc.Classes[order[k]], p[order[k]]*100)
-		}
-		lines = append(lines, fmt.Sprintf("%s: %s\n", files[i], strings.Join(parts, ", ")))
-	})
-	if err != nil {
-		return fmt.Errorf("predict: %v", err)
+		return nil
 	}
-	for _, l := range lines {
-		if _, err := io.WriteString(stdout, l); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
-func cmdReport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	runsDir := fs.String("runs", "runs", "directory of run records")
+func reportCmd(fs *flag.FlagSet) runFunc {
+	runsDir := runsFlag(fs)
 	out := fs.String("o", "report", "directory to write report.md and the charts to")
 	format := fs.String("format", results.FormatPNG, "chart format: png, svg or pdf")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	return func(_ []string, stdout, stderr io.Writer) error {
+		if results.CheckChartFormat(*format) != nil {
+			return exitError{2, fmt.Errorf("report: unknown --format %q (want png, svg or pdf)", *format)}
+		}
+		runs, err := loadRuns(*runsDir, stderr)
+		if err != nil {
+			return err
+		}
+		files, err := results.BuildReport(*runsDir, runs, time.Now(), *format)
+		if err != nil {
+			return err
+		}
+		if err := results.WriteFilesAtomic(*out, files); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s and %d %s charts for %d runs\n", filepath.Join(*out, results.ReportName), len(files)-1, strings.ToUpper(*format), len(runs))
+		return nil
 	}
-	if results.CheckChartFormat(*format) != nil {
-		return exitError{2, fmt.Errorf("report: unknown --format %q (want png, svg or pdf)", *format)}
-	}
-	runs, err := loadRuns(*runsDir, stderr)
-	if err != nil {
-		return err
-	}
-	files, err := results.BuildReport(*runsDir, runs, time.Now(), *format)
-	if err != nil {
-		return err
-	}
-	if err := results.WriteFilesAtomic(*out, files); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %s and %d %s charts for %d runs\n", filepath.Join(*out, results.ReportName), len(files)-1, strings.ToUpper(*format), len(runs))
-	return nil
 }
 
 // cmdResume is `train --resume RUN_ID`: it continues the run from its
@@ -366,7 +337,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 		return runDashboard(set, train, test, []trainer.Job{job}, stdout, stderr)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	rec := results.NewRecorder(runsDir)
 	plain := tui.NewPlain(stdout)
@@ -386,7 +357,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	}
 	switch {
 	case ctx.Err() != nil:
-		return exitError{130, errors.New("cancelled; finished epochs are kept in " + runsDir)}
+		return errRunsCancelled(runsDir)
 	case recErr != nil:
 		return recErr
 	case failed != nil:

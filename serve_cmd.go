@@ -16,11 +16,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -33,10 +31,6 @@ import (
 	"fmnist/trainer"
 	"fmnist/tui"
 )
-
-const serveUsage = `  fmnist serve [--listen 127.0.0.1:23234] [--authorized-keys FILE] [--host-key FILE] [--runs DIR] [--read-only]
-                                           the dashboard over SSH: one training process, any number of viewers
-`
 
 // serveConfig are the settings of an SSH dashboard server.
 type serveConfig struct {
@@ -423,62 +417,60 @@ func (s *server) stopNow() bool {
 	return cancelled
 }
 
-// cmdServe is `fmnist serve`.
-func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// serveCmd is `fmnist serve`.
+func serveCmd(fs *flag.FlagSet) runFunc {
 	listen := fs.String("listen", "127.0.0.1:23234", "address to listen on (loopback by default)")
 	authKeys := fs.String("authorized-keys", defaultAuthorizedKeys(), "public keys allowed in, OpenSSH authorized_keys format")
 	hostKey := fs.String("host-key", defaultHostKey(), "the server's ed25519 host key, created (mode 0600) if missing")
 	settings := dashFlags(fs)
 	readOnly := fs.Bool("read-only", false, "sessions watch only: no starting (n) or cancelling (x) runs")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	return func(_ []string, stdout, stderr io.Writer) error {
+		set, err := settings()
+		if err != nil {
+			return exitError{2, fmt.Errorf("serve: %v", err)}
+		}
+		if err := results.CheckWritable(set.runsDir); err != nil {
+			return err
+		}
+		cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second, set: set}
+		s, err := newServer(cfg, stderr)
+		if err != nil {
+			return fmt.Errorf("serve: %v", err)
+		}
+		sigCtx, stopSig := signalContext()
+		defer stopSig()
+		nkeys := len(s.keys) // before start: no login reads the file yet
+		errc := s.start(context.Background())
+		mode := ""
+		if cfg.readOnly {
+			mode = ", read-only"
+		}
+		s.logf("listening on %s (host key %s, %s from %s%s); ssh -p %s %s",
+			s.ln.Addr(), cfg.hostKey, count(nkeys, "authorized key"), cfg.authorizedKeys, mode, portOf(s.ln.Addr()), hostOf(s.ln.Addr()))
+		var serveErr error
+		select {
+		case <-sigCtx.Done():
+			s.logf("stopping: %s open, %s active", count(s.sessionCount(), "session"), count(s.d.Active(), "run"))
+		case serveErr = <-errc:
+		}
+		cancelled := s.stop()
+		if runs := s.d.runs(); len(runs) > 0 {
+			tui.NewPlain(stdout).Summary(runs)
+		}
+		if s.d.recErr != nil {
+			fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", s.d.recErr)
+		}
+		switch {
+		case serveErr != nil:
+			return fmt.Errorf("serve: %v", serveErr)
+		case cancelled:
+			return errCancelled("stopped; active runs cancelled, finished epochs are kept in " + cfg.set.runsDir)
+		case s.d.recErr != nil:
+			return s.d.recErr
+		}
+		s.logf("stopped")
+		return nil
 	}
-	set, err := settings()
-	if err != nil {
-		return exitError{2, fmt.Errorf("serve: %v", err)}
-	}
-	if err := results.CheckWritable(set.runsDir); err != nil {
-		return err
-	}
-	cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second, set: set}
-	s, err := newServer(cfg, stderr)
-	if err != nil {
-		return fmt.Errorf("serve: %v", err)
-	}
-	sigCtx, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSig()
-	nkeys := len(s.keys) // before start: no login reads the file yet
-	errc := s.start(context.Background())
-	mode := ""
-	if cfg.readOnly {
-		mode = ", read-only"
-	}
-	s.logf("listening on %s (host key %s, %s from %s%s); ssh -p %s %s",
-		s.ln.Addr(), cfg.hostKey, count(nkeys, "authorized key"), cfg.authorizedKeys, mode, portOf(s.ln.Addr()), hostOf(s.ln.Addr()))
-	var serveErr error
-	select {
-	case <-sigCtx.Done():
-		s.logf("stopping: %s open, %s active", count(s.sessionCount(), "session"), count(s.d.Active(), "run"))
-	case serveErr = <-errc:
-	}
-	cancelled := s.stop()
-	if runs := s.d.runs(); len(runs) > 0 {
-		tui.NewPlain(stdout).Summary(runs)
-	}
-	if s.d.recErr != nil {
-		fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", s.d.recErr)
-	}
-	switch {
-	case serveErr != nil:
-		return fmt.Errorf("serve: %v", serveErr)
-	case cancelled:
-		return exitError{130, errors.New("stopped; active runs cancelled, finished epochs are kept in " + cfg.set.runsDir)}
-	case s.d.recErr != nil:
-		return s.d.recErr
-	}
-	s.logf("stopped")
-	return nil
 }
 
 func portOf(a net.Addr) string {
