@@ -29,9 +29,9 @@ func (d *confirmDialog) update(msg tea.KeyMsg) (done, yes bool) {
 	switch {
 	case key.Matches(msg, k.Yes):
 		return true, true
-	case d.kind == confirmQuit && msg.String() == "ctrl+c":
+	case d.kind == confirmQuit && key.Matches(msg, k.QuitAgain):
 		return true, true // ctrl+c twice quits
-	case key.Matches(msg, k.No), msg.String() == "q" && d.kind == confirmCancel:
+	case key.Matches(msg, k.No), d.kind == confirmCancel && key.Matches(msg, k.Dismiss):
 		return true, false
 	}
 	return false, false
@@ -41,6 +41,6 @@ func (d *confirmDialog) view() string {
 	st := d.c.styles
 	w := min(d.c.width-8, 60)
 	lines := wrap(d.text, w)
-	lines = append(lines, "", st.Dim.Render("y/enter yes · n/esc no"))
+	lines = append(lines, "", st.Dim.Render(hintLine(d.c.keys.confirmHints(d.kind))))
 	return st.Dialog.Render(fit(strings.Join(lines, "\n"), w, len(lines)))
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"fmnist/detector"
@@ -37,6 +38,7 @@ type detectClosedMsg struct{}
 type DetectView struct {
 	opt           DetectOptions
 	st            *Styles
+	keys          *keyMap // the dashboard's key table: Quit, Help and Back
 	width, height int
 	started       *detector.Started
 	done          int // frames processed
@@ -58,7 +60,7 @@ func NewDetectView(opt DetectOptions) *DetectView {
 	if st == nil {
 		st = NewStyles(nil)
 	}
-	return &DetectView{opt: opt, st: st}
+	return &DetectView{opt: opt, st: st, keys: newKeyMap()}
 }
 
 // Cancelled reports whether the user quit before the detection ended.
@@ -87,8 +89,9 @@ func (v *DetectView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		v.width, v.height = msg.Width, msg.Height
 	case tea.KeyMsg:
-		switch msg.String() {
-		case "q", "ctrl+c":
+		k := v.keys
+		switch {
+		case key.Matches(msg, k.Quit):
 			if !v.finished() {
 				v.cancelled = true
 				if v.opt.Cancel != nil {
@@ -96,9 +99,9 @@ func (v *DetectView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				}
 			}
 			return v, tea.Quit
-		case "?":
+		case key.Matches(msg, k.Help):
 			v.help = !v.help
-		case "esc":
+		case key.Matches(msg, k.Back):
 			v.help = false
 		}
 	case detectEventMsg:
@@ -365,28 +368,38 @@ func joinColumns(st *Styles, left, right []string, lw, h int) string {
 
 func (v *DetectView) helpText(w, h int) string {
 	st := v.st
-	text := []string{
-		st.Bold.Render("fmnist detect — keys"),
-		"",
-		st.KeyHelp.Render("q, ctrl+c") + "  " + st.DescHelp.Render("quit; before the end it cancels the detection"),
-		"           " + st.DescHelp.Render("(the output and JSON written so far are kept)"),
-		st.KeyHelp.Render("?") + "          " + st.DescHelp.Render("this help"),
+	text := []string{st.Bold.Render("fmnist detect — keys"), ""}
+	keys := v.keys.detectHelp()
+	kw := 0
+	for _, b := range keys {
+		kw = max(kw, cellWidth(b.Help().Key))
+	}
+	for _, b := range keys {
+		for i, desc := range strings.Split(b.Help().Desc, "\n") {
+			label := ""
+			if i == 0 {
+				label = st.KeyHelp.Render(b.Help().Key)
+			}
+			text = append(text, padRight(label, kw)+"  "+st.DescHelp.Render(desc))
+		}
+	}
+	text = append(text,
 		"",
 		"Progress is frames done of the video's frames; frames/s and the ETA",
 		"come from the mean time per frame. Labelled frames lists the latest",
 		"frames with a label above the threshold, each with its probability.",
 		"",
-		st.Dim.Render("? or esc closes this help"),
-	}
+		st.Dim.Render(v.keys.closeHelp()),
+	)
 	return center(strings.Join(text, "\n"), w, h)
 }
 
+// footer is the keys of the moment, from the key table.
 func (v *DetectView) footer(w int) string {
 	st := v.st
-	k := func(key, desc string) string { return st.KeyHelp.Render(key) + " " + st.DescHelp.Render(desc) }
-	q := k("q", "cancel and quit")
-	if v.finished() {
-		q = k("q", "quit")
+	var parts []string
+	for _, b := range v.keys.detectShort(v.finished()) {
+		parts = append(parts, st.KeyHelp.Render(b.Help().Key)+" "+st.DescHelp.Render(b.Help().Desc))
 	}
-	return truncate(q+"  "+k("?", "help"), w)
+	return truncate(strings.Join(parts, "  "), w)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -13,69 +14,96 @@ import (
 )
 
 // focusView shows one run full screen: large charts, the per-epoch history,
-// the recipe and the layers. It scrolls when that is taller than the screen.
+// the recipe and the layers. It scrolls (a bubbles viewport) when that is
+// taller than the screen.
 type focusView struct {
-	c      *common
-	scroll int
-	lines  int // content height at the last render
+	c *common
+	// vp holds the page and how far it is scrolled. Its own key map is not
+	// used: update scrolls it on the key table's keys.
+	vp     viewport.Model
 	models map[string]ModelInfo
+}
+
+func newFocusView(c *common) *focusView {
+	return &focusView{c: c, vp: viewport.New(0, 0), models: map[string]ModelInfo{}}
 }
 
 func (v *focusView) update(msg tea.KeyMsg) tea.Cmd {
 	k := v.c.keys
-	page := max(1, v.c.bodyHeight()-1)
 	switch {
 	case key.Matches(msg, k.Left):
 		v.c.selectIndex(v.c.selectedIndex() - 1)
-		v.scroll = 0
+		v.sync()
+		v.vp.GotoTop()
+		return nil
 	case key.Matches(msg, k.Right):
 		v.c.selectIndex(v.c.selectedIndex() + 1)
-		v.scroll = 0
+		v.sync()
+		v.vp.GotoTop()
+		return nil
+	}
+	v.sync()
+	page := max(1, v.c.bodyHeight()-1) // a page less a line, to keep one line in view
+	switch {
 	case key.Matches(msg, k.Up):
-		v.scroll--
+		v.vp.ScrollUp(1)
 	case key.Matches(msg, k.Down):
-		v.scroll++
+		v.vp.ScrollDown(1)
 	case key.Matches(msg, k.PageUp):
-		v.scroll -= page
+		v.vp.ScrollUp(page)
 	case key.Matches(msg, k.PageDown):
-		v.scroll += page
+		v.vp.ScrollDown(page)
 	case key.Matches(msg, k.Top):
-		v.scroll = 0
+		v.vp.GotoTop()
 	case key.Matches(msg, k.Bottom):
-		v.scroll = 1 << 30
+		v.vp.GotoBottom()
 	}
-	v.lines = 0
-	if r := v.c.selectedRun(); r != nil {
-		v.lines = len(v.content(r))
-	}
-	v.clampScroll()
 	return nil
 }
 
-func (v *focusView) clampScroll() {
-	v.scroll = min(max(0, v.scroll), max(0, v.lines-v.c.bodyHeight()))
+// sync sizes the viewport to the body and gives it the selected run's page,
+// every line exactly as wide as the screen; it keeps the scroll position
+// within the page.
+func (v *focusView) sync() {
+	c := v.c
+	v.vp.Width, v.vp.Height = c.width, c.bodyHeight()
+	r := c.selectedRun()
+	if r == nil {
+		v.vp.SetContent("")
+		v.vp.GotoTop()
+		return
+	}
+	lines := v.content(r)
+	for i, l := range lines {
+		lines[i] = padRight(l, c.width)
+	}
+	v.vp.SetContent(strings.Join(lines, "\n"))
+	v.vp.SetYOffset(v.vp.YOffset)
 }
+
+// scroll is the first line of the page in view, from 0.
+func (v *focusView) scroll() int { return v.vp.YOffset }
+
+// top scrolls back to the top of the page.
+func (v *focusView) top() { v.vp.SetYOffset(0) }
 
 // position tells how far the view is scrolled, for the footer.
 func (v *focusView) position() string {
-	h := v.c.bodyHeight()
-	if v.lines <= h {
+	h, n := v.c.bodyHeight(), v.vp.TotalLineCount()
+	if n <= h {
 		return ""
 	}
-	return fmt.Sprintf("lines %d-%d/%d", v.scroll+1, min(v.lines, v.scroll+h), v.lines)
+	return fmt.Sprintf("lines %d-%d/%d", v.scroll()+1, min(n, v.scroll()+h), n)
 }
 
 func (v *focusView) view() string {
 	c := v.c
 	w, h := c.width, c.bodyHeight()
-	r := c.selectedRun()
-	if r == nil {
+	v.sync()
+	if c.selectedRun() == nil {
 		return center(c.styles.Dim.Render("No run selected. Choose one in the Runs or Table view."), w, h)
 	}
-	lines := v.content(r)
-	v.lines = len(lines)
-	v.clampScroll()
-	return fit(strings.Join(lines[v.scroll:], "\n"), w, h)
+	return v.vp.View()
 }
 
 // content is the whole Focus page of run r, one string per screen line.

@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"fmnist/trainer"
 )
 
 func TestFocusContent(t *testing.T) {
@@ -35,15 +38,15 @@ func TestFocusContent(t *testing.T) {
 		t.Errorf("80x24 scrolled to the end:\n%s", v)
 	}
 	press(m, "g")
-	if m.focus.scroll != 0 {
+	if m.focus.scroll() != 0 {
 		t.Error("g did not scroll to the top")
 	}
 	press(m, "pgdown")
-	if m.focus.scroll == 0 {
+	if m.focus.scroll() == 0 {
 		t.Error("pgdown did not scroll")
 	}
 	press(m, "pgup")
-	if m.focus.scroll != 0 {
+	if m.focus.scroll() != 0 {
 		t.Error("pgup did not scroll back")
 	}
 }
@@ -64,5 +67,83 @@ func TestFocusNoRun(t *testing.T) {
 	m.Update(teaSize(80, 24))
 	if !strings.Contains(m.View(), "No run selected") {
 		t.Fatal(m.View())
+	}
+}
+
+// TestFocusScrolling: the page scrolls (a bubbles viewport) on the same keys
+// as before: a line with up/down and k/j, a page less a line with
+// pgup/pgdown, ctrl+u/ctrl+d and space, to the ends with g/home and G/end;
+// the footer tells which lines show, and the position stays within the page
+// when the terminal grows.
+func TestFocusScrolling(t *testing.T) {
+	m := newTestModel(t, &fakeCtrl{}, 80, 24)
+	// CNN2 (layers) with 40 more epochs: a page over two screens long.
+	var more []trainer.Event
+	for e := 6; e <= 45; e++ {
+		more = append(more, trainer.EpochEnd{ID: "CNN2-20260301-120000", Stats: fixEpoch(e, 0.9, 10)})
+	}
+	m.Update(eventsMsg(more))
+	press(m, "left", "enter")
+	if m.Selected() != "CNN2-20260301-120000" {
+		t.Fatalf("selected %s", m.Selected())
+	}
+	m.View()
+	h := m.c.bodyHeight()
+	n := m.focus.vp.TotalLineCount()
+	if n <= h+h-1 {
+		t.Fatalf("page of %d lines: too short to test paging", n)
+	}
+	want := func(keys string, scroll int) {
+		t.Helper()
+		if got := m.focus.scroll(); got != scroll {
+			t.Fatalf("after %s: scroll %d, want %d", keys, got, scroll)
+		}
+		v := m.View()
+		pos := fmt.Sprintf("lines %d-%d/%d", scroll+1, min(n, scroll+h), n)
+		if !strings.HasSuffix(strings.TrimRight(v, " "), pos) {
+			t.Fatalf("after %s: footer lacks %q:\n%s", keys, pos, v)
+		}
+		lines := m.focus.content(m.c.selectedRun())
+		body := strings.Split(v, "\n")[1]
+		if strings.TrimRight(body, " ") != strings.TrimRight(lines[scroll], " ") {
+			t.Fatalf("after %s: first line %q, want %q", keys, body, lines[scroll])
+		}
+	}
+	want("nothing", 0)
+	press(m, "down", "j")
+	want("down j", 2)
+	press(m, "up")
+	want("up", 1)
+	press(m, "k", "k", "up")
+	want("k k up (stops at the top)", 0)
+	press(m, "pgdown")
+	want("pgdown", h-1)
+	press(m, "pgup")
+	want("pgup", 0)
+	press(m, "ctrl+d")
+	want("ctrl+d", h-1)
+	press(m, "ctrl+u")
+	want("ctrl+u", 0)
+	press(m, " ")
+	want("space", h-1)
+	press(m, "G")
+	want("G", n-h)
+	press(m, "down", "pgdown")
+	want("down pgdown (stops at the bottom)", n-h)
+	press(m, "g")
+	want("g", 0)
+	press(m, "end")
+	want("end", n-h)
+	press(m, "home")
+	want("home", 0)
+	// Scrolled to the end, then a taller terminal: the position is clamped.
+	press(m, "G")
+	m.Update(teaSize(160, 48))
+	v := m.View()
+	if n2 := m.focus.vp.TotalLineCount(); m.focus.scroll() != max(0, n2-m.c.bodyHeight()) {
+		t.Errorf("after growing: scroll %d of %d lines in %d", m.focus.scroll(), n2, m.c.bodyHeight())
+	}
+	if strings.Count(v, "\n") != 47 {
+		t.Errorf("view is %d lines, want 48", strings.Count(v, "\n")+1)
 	}
 }

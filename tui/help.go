@@ -33,24 +33,28 @@ func (v *helpView) short(vw view, w int) string {
 	return h.ShortHelpView(v.c.keys.shortFor(vw))
 }
 
+// view is the help screen: the key table's bindings (FullHelp), then what
+// each view shows, its keys named as the table names them.
 func (v *helpView) view() string {
-	st := v.c.styles
+	st, k := v.c.styles, v.c.keys
 	w, h := v.c.width, v.c.bodyHeight()
+	leftRight, sort := hintLabel(k.Left, k.Right), hintLabel(k.Sort)
+	nth := strings.ReplaceAll(hintLabel(k.SortColumn), ",", " and ") // 1-9 and 0
 	text := []string{
 		st.Bold.Render("fmnist dashboard — keys"),
 		"",
-		v.model().FullHelpView(v.c.keys.FullHelp()),
+		v.model().FullHelpView(k.FullHelp()),
 		"",
 		st.Bold.Render("Runs") + "   one panel per run: status, epoch, progress of the epoch in training",
 		"       with images/s and the run's ETA, accuracy and loss per epoch.",
-		st.Bold.Render("Table") + "  every run in the runs directory. ←→ choose a column, s sorts by it",
-		"       (s again reverses), 1-9 and 0 sort by the Nth column; enter focuses.",
+		st.Bold.Render("Table") + "  every run in the runs directory. " + leftRight + " choose a column, " + sort + " sorts by it",
+		"       (" + sort + " again reverses), " + nth + " sort by the Nth column; " + hintLabel(k.Focus) + " focuses.",
 		"       * marks the best test accuracy and the fastest s/epoch.",
-		st.Bold.Render("Focus") + "  one run: large charts, every epoch, recipe and layers; ←→ other run.",
+		st.Bold.Render("Focus") + "  one run: large charts, every epoch, recipe and layers; " + leftRight + " other run.",
 		st.Bold.Render("Charts") + " x axis: epoch. " + curves(st),
-		st.Bold.Render("Quit") + "   with runs active, q asks first; quitting cancels them.",
+		st.Bold.Render("Quit") + "   with runs active, " + hintLabel(k.Quit) + " asks first; quitting cancels them.",
 		"",
-		st.Dim.Render("? or esc closes this help"),
+		st.Dim.Render(k.closeHelp()),
 	}
 	return center(strings.Join(text, "\n"), w, h)
 }

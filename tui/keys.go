@@ -1,9 +1,30 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"strings"
 
-// keyMap is every key binding of the dashboard. It implements help.KeyMap.
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// keyMap is the key table: every key that the dashboard, its dialogs and the
+// detector view answer to, each a bubbles key.Binding with its help text. It
+// is the one place where keys are named. Every view dispatches by matching
+// key messages against these bindings (key.Matches), and everything that
+// tells the user about keys is built from them, per view or context:
+//
+//	shortFor       the dashboard's footer in each view
+//	FullHelp       the dashboard's help screen (help.go)
+//	confirmHints   a question's hint line (confirm.go)
+//	newRunHints    the new-run form's hint line (newrun.go)
+//	detectShort    the detector view's footer (detectview.go)
+//	detectHelp     the detector view's help screen
+//
+// Rebinding a key here changes both what triggers the action and what the
+// screens say. (The idea is W&B's terminal viewer LEET, whose per-view
+// binding tables drive its dispatch and its help screen.)
 type keyMap struct {
+	// The dashboard's views, all on its help screen.
 	NextView, PrevView    key.Binding
 	Up, Down, Left, Right key.Binding
 	PageUp, PageDown      key.Binding
@@ -12,9 +33,21 @@ type keyMap struct {
 	New, Cancel, Export   key.Binding
 	Sort, SortColumn      key.Binding
 	Help, Quit            key.Binding
-	Yes, No               key.Binding
-	// readOnly hides n, x and e from the help: a read-only server refuses them
-	// (with a status line, should they be pressed anyway).
+
+	// A question (confirmDialog): yes or no, plus a key of one question each:
+	// ctrl+c in "quit?" quits (ctrl+c twice quits), q in "cancel the run?"
+	// is no.
+	Yes, No   key.Binding
+	QuitAgain key.Binding
+	Dismiss   key.Binding
+
+	// The new-run form (newRunDialog); Up and Down choose the model. Digit
+	// and Erase edit the epochs field.
+	Digit, Erase key.Binding
+	Start, Close key.Binding
+
+	// readOnly hides n, x and e from the footer and help: a read-only server
+	// refuses them (with a status line, should they be pressed anyway).
 	readOnly bool
 }
 
@@ -41,9 +74,71 @@ func newKeyMap() *keyMap {
 		SortColumn: b(k("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), h("1-9,0", "sort by Nth column")),
 		Help:       b(k("?"), h("?", "help")),
 		Quit:       b(k("q", "ctrl+c"), h("q", "quit")),
-		Yes:        b(k("y", "Y", "enter"), h("y/enter", "yes")),
-		No:         b(k("n", "N", "esc"), h("n/esc", "no")),
+
+		Yes:       b(k("y", "Y", "enter"), h("y/enter", "yes")),
+		No:        b(k("n", "N", "esc"), h("n/esc", "no")),
+		QuitAgain: b(k("ctrl+c"), h("ctrl+c", "quit")),
+		Dismiss:   b(k("q"), h("q", "no")),
+
+		Digit: b(k("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), h("0-9", "type the epochs")),
+		Erase: b(k("backspace"), h("backspace", "erase a digit")),
+		Start: b(k("enter"), h("enter", "start the run")),
+		Close: b(k("esc"), h("esc", "close the form")),
 	}
+}
+
+// arrowGlyphs are the arrow keys as hints show them.
+var arrowGlyphs = map[string]string{"up": "↑", "down": "↓", "left": "←", "right": "→"}
+
+// hintLabel is the key label of a hint standing for bindings bs: arrows run
+// together as glyphs (←→ for Left and Right), other keys are their help
+// labels joined with "/" (n/esc/q).
+func hintLabel(bs ...key.Binding) string {
+	glyphs, labels := "", make([]string, 0, len(bs))
+	arrows := true
+	for _, b := range bs {
+		l := b.Help().Key
+		if l == "" && len(b.Keys()) > 0 {
+			l = b.Keys()[0]
+		}
+		labels = append(labels, l)
+		g, ok := "", false
+		if len(b.Keys()) > 0 {
+			g, ok = arrowGlyphs[b.Keys()[0]]
+		}
+		arrows = arrows && ok
+		glyphs += g
+	}
+	if arrows && len(bs) > 0 {
+		return glyphs
+	}
+	return strings.Join(labels, "/")
+}
+
+// keyHint is one entry of a footer or hint line: bindings bs of the table
+// under the short description desc. It matches what they match, and is
+// disabled (left out) when they all are.
+func keyHint(desc string, bs ...key.Binding) key.Binding {
+	var keys []string
+	enabled := false
+	for _, b := range bs {
+		keys = append(keys, b.Keys()...)
+		enabled = enabled || b.Enabled()
+	}
+	h := key.NewBinding(key.WithKeys(keys...), key.WithHelp(hintLabel(bs...), desc))
+	h.SetEnabled(enabled)
+	return h
+}
+
+// hintLine is hints as a dialog's hint line: "y/enter yes · n/esc no".
+func hintLine(hints []key.Binding) string {
+	var parts []string
+	for _, h := range hints {
+		if h.Enabled() {
+			parts = append(parts, h.Help().Key+" "+h.Help().Desc)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // ShortHelp is the footer's help for the Runs view.
@@ -53,11 +148,9 @@ func (k *keyMap) ShortHelp() []key.Binding {
 
 // shortFor is the footer's help in view v: the main keys, tersely.
 func (k *keyMap) shortFor(v view) []key.Binding {
-	b := func(keys, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys), key.WithHelp(keys, desc))
-	}
-	tab, quit, help := b("tab", "view"), b("q", "quit"), b("?", "help")
-	newRun, cancel, export := b("n", "new"), b("x", "cancel"), b("e", "export")
+	h := keyHint
+	tab, help, quit := h("view", k.NextView), h("help", k.Help), h("quit", k.Quit)
+	newRun, cancel, export := h("new", k.New), h("cancel", k.Cancel), h("export", k.Export)
 	if k.readOnly {
 		for _, kb := range []*key.Binding{&newRun, &cancel, &export} {
 			kb.SetEnabled(false) // the help view leaves disabled keys out
@@ -65,11 +158,11 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 	}
 	switch v {
 	case viewTable:
-		return []key.Binding{tab, b("←→", "column"), b("s", "sort"), b("enter", "focus"), newRun, export, help, quit}
+		return []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("focus", k.Focus), newRun, export, help, quit}
 	case viewFocus:
-		return []key.Binding{tab, b("←→", "runs"), b("↑↓", "scroll"), b("esc", "back"), cancel, help, quit}
+		return []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("back", k.Back), cancel, help, quit}
 	}
-	return []key.Binding{tab, b("←↑↓→", "move"), b("enter", "focus"), newRun, cancel, help, quit}
+	return []key.Binding{tab, h("move", k.Left, k.Up, k.Down, k.Right), h("focus", k.Focus), newRun, cancel, help, quit}
 }
 
 // FullHelp is the help screen: one column per group.
@@ -83,4 +176,57 @@ func (k *keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		runs,
 	}
+}
+
+// confirmHints is the hint line of a question of kind kind.
+func (k *keyMap) confirmHints(kind confirmKind) []key.Binding {
+	if kind == confirmQuit {
+		return []key.Binding{keyHint("yes", k.Yes), keyHint("no", k.No), keyHint("quit", k.QuitAgain)}
+	}
+	return []key.Binding{keyHint("yes", k.Yes), keyHint("no", k.No, k.Dismiss)}
+}
+
+// newRunHints is the new-run form's hint line.
+func (k *keyMap) newRunHints() []key.Binding {
+	return []key.Binding{keyHint("model", k.Up, k.Down), keyHint("epochs", k.Digit, k.Erase),
+		keyHint("start", k.Start), keyHint("cancel", k.Close)}
+}
+
+// detectShort is the detector view's footer; before the end, quitting
+// cancels the detection.
+func (k *keyMap) detectShort(finished bool) []key.Binding {
+	quit := keyHint("cancel and quit", k.Quit)
+	if finished {
+		quit = keyHint("quit", k.Quit)
+	}
+	return []key.Binding{quit, keyHint("help", k.Help)}
+}
+
+// detectHelp is the key list of the detector view's help screen: every key
+// of each binding, spelt out.
+func (k *keyMap) detectHelp() []key.Binding {
+	all := func(b key.Binding, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(strings.Join(b.Keys(), ", "), desc))
+	}
+	return []key.Binding{
+		all(k.Quit, "quit; before the end it cancels the detection\n(the output and JSON written so far are kept)"),
+		all(k.Help, "this help"),
+	}
+}
+
+// closeHelp is the last line of a help screen: "? or esc closes this help".
+func (k *keyMap) closeHelp() string {
+	return hintLabel(k.Help) + " or " + hintLabel(k.Back) + " closes this help"
+}
+
+// keyIndex is the position of msg's key among b's keys, or -1: which of
+// several keys of one binding was pressed (1-9 and 0 for SortColumn).
+func keyIndex(msg tea.KeyMsg, b key.Binding) int {
+	s := msg.String()
+	for i, k := range b.Keys() {
+		if k == s {
+			return i
+		}
+	}
+	return -1
 }

@@ -111,7 +111,7 @@ func New(opts Options) *Model {
 	m := &Model{c: c, opts: opts, ctrl: opts.Controller, feed: opts.Feed, frame: frame}
 	m.runs = &runsView{c: c}
 	m.table = newTableView(c)
-	m.focus = &focusView{c: c, models: map[string]ModelInfo{}}
+	m.focus = newFocusView(c)
 	m.help = &helpView{c: c}
 	if m.ctrl != nil {
 		for _, mi := range m.ctrl.Models() {
@@ -264,7 +264,7 @@ func (m *Model) selectWanted() {
 func (m *Model) setView(v view) {
 	if v == viewFocus && m.view != viewFocus {
 		m.back = m.view
-		m.focus.scroll = 0
+		m.focus.top()
 	}
 	m.view = v
 }

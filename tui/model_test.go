@@ -229,11 +229,11 @@ func TestFocusEnterEsc(t *testing.T) {
 		t.Fatalf("enter: view %d\n%s", m.view, m.View())
 	}
 	press(m, "down", "down")
-	if m.focus.scroll != 2 || !strings.Contains(m.View(), "lines 3-24/") {
-		t.Fatalf("scroll %d after two downs\n%s", m.focus.scroll, m.View())
+	if m.focus.scroll() != 2 || !strings.Contains(m.View(), "lines 3-24/") {
+		t.Fatalf("scroll %d after two downs\n%s", m.focus.scroll(), m.View())
 	}
 	press(m, "right")
-	if !strings.Contains(m.View(), "all_cnn-20260301-100000") || m.focus.scroll != 0 {
+	if !strings.Contains(m.View(), "all_cnn-20260301-100000") || m.focus.scroll() != 0 {
 		t.Fatal("right in Focus does not show the next run from its top")
 	}
 	press(m, "esc")

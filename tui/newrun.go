@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"fmnist/results"
@@ -19,9 +21,16 @@ type newRunDialog struct {
 	c      *common
 	models []ModelInfo
 	cursor int
-	epochs string // digits typed; "" means the recipe's default
-	err    string
+	// field holds the epochs typed, digits only; "" means the recipe's
+	// default. Its keys come from the key table (Digit, Erase); it is drawn
+	// by view, with a static cursor mark: a blinking cursor would wake the
+	// dashboard twice a second while runs train (see DefaultFrame).
+	field textinput.Model
+	err   string
 }
+
+// epochsDigits is the most digits the epochs field takes (maxEpochs has 4).
+const epochsDigits = 4
 
 func newNewRunDialog(c *common, models []ModelInfo, current string) *newRunDialog {
 	d := &newRunDialog{c: c, models: models}
@@ -30,8 +39,21 @@ func newNewRunDialog(c *common, models []ModelInfo, current string) *newRunDialo
 			d.cursor = i
 		}
 	}
+	f := textinput.New()
+	f.Prompt = ""
+	f.CharLimit = epochsDigits
+	// Only the table's keys edit the field: typing goes through typeDigits,
+	// and of the field's own editing keys only Erase is bound (the cursor
+	// stays at the end, as the field is drawn).
+	f.KeyMap = textinput.KeyMap{DeleteCharacterBackward: c.keys.Erase}
+	f.Cursor.SetMode(cursor.CursorStatic)
+	f.Focus()
+	d.field = f
 	return d
 }
+
+// epochs is the text of the epochs field.
+func (d *newRunDialog) epochs() string { return d.field.Value() }
 
 // startRequest is what the dialog asks the controller to start.
 type startRequest struct {
@@ -45,16 +67,16 @@ func (d *newRunDialog) update(msg tea.KeyMsg) (done bool, req *startRequest) {
 	k := d.c.keys
 	d.err = ""
 	switch {
-	case msg.Type == tea.KeyEsc:
+	case key.Matches(msg, k.Close):
 		return true, nil
-	case msg.Type == tea.KeyEnter:
+	case key.Matches(msg, k.Start):
 		if len(d.models) == 0 {
 			return true, nil
 		}
 		m := d.models[d.cursor]
 		n := m.Epochs
-		if d.epochs != "" {
-			v, err := strconv.Atoi(d.epochs)
+		if e := d.epochs(); e != "" {
+			v, err := strconv.Atoi(e)
 			if err != nil || v < 1 || v > maxEpochs {
 				d.err = fmt.Sprintf("epochs must be 1 to %d", maxEpochs)
 				return false, nil
@@ -66,21 +88,30 @@ func (d *newRunDialog) update(msg tea.KeyMsg) (done bool, req *startRequest) {
 		d.cursor = max(0, d.cursor-1)
 	case key.Matches(msg, k.Down):
 		d.cursor = min(len(d.models)-1, d.cursor+1)
-	case msg.Type == tea.KeyBackspace:
-		if d.epochs != "" {
-			d.epochs = d.epochs[:len(d.epochs)-1]
-		}
-	case msg.Type == tea.KeyRunes:
-		for _, r := range msg.Runes {
-			if r >= '0' && r <= '9' && len(d.epochs) < 4 {
-				if r == '0' && d.epochs == "" {
-					continue
-				}
-				d.epochs += string(r)
-			}
-		}
+	case key.Matches(msg, k.Erase):
+		d.field, _ = d.field.Update(msg)
+	default:
+		d.typeDigits(msg)
 	}
 	return false, nil
+}
+
+// typeDigits types the Digit keys of msg (one key, or several pasted) into
+// the epochs field, but no leading zero; anything else is ignored.
+func (d *newRunDialog) typeDigits(msg tea.KeyMsg) {
+	empty := d.epochs() == ""
+	var typed []rune
+	for _, r := range msg.Runes {
+		if !key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}, d.c.keys.Digit) || r == '0' && empty {
+			continue
+		}
+		typed = append(typed, r)
+		empty = false
+	}
+	if len(typed) > 0 {
+		// The field keeps at most epochsDigits of them.
+		d.field, _ = d.field.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: typed})
+	}
 }
 
 func (d *newRunDialog) view() string {
@@ -89,7 +120,7 @@ func (d *newRunDialog) view() string {
 	var b []string
 	b = append(b, st.Bold.Render("New run"), "")
 	if len(d.models) == 0 {
-		b = append(b, "No models to train.", "", st.Dim.Render("esc close"))
+		b = append(b, "No models to train.", "", st.Dim.Render(hintLine([]key.Binding{keyHint("close", d.c.keys.Close)})))
 		return st.Dialog.Render(fit(strings.Join(b, "\n"), w, len(b)))
 	}
 	nw := 5
@@ -112,7 +143,7 @@ func (d *newRunDialog) view() string {
 	}
 	b = append(b, wrap(st.Dim.Render("recipe ")+m.Recipe, w)...)
 	b = append(b, "")
-	field := d.epochs
+	field := d.epochs()
 	hint := ""
 	if field == "" {
 		field = strconv.Itoa(m.Epochs)
@@ -122,7 +153,7 @@ func (d *newRunDialog) view() string {
 	if d.err != "" {
 		b = append(b, st.Bad.Render(d.err))
 	}
-	b = append(b, "", st.Dim.Render("↑↓ model · 0-9 epochs · enter start · esc cancel"))
+	b = append(b, "", st.Dim.Render(hintLine(d.c.keys.newRunHints())))
 	return st.Dialog.Render(fit(strings.Join(b, "\n"), w, len(b)))
 }
 

@@ -3,6 +3,8 @@ package tui
 import (
 	"strings"
 	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func TestNewRunDialogKeys(t *testing.T) {
@@ -24,12 +26,12 @@ func TestNewRunDialogKeys(t *testing.T) {
 	key("1")
 	key("2")
 	key("x") // not a digit
-	if d.epochs != "12" || d.cursor != 1 {
-		t.Fatalf("epochs %q cursor %d", d.epochs, d.cursor)
+	if d.epochs() != "12" || d.cursor != 1 {
+		t.Fatalf("epochs %q cursor %d", d.epochs(), d.cursor)
 	}
 	key("backspace")
-	if d.epochs != "1" {
-		t.Fatalf("backspace: %q", d.epochs)
+	if d.epochs() != "1" {
+		t.Fatalf("backspace: %q", d.epochs())
 	}
 	key("5")
 	v := d.view()
@@ -74,5 +76,49 @@ func TestWrap(t *testing.T) {
 	want := []string{"10 ep, batch 256, Adam lr", "0.01; then 30 ep, batch 1024,", "Adam lr 0.001"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("wrap: %q", got)
+	}
+}
+
+// TestNewRunEpochsField: the epochs field takes digits typed one by one or
+// pasted, no leading zero and at most 4, loses the last with backspace, and
+// shows the recipe's epochs again once empty; other keys do not type.
+func TestNewRunEpochsField(t *testing.T) {
+	c := &common{width: 80, height: 24, styles: NewStyles(nil), keys: newKeyMap()}
+	d := newNewRunDialog(c, (&fakeCtrl{}).Models(), "")
+	typeKeys := func(keys ...string) {
+		for _, k := range keys {
+			d.update(keyMsg(k))
+		}
+	}
+	typeKeys("0", "0", "7", "a", "q", "tab", " ", "left", "h", "l", "0")
+	if d.epochs() != "70" || d.cursor != 0 {
+		t.Fatalf("typed %q, cursor %d", d.epochs(), d.cursor)
+	}
+	typeKeys("1", "2", "3")
+	if d.epochs() != "7012" {
+		t.Fatalf("more than 4 digits: %q", d.epochs())
+	}
+	if !strings.Contains(d.view(), "epochs 7012▏") || strings.Contains(d.view(), "type to change") {
+		t.Errorf("field:\n%s", d.view())
+	}
+	typeKeys("backspace", "backspace", "backspace")
+	if d.epochs() != "7" {
+		t.Fatalf("backspace: %q", d.epochs())
+	}
+	typeKeys("backspace", "backspace")
+	if d.epochs() != "" || !strings.Contains(d.view(), "epochs 35▏  (the recipe's; type to change)") {
+		t.Fatalf("emptied: %q\n%s", d.epochs(), d.view())
+	}
+	// A paste: its digits, no leading zero, up to 4.
+	d.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("0 4x2 007"), Paste: true})
+	if d.epochs() != "4200" {
+		t.Fatalf("paste: %q", d.epochs())
+	}
+	if done, req := d.update(keyMsg("enter")); done || req != nil || !strings.Contains(d.view(), "epochs must be 1 to 1000") {
+		t.Fatalf("4200 accepted: %v %+v", done, req)
+	}
+	typeKeys("backspace")
+	if done, req := d.update(keyMsg("enter")); !done || req == nil || req.epochs != 420 || req.model != "CNN2" {
+		t.Fatalf("enter: %v %+v", done, req)
 	}
 }

@@ -25,8 +25,9 @@ var (
 	colSelection = lipgloss.AdaptiveColor{Light: "#EDE9FE", Dark: "#3B3560"}
 )
 
-// Styles are every style the dashboard uses, built for one renderer (so
-// that a future SSH server can build them per session). Without colour
+// Styles are every style the dashboard uses, built for one renderer: the
+// local terminal's, or, under `fmnist serve`, the SSH session's, so that
+// each session gets its own terminal's colours. Without colour
 // (NO_COLOR, or a terminal without colours) nothing carries colour codes and
 // the few things that colour alone would tell apart get a textual mark:
 // status badges in brackets, the train curve dotted.

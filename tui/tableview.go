@@ -383,10 +383,7 @@ func (v *tableView) update(msg tea.KeyMsg) tea.Cmd {
 		v.sortBy(v.cursor)
 		return nil
 	case key.Matches(msg, k.SortColumn):
-		n := int(msg.String()[0] - '0')
-		if n == 0 {
-			n = 10
-		}
+		n := keyIndex(msg, k.SortColumn) + 1 // the Nth key sorts by the Nth column
 		if n <= len(l.cols) {
 			v.sortBy(l.cols[n-1].id)
 		}
