@@ -50,6 +50,104 @@ func (r *Run) MarkFinished(e trainer.RunFinished) {
 	r.Status, r.Error, r.FinishedAt = e.Status, e.Err, &t
 }
 
+// Apply folds one trainer event into the record: the one fold of the event
+// stream, used by the Recorder (which persists the result) and by every view
+// (which shows it). Events of other runs, and progress reports, change
+// nothing; it reports whether the record changed.
+//
+// RunStarted sets what the run is (a resumed run continues its record:
+// its start, its resumptions and the epochs of its checkpoint); EpochEnd
+// adds the epoch, replacing any the record already holds from that epoch
+// on (a record read from disk may be ahead of the events), and keeps the
+// best epoch (the first with the highest test accuracy); RunFinished
+// closes the record.
+func (r *Run) Apply(ev trainer.Event) bool {
+	switch e := ev.(type) {
+	case trainer.RunQueued:
+		if r.ID != "" && r.ID != e.ID {
+			return false
+		}
+		r.ID = e.ID
+		if e.Model != "" {
+			r.Model = e.Model
+		}
+		if r.Status == "" {
+			r.Status = trainer.StatusQueued
+		}
+		if r.Epochs == nil {
+			r.Epochs = []trainer.EpochStats{}
+		}
+		return true
+	case trainer.RunStarted:
+		if r.ID != "" && r.ID != e.ID {
+			return false
+		}
+		t := e.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		r.ID = e.ID
+		if e.Model != "" {
+			r.Model = e.Model
+		}
+		r.Params = e.Params
+		r.Layers = append([]string(nil), e.Layers...)
+		r.Recipe = archs.Recipe{Phases: append([]archs.Phase(nil), e.Recipe.Phases...)}
+		r.EpochsPlanned = e.Epochs
+		r.TrainSize, r.TestSize, r.Seed = e.TrainSize, e.TestSize, e.Seed
+		if e.Resumed {
+			r.ResumedAt = append(r.ResumedAt, t)
+			r.Epochs = append([]trainer.EpochStats{}, e.History...)
+		}
+		if r.Epochs == nil {
+			r.Epochs = []trainer.EpochStats{}
+		}
+		if r.StartedAt.IsZero() || (!e.Resumed && len(r.Epochs) == 0) {
+			r.StartedAt = t
+		}
+		r.FinishedAt = nil
+		r.Status = trainer.StatusRunning
+		r.Error = ""
+		r.bestOfEpochs()
+		return true
+	case trainer.EpochEnd:
+		if r.ID != e.ID {
+			return false
+		}
+		st := e.Stats
+		n := len(r.Epochs)
+		for n > 0 && r.Epochs[n-1].Epoch >= st.Epoch {
+			n--
+		}
+		r.Epochs = append(r.Epochs[:n:n], st)
+		r.bestOfEpochs()
+		if e.Epochs > 0 {
+			r.EpochsPlanned = e.Epochs
+		}
+		if r.Status == "" || r.Status == trainer.StatusQueued {
+			r.Status = trainer.StatusRunning
+		}
+		return true
+	case trainer.RunFinished:
+		if r.ID != e.ID {
+			return false
+		}
+		r.MarkFinished(e)
+		return true
+	}
+	return false
+}
+
+// bestOfEpochs sets the best epoch: the first with the highest test accuracy.
+func (r *Run) bestOfEpochs() {
+	r.BestEpoch, r.BestTestAcc = 0, 0
+	for i, x := range r.Epochs {
+		if i == 0 || x.TestAcc > r.BestTestAcc {
+			r.BestTestAcc, r.BestEpoch = x.TestAcc, x.Epoch
+		}
+	}
+}
+
 // clone returns a deep copy of r.
 func (r *Run) clone() *Run {
 	c := *r
@@ -281,42 +379,20 @@ func NewRecorder(runsDir string) *Recorder {
 func (r *Recorder) Handle(ev trainer.Event) error {
 	switch e := ev.(type) {
 	case trainer.RunStarted:
-		t := e.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		run := &Run{
-			ID:            e.ID,
-			Model:         e.Model,
-			Params:        e.Params,
-			Status:        trainer.StatusRunning,
-			Recipe:        archs.Recipe{Phases: append([]archs.Phase(nil), e.Recipe.Phases...)},
-			EpochsPlanned: e.Epochs,
-			TrainSize:     e.TrainSize,
-			TestSize:      e.TestSize,
-			Seed:          e.Seed,
-			Layers:        append([]string(nil), e.Layers...),
-			StartedAt:     t,
-			Epochs:        []trainer.EpochStats{},
-		}
 		if !validID(e.ID) {
 			return fmt.Errorf("record run: invalid run id %q", e.ID)
 		}
+		run := &Run{}
 		if e.Resumed {
-			// Continue the existing record: its start, and the epochs the
-			// checkpoint holds (run.json may lag it by one).
+			// Continue the existing record: its start and resumptions; the
+			// epochs are those the checkpoint holds (run.json may lag it
+			// by one).
 			if old, err := LoadRun(filepath.Join(r.dir, e.ID)); err == nil {
 				run.StartedAt = old.StartedAt
 				run.ResumedAt = old.ResumedAt
 			}
-			run.ResumedAt = append(run.ResumedAt, t)
-			run.Epochs = append(run.Epochs, e.History...)
-			for i, st := range run.Epochs {
-				if i == 0 || st.TestAcc > run.BestTestAcc {
-					run.BestTestAcc, run.BestEpoch = st.TestAcc, st.Epoch
-				}
-			}
 		}
+		run.Apply(e)
 		r.runs[e.ID] = run
 		if err := SaveRun(r.dir, run); err != nil {
 			return err
@@ -332,15 +408,8 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		if run == nil {
 			return fmt.Errorf("record run %s: epoch %d for a run that never started", e.ID, e.Stats.Epoch)
 		}
-		run.Epochs = append(run.Epochs, e.Stats)
-		improved := len(run.Epochs) == 1 || e.Stats.TestAcc > run.BestTestAcc
-		if improved {
-			run.BestTestAcc = e.Stats.TestAcc
-			run.BestEpoch = e.Stats.Epoch
-		}
-		if e.Epochs > 0 {
-			run.EpochsPlanned = e.Epochs
-		}
+		run.Apply(e)
+		improved := run.BestEpoch == e.Stats.Epoch
 		// Models and checkpoint first: run.json never names an epoch whose
 		// state is not on disk.
 		var artErr error
@@ -360,7 +429,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		if run == nil {
 			return nil
 		}
-		run.MarkFinished(e)
+		run.Apply(e)
 		return SaveRun(r.dir, run)
 	}
 	return nil

@@ -445,3 +445,65 @@ func TestCheckWritable(t *testing.T) {
 		t.Errorf("CheckWritable under a file: %v", err)
 	}
 }
+
+// TestApplyIsTheRecordersFold folds a run's events with Run.Apply and checks
+// the record against what the Recorder saved from the same events, then the
+// fold's own rules: repeated epochs replace, other runs' events and progress
+// are ignored, a resumed start continues the record.
+func TestApplyIsTheRecordersFold(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	id := "CNN2-20261129-100000"
+	evs := []trainer.Event{
+		trainer.RunQueued{ID: id, Model: "CNN2"},
+		trainer.RunStarted{ID: id, Model: "CNN2", Params: 100, Epochs: 3, TrainSize: 10, TestSize: 5, Seed: 2, Time: t0},
+		trainer.EpochEnd{ID: id, Epochs: 3, Stats: trainer.EpochStats{Epoch: 1, TestAcc: 0.8}},
+		trainer.BatchProgress{ID: id, Epoch: 2},
+		trainer.EpochEnd{ID: "other-run", Stats: trainer.EpochStats{Epoch: 7, TestAcc: 0.99}},
+		trainer.EpochEnd{ID: id, Epochs: 3, Stats: trainer.EpochStats{Epoch: 2, TestAcc: 0.9}},
+		trainer.EpochEnd{ID: id, Epochs: 3, Stats: trainer.EpochStats{Epoch: 3, TestAcc: 0.9}},
+		trainer.RunFinished{ID: id, Status: trainer.StatusDone, Time: t0.Add(time.Minute)},
+	}
+	dir := t.TempDir()
+	rec := NewRecorder(dir)
+	var run Run
+	for _, ev := range evs {
+		if _, queued := ev.(trainer.RunQueued); !queued {
+			if e, ok := ev.(trainer.EpochEnd); !ok || e.ID == id {
+				if err := rec.Handle(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		run.Apply(ev)
+	}
+	saved, err := LoadRun(filepath.Join(dir, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(saved)
+	b, _ := json.Marshal(&run)
+	if string(a) != string(b) {
+		t.Errorf("the recorder saved\n%s\nthe fold gives\n%s", a, b)
+	}
+	if run.Status != trainer.StatusDone || len(run.Epochs) != 3 || run.BestEpoch != 2 || run.BestTestAcc != 0.9 || !run.StartedAt.Equal(t0) {
+		t.Errorf("fold: %+v", run)
+	}
+	// An epoch already held (a record read from disk ahead of the events)
+	// is replaced, with the epochs after it.
+	run.Apply(trainer.EpochEnd{ID: id, Stats: trainer.EpochStats{Epoch: 2, TestAcc: 0.95}})
+	if len(run.Epochs) != 2 || run.BestEpoch != 2 || run.BestTestAcc != 0.95 {
+		t.Errorf("after a repeated epoch 2: %d epochs, best %d (%.2f)", len(run.Epochs), run.BestEpoch, run.BestTestAcc)
+	}
+	// A resumed start continues: same start, one resumption, the
+	// checkpoint's epochs.
+	t1 := t0.Add(time.Hour)
+	run.Apply(trainer.RunStarted{ID: id, Model: "CNN2", Epochs: 3, Time: t1, Resumed: true,
+		History: []trainer.EpochStats{{Epoch: 1, TestAcc: 0.8}}})
+	if !run.StartedAt.Equal(t0) || len(run.ResumedAt) != 1 || !run.ResumedAt[0].Equal(t1) || len(run.Epochs) != 1 ||
+		run.Status != trainer.StatusRunning || run.FinishedAt != nil || run.BestEpoch != 1 {
+		t.Errorf("after resuming: %+v", run)
+	}
+	if run.Apply(trainer.RunFinished{ID: "other-run", Status: trainer.StatusFailed}) || run.Status != trainer.StatusRunning {
+		t.Errorf("another run's end changed this record: %+v", run)
+	}
+}

@@ -13,6 +13,7 @@
 //	               coalescing progress reports
 //	controller.go  Controller and ModelInfo: what starts and cancels runs
 //	store.go       the runs shown: records from disk and this process's events
+//	               (folded by results.Run.Apply)
 //	metrics.go     figures derived from a run: progress, speed, ETA
 //	runsview.go    Runs view: a grid of panels (panel.go), one per run
 //	tableview.go   Table view: every run against the seed study, sortable

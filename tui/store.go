@@ -3,15 +3,14 @@ package tui
 import (
 	"reflect"
 	"sort"
-	"time"
 
 	"fmnist/results"
 	"fmnist/trainer"
 )
 
 // runState is what the dashboard knows of one run: its record (as on disk,
-// or rebuilt from this process's events exactly as results.Recorder builds
-// it) and the live progress of the epoch being trained.
+// or folded from this process's events by results.Run.Apply, the fold the
+// Recorder uses too) and the live progress of the epoch being trained.
 type runState struct {
 	results.Run
 
@@ -128,46 +127,19 @@ func (s *store) own(id, model string, index int) *runState {
 	return r
 }
 
-// apply folds one event into the store. It reports whether anything shown
-// changed.
+// apply folds one event into the store: the record's part by the records'
+// own fold (results.Run.Apply), then what only the dashboard keeps (which
+// runs this process owns, the progress of the epoch in training). It
+// reports whether anything shown changed.
 func (s *store) apply(ev trainer.Event) bool {
 	switch e := ev.(type) {
 	case trainer.RunQueued:
 		r := s.own(e.ID, e.Model, e.Index)
-		if r.Status == "" {
-			r.Status = trainer.StatusQueued
-		}
+		r.Apply(e)
 		return true
 	case trainer.RunStarted:
 		r := s.own(e.ID, e.Model, -1)
-		t := e.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		r.Params = e.Params
-		r.Layers = append([]string(nil), e.Layers...)
-		r.Recipe = e.Recipe
-		r.EpochsPlanned = e.Epochs
-		r.TrainSize, r.TestSize, r.Seed = e.TrainSize, e.TestSize, e.Seed
-		// A resumed run continues its record: its start and the epochs of
-		// its checkpoint. Otherwise, epochs already known come from this
-		// run's own record read just before this event: later EpochEnd
-		// events replace the epochs they repeat.
-		if e.Resumed {
-			r.Epochs = append([]trainer.EpochStats{}, e.History...)
-			r.BestEpoch, r.BestTestAcc = 0, 0
-			for i, x := range r.Epochs {
-				if i == 0 || x.TestAcc > r.BestTestAcc {
-					r.BestTestAcc, r.BestEpoch = x.TestAcc, x.Epoch
-				}
-			}
-		}
-		if r.StartedAt.IsZero() || (!e.Resumed && len(r.Epochs) == 0) {
-			r.StartedAt = t
-		}
-		r.FinishedAt = nil
-		r.Status = trainer.StatusRunning
-		r.Error = ""
+		r.Apply(e)
 		r.Progress = nil
 		r.touch()
 		return true
@@ -193,24 +165,11 @@ func (s *store) apply(ev trainer.Event) bool {
 		} else if !r.Owned {
 			s.own(e.ID, "", -1)
 		}
-		st := e.Stats
 		// The record may already hold this epoch if it was read from disk
-		// after the recorder saved it and before the event got here.
-		n := len(r.Epochs)
-		for n > 0 && r.Epochs[n-1].Epoch >= st.Epoch {
-			n--
-		}
-		r.Epochs = append(r.Epochs[:n:n], st)
-		r.BestEpoch, r.BestTestAcc = 0, 0
-		for i, x := range r.Epochs {
-			if i == 0 || x.TestAcc > r.BestTestAcc {
-				r.BestTestAcc, r.BestEpoch = x.TestAcc, x.Epoch
-			}
-		}
-		if e.Epochs > 0 {
-			r.EpochsPlanned = e.Epochs
-		}
-		if r.Progress != nil && r.Progress.Epoch <= st.Epoch {
+		// after the recorder saved it and before the event got here: Apply
+		// replaces it.
+		r.Apply(e)
+		if r.Progress != nil && r.Progress.Epoch <= e.Stats.Epoch {
 			r.Progress = nil
 		}
 		r.touch()
@@ -223,7 +182,7 @@ func (s *store) apply(ev trainer.Event) bool {
 		if !r.Owned {
 			s.own(e.ID, "", -1)
 		}
-		r.MarkFinished(e)
+		r.Apply(e)
 		r.Progress = nil
 		r.touch()
 		return true
