@@ -30,7 +30,6 @@ import (
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
-	"fmnist/tui"
 )
 
 // exitError carries an exit status through to main: 2 for a bad command
@@ -165,37 +164,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			set := dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
 			return runDashboard(set, train, test, jobs, stdout, stderr)
 		}
-		ctx, stop := signalContext()
-		defer stop()
-		rec := results.NewRecorder(*runsDir)
-		plain := tui.NewPlain(stdout)
-		failed, recErr := 0, error(nil)
-		for ev := range trainer.Start(ctx, trainer.Config{Train: train, Test: test, Parallel: *parallel}, jobs) {
-			if err := rec.Handle(ev); err != nil && recErr == nil {
-				recErr = err
-				fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", err)
-			}
-			plain.Handle(ev)
-			if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
-				failed++
-			}
-		}
-		var runs []*results.Run
-		for _, j := range jobs {
-			if r := rec.Run(j.ID); r != nil {
-				runs = append(runs, r)
-			}
-		}
-		plain.Summary(runs)
-		switch {
-		case ctx.Err() != nil:
-			return errRunsCancelled(*runsDir)
-		case recErr != nil:
-			return recErr
-		case failed > 0:
-			return fmt.Errorf("%d of %d runs failed", failed, len(jobs))
-		}
-		return nil
+		return runHeadless(trainer.Config{Train: train, Test: test, Parallel: *parallel}, jobs, *runsDir, stdout, stderr)
 	}
 }
 

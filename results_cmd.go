@@ -21,7 +21,6 @@ import (
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
-	"fmnist/tui"
 )
 
 // loadModelArg loads the model --model names: "best" is the best model of
@@ -337,31 +336,5 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 		return runDashboard(set, train, test, []trainer.Job{job}, stdout, stderr)
 	}
 
-	ctx, stop := signalContext()
-	defer stop()
-	rec := results.NewRecorder(runsDir)
-	plain := tui.NewPlain(stdout)
-	var failed, recErr error
-	for ev := range trainer.Start(ctx, trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}) {
-		if err := rec.Handle(ev); err != nil && recErr == nil {
-			recErr = err
-			fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", err)
-		}
-		plain.Handle(ev)
-		if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
-			failed = errors.New(f.Err)
-		}
-	}
-	if r := rec.Run(run.ID); r != nil {
-		plain.Summary([]*results.Run{r})
-	}
-	switch {
-	case ctx.Err() != nil:
-		return errRunsCancelled(runsDir)
-	case recErr != nil:
-		return recErr
-	case failed != nil:
-		return fmt.Errorf("run %s failed: %v", run.ID, failed)
-	}
-	return nil
+	return runHeadless(trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}, runsDir, stdout, stderr)
 }
