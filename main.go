@@ -11,7 +11,8 @@
 // and the archs, train and table commands; the others are in bench_cmd.go,
 // results_cmd.go (eval, predict, report, train --resume), detect_cmd.go
 // (detect, synth-video, record), serve_cmd.go (serve) and dashboard.go (the
-// dashboard, fmnist with no command). The work itself lives in the packages:
+// dashboard, fmnist with no command); headless.go is training without the
+// dashboard, for train and train --resume. The work itself lives in the packages:
 // archs (the models), trainer (data and training), results (records, saved
 // models, reports), tui (the dashboard's views) and detector.
 package main
