@@ -135,11 +135,6 @@ func (d *dashboard) drain(mgr *trainer.Manager) {
 		if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
 			d.failed++
 		}
-		if e, ok := ev.(trainer.EpochEnd); ok && e.Checkpoint != nil {
-			// Recorded: the model's state stays here; views get the figures.
-			e.Checkpoint = nil
-			ev = e
-		}
 		d.push(ev)
 	}
 }

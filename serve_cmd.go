@@ -215,6 +215,10 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 // broadcast is the dashboard's push: it keeps the event for sessions yet to
 // come and hands it to every live session. Only the drain goroutine calls it.
 func (s *server) broadcast(ev trainer.Event) {
+	if e, ok := ev.(trainer.EpochEnd); ok {
+		e.Checkpoint = nil // recorded already; sessions only show figures
+		ev = e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch e := ev.(type) {
