@@ -313,8 +313,8 @@ func TestDetectionModel(t *testing.T) {
 	seed, _ := detect("seed", "--seed-pipeline")
 	// Thresholds from measurement with this model (8 epochs on 300 frames,
 	// 1.0 min of training) on this video (seed 11, 102 items), somewhat
-	// below what was measured: precision 0.778, recall 0.892, mean IoU
-	// 0.949 (without relabelling 0.684, 0.784); the full benchmark's model
+	// below what was measured: precision 0.804, recall 0.882, mean IoU
+	// 0.946 (an earlier build without relabelling: 0.684, 0.784); the full benchmark's model
 	// (24 epochs on 1,500 frames) is more precise and finds fewer (0.846
 	// and 0.738 on the harder 200-frame video of seed 3). The seed's
 	// pipeline with the same model finds none.

@@ -129,24 +129,12 @@ func (d *DetData) build0(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]float32, trainer.Pixels)
 	err = d.itemScenes(ctx, func(g Gray, truth []TruthItem) {
-		for _, t := range truth {
-			tb := t.Box.Rect()
-			for j := 0; j < 3; j++ {
-				b := tb
-				if j > 0 {
-					b = jitterBox(rng, tb, d.W, d.H, 0.15)
-				}
-				if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < PosIoU {
-					continue
-				}
-				Prepare(g, b, buf)
-				train.Images = append(train.Images, buf...)
-				train.Labels = append(train.Labels, uint8(t.Class))
-				train.N++
-			}
-		}
+		truthCrops(rng, g, truth, 0.15, PosIoU, func(img []float32, class int) {
+			train.Images = append(train.Images, img...)
+			train.Labels = append(train.Labels, uint8(class))
+			train.N++
+		})
 	})
 	if err != nil {
 		return err
@@ -268,7 +256,8 @@ func (d *DetData) itemScenes(ctx context.Context, fn func(g Gray, truth []TruthI
 	sc := d.Train.SynthConfig(d.ItemFrames, d.W, d.H, d.Seed*1000+4)
 	sc.SceneFrames = 1
 	sc.Distractors = d.Distractors
-	gray := make([]byte, d.W*d.H)
+	p := newPipeline(d.Config, d.W, d.H)
+	defer p.close()
 	_, err := synthesize(sc, func(i int, bgr []byte, items []TruthItem) error {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -279,8 +268,11 @@ func (d *DetData) itemScenes(ctx context.Context, fn func(g Gray, truth []TruthI
 		if err != nil {
 			return err
 		}
-		bgrToGray(jpeg, gray)
-		fn(Gray{Pix: gray, W: d.W, H: d.H}, items)
+		g, err := p.load(jpeg)
+		if err != nil {
+			return err
+		}
+		fn(g, items)
 		return nil
 	})
 	return err
@@ -289,15 +281,6 @@ func (d *DetData) itemScenes(ctx context.Context, fn func(g Gray, truth []TruthI
 // jpegQuality is the JPEG quality of training frame f: 75-95, as recorded
 // videos vary.
 func jpegQuality(f int) int { return 75 + f*7%21 }
-
-// bgrToGray converts as OpenCV's BGR2GRAY does (0.299 R + 0.587 G + 0.114 B,
-// rounded).
-func bgrToGray(bgr, gray []byte) {
-	for i := range gray {
-		b, g, r := int(bgr[3*i]), int(bgr[3*i+1]), int(bgr[3*i+2])
-		gray[i] = uint8((r*4899 + g*9617 + b*1868 + 8192) >> 14)
-	}
-}
 
 // addLabelled adds a frame's crops to ds: proposals with IoU >= PosIoU to an
 // item as that item's class, those under NegIoU to every item as background.
@@ -329,22 +312,10 @@ func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rect
 		}
 	}
 	if rng != nil {
-		buf := make([]float32, trainer.Pixels)
-		for _, t := range truth {
-			tb := t.Box.Rect()
-			for j := 0; j < 3; j++ {
-				b := tb
-				if j > 0 {
-					b = jitterBox(rng, tb, g.W, g.H, 0.1)
-				}
-				if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < 0.7 {
-					continue
-				}
-				Prepare(g, b, buf)
-				add(buf, t.Class)
-				pos++
-			}
-		}
+		truthCrops(rng, g, truth, 0.1, 0.7, func(img []float32, class int) {
+			add(img, class)
+			pos++
+		})
 	}
 	if rng != nil {
 		rng.Shuffle(len(neg), func(a, b int) { neg[a], neg[b] = neg[b], neg[a] })
@@ -352,6 +323,27 @@ func addLabelled(ds *trainer.Dataset, rng *rand.Rand, g Gray, rects []image.Rect
 	}
 	for _, k := range neg {
 		add(images[k*trainer.Pixels:(k+1)*trainer.Pixels], BackgroundLabel)
+	}
+}
+
+// truthCrops prepares each truth item's box and two copies jittered by up
+// to frac of its size (kept when IoU >= minIoU with the box) and hands
+// them to add, which may keep img only until it returns.
+func truthCrops(rng *rand.Rand, g Gray, truth []TruthItem, frac, minIoU float64, add func(img []float32, class int)) {
+	buf := make([]float32, trainer.Pixels)
+	for _, t := range truth {
+		tb := t.Box.Rect()
+		for j := 0; j < 3; j++ {
+			b := tb
+			if j > 0 {
+				b = jitterBox(rng, tb, g.W, g.H, frac)
+			}
+			if b.Dx() < 4 || b.Dy() < 4 || IoU(b, tb) < minIoU {
+				continue
+			}
+			Prepare(g, b, buf)
+			add(buf, t.Class)
+		}
 	}
 }
 
