@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -106,10 +107,15 @@ const (
 	DetMinArea      = 0.002 // 154 px at 320x240: a 30 px trouser is about 12x30
 	DetMinContrast  = 20
 	DetTemporalSure = 0.995
-	// Selective search on the frame scaled to a longer side of 200 px with
-	// k 150: 98% of the items of a test video have a proposal with IoU >= 0.5
-	// (160 px and k 100: 88%; 240 px: 99.6% at 1.5 times the cost).
-	DetProposalSide = 200
+	// Selective search on the frame scaled to a longer side of 240 px with
+	// k 150: 99.6% of the items of a test video have a proposal with IoU >=
+	// 0.5 (160 px and k 100: 88%; 200 px: 98% at two thirds of the cost).
+	// Chosen on two validation-split videos (300 frames, seeds 11 and 12)
+	// with the detection model CNN2_det-20261129-035429: recall 0.588 /
+	// 0.676 / 0.690 / 0.657 at 200 / 240 / 260 / 320 (full size) px on one,
+	// 0.798 / 0.800 / 0.797 at 240 / 260 / 320 on the other, precision
+	// within 0.01 of the best at 240; 260 and up cost more for no more.
+	DetProposalSide = 240
 	DetK            = 150
 )
 
@@ -286,7 +292,6 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 	defer out.Close()
 
 	start := time.Now()
-	bgr, decodeMs := j.first, j.firstMs
 	fail := func(err error) Summary {
 		sum.Err = oneLine(err.Error())
 		return sum
@@ -355,7 +360,14 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		return nil
 	}
 	var held *pending
-	for i := 0; bgr != nil; i++ {
+	ahead, cancel := context.WithCancel(ctx)
+	frames, wait := j.proposeAhead(ahead, j.first, j.firstMs, runtime.GOMAXPROCS(0))
+	// Deferred after the reader's Close, so run before it: stop the
+	// front, then wait for it to let go of the reader.
+	defer wait()
+	defer cancel()
+	for out := range frames {
+		fr := <-out
 		if err := ctx.Err(); err != nil {
 			if held != nil {
 				if err := emit(held, nil); err != nil {
@@ -365,21 +377,20 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			j.w.Close()
 			return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 		}
-		f := &pending{bgr: bgr}
-		f.ev.Index = i
-		f.ev.Millis.Decode = decodeMs
-		t0 := time.Now()
-		g, err := p.load(bgr)
-		if err != nil {
-			return fail(fmt.Errorf("frame %d: %v", i, err))
+		if fr.err != nil {
+			if held != nil {
+				emit(held, nil)
+			}
+			j.w.Close()
+			return fail(fr.err)
 		}
-		raw, rects, err := p.propose(bgr)
-		if err != nil {
-			return fail(fmt.Errorf("frame %d: %v", i, err))
-		}
+		f := &pending{bgr: fr.bgr}
+		f.ev.Index = fr.index
+		f.ev.Millis.Decode = fr.decodeMs
+		f.ev.Millis.Proposals = fr.proposalsMs
 		t1 := time.Now()
-		f.ev.Millis.Proposals = millis(t1.Sub(t0))
-		rects, images := p.prepare(g, rects)
+		p.half = fr.half
+		rects, images := p.prepare(fr.g, fr.rects)
 		t2 := time.Now()
 		f.ev.Millis.Prepare = millis(t2.Sub(t1))
 		cands, background, err := p.classify(ctx, rects, images)
@@ -387,16 +398,16 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			if ctx.Err() != nil {
 				continue // reported at the top of the loop
 			}
-			return fail(fmt.Errorf("frame %d: classifying: %v", i, err))
+			return fail(fmt.Errorf("frame %d: classifying: %v", fr.index, err))
 		}
-		if f.dets, err = p.choose(ctx, g, cands, cfg.Threshold); err != nil {
+		if f.dets, err = p.choose(ctx, fr.g, cands, cfg.Threshold); err != nil {
 			if ctx.Err() != nil {
 				continue
 			}
-			return fail(fmt.Errorf("frame %d: classifying: %v", i, err))
+			return fail(fmt.Errorf("frame %d: classifying: %v", fr.index, err))
 		}
 		f.ev.Millis.Classify = millis(time.Since(t2))
-		f.ev.Proposals, f.ev.Regions, f.ev.Background = raw, len(rects), background
+		f.ev.Proposals, f.ev.Regions, f.ev.Background = fr.raw, len(rects), background
 
 		// The frame before waited for this one.
 		if temporal {
@@ -409,19 +420,15 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		} else if err := emit(f, nil); err != nil {
 			return fail(err)
 		}
-
-		// Read the next frame (its decode time belongs to the next frame).
-		t4 := time.Now()
-		next, err := j.r.Next()
-		if err != nil {
-			if held != nil {
-				emit(held, nil)
+	}
+	if err := ctx.Err(); err != nil {
+		if held != nil {
+			if err := emit(held, nil); err != nil {
+				return fail(err)
 			}
-			j.w.Close()
-			return fail(err)
 		}
-		decodeMs = millis(time.Since(t4))
-		bgr = next
+		j.w.Close()
+		return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 	}
 	if held != nil {
 		if err := emit(held, nil); err != nil {

@@ -1,12 +1,15 @@
 package detector
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"fmnist/archs"
+	"fmnist/trainer"
 )
 
 // synthFile writes a small synthetic video of plain rectangles and returns
@@ -100,5 +103,45 @@ func TestJobEvents(t *testing.T) {
 	cfg.Truth = &other
 	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "640x240") {
 		t.Fatalf("truth of another size: %v", err)
+	}
+}
+
+// Frames proposed on several workers come back in order, each with its own
+// proposals: the same as on one worker.
+func TestProposeAheadKeepsOrder(t *testing.T) {
+	in, _ := synthFile(t, 9)
+	run := func(workers int) []proposed {
+		m, err := archs.New("CNN2", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DetDefaultConfig()
+		cfg.In, cfg.Out, cfg.Model, cfg.Names = in, filepath.Join(t.TempDir(), "o.avi"), m, trainer.ClassNames[:]
+		job, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer job.r.Close()
+		defer job.w.Close()
+		frames, wait := job.proposeAhead(context.Background(), job.first, job.firstMs, workers)
+		defer wait()
+		var out []proposed
+		for f := range frames {
+			out = append(out, <-f)
+		}
+		return out
+	}
+	one, three := run(1), run(3)
+	if len(one) != 9 || len(three) != 9 {
+		t.Fatalf("%d and %d frames, want 9", len(one), len(three))
+	}
+	for i := range one {
+		a, b := one[i], three[i]
+		if a.err != nil || b.err != nil || a.index != i || b.index != i || !slices.Equal(a.rects, b.rects) || !bytes.Equal(a.g.Pix, b.g.Pix) {
+			t.Fatalf("frame %d: one worker %d rects (index %d, %v), three %d (index %d, %v)", i, len(a.rects), a.index, a.err, len(b.rects), b.index, b.err)
+		}
+	}
+	if slices.Equal(one[0].rects, one[1].rects) && slices.Equal(one[1].rects, one[2].rects) {
+		t.Fatalf("frames 0-2 have the same proposals: not per frame")
 	}
 }
