@@ -14,7 +14,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"fmnist/archs"
+	"fmnist/hub"
 	"fmnist/results"
 	"fmnist/trainer"
 	"fmnist/tui"
@@ -48,123 +48,57 @@ func isDashboardArgs(args []string) bool {
 type dashSettings struct {
 	runsDir               string
 	dataDir               string
+	train, test           *trainer.Dataset // loaded already (else loaded from dataDir for the first run)
 	limitTrain, limitTest int
 	seed                  int64
 	parallel              int
 }
 
-// dashboard owns the training side of a dashboard session. It implements
-// tui.Controller.
+// dashboard is the tui.Controller of a dashboard session (local or over
+// SSH): it starts and cancels runs through the hub, which owns them.
 type dashboard struct {
-	set    dashSettings
-	ctx    context.Context
-	cancel context.CancelFunc
-	feed   *tui.Feed
-	rec    *results.Recorder
-	// push hands each recorded event on (default feed.Push; the SSH server
-	// fans events out to its sessions). Called only from the drain goroutine.
-	push func(trainer.Event)
+	hub *hub.Hub
+	// feed is the local dashboard's subscription (nil for a server, whose
+	// sessions subscribe on their own).
+	feed *tui.Feed
 
-	// load loads the data set for the first run started from the dashboard;
-	// nil when it was given.
-	load        func() (train, test *trainer.Dataset, err error)
-	train, test *trainer.Dataset
-
-	mu      sync.Mutex // serialises starting runs (which may load the data set)
-	mgr     atomic.Pointer[trainer.Manager]
-	closed  atomic.Bool // the dashboard has gone: no more runs
-	taken   map[string]bool
-	started []string // run IDs submitted, in order
-	models  []tui.ModelInfo
-
-	drained chan struct{} // closed when the drain goroutine ends
-	// Written by the drain goroutine, read after drained is closed.
-	failed int
-	recErr error
+	mu     sync.Mutex
+	models []tui.ModelInfo
 }
 
+// newDashboard returns the hub of a dashboard session, with the local
+// dashboard's feed subscribed to it.
 func newDashboard(ctx context.Context, set dashSettings) *dashboard {
-	ctx, cancel := context.WithCancel(ctx)
-	d := &dashboard{set: set, ctx: ctx, cancel: cancel, feed: tui.NewFeed(), rec: results.NewRecorder(set.runsDir),
-		taken: map[string]bool{}, drained: make(chan struct{})}
-	d.push = d.feed.Push
-	d.load = func() (*trainer.Dataset, *trainer.Dataset, error) {
-		return trainer.Load(set.dataDir, set.limitTrain, set.limitTest)
-	}
+	d := newController(ctx, set)
+	d.feed = tui.NewFeed()
+	d.hub.Subscribe(feedSub{d.feed})
 	return d
 }
 
-// managerLocked returns the manager, creating it (and loading the data set
-// if needed) on first use. d.mu must be held.
-func (d *dashboard) managerLocked() (*trainer.Manager, error) {
-	if d.closed.Load() {
-		return nil, errClosing
-	}
-	if m := d.mgr.Load(); m != nil {
-		return m, nil
-	}
-	if d.train == nil {
-		train, test, err := d.load()
-		if err != nil {
-			return nil, err
-		}
-		d.train, d.test = train, test
-	}
-	if err := results.CheckWritable(d.set.runsDir); err != nil {
-		return nil, err
-	}
-	m := trainer.NewManager(d.ctx, trainer.Config{Train: d.train, Test: d.test, Parallel: d.set.parallel})
-	go d.drain(m)
-	d.mgr.Store(m)
-	return m, nil
+// newController returns a controller over a new hub for set.
+func newController(ctx context.Context, set dashSettings) *dashboard {
+	h := hub.New(ctx, hub.Settings{RunsDir: set.runsDir, Parallel: set.parallel, Seed: set.seed, Train: set.train, Test: set.test,
+		Load: func() (*trainer.Dataset, *trainer.Dataset, error) {
+			return trainer.Load(set.dataDir, set.limitTrain, set.limitTest)
+		}})
+	return &dashboard{hub: h}
 }
 
-var errClosing = errors.New("the dashboard is closing")
+// feedSub subscribes a dashboard's Feed to the hub.
+type feedSub struct{ *tui.Feed }
 
-// drain records every event on disk first, then hands it to the dashboard
-// without ever waiting for it (the Feed coalesces progress reports).
-func (d *dashboard) drain(mgr *trainer.Manager) {
-	defer close(d.drained)
-	for ev := range mgr.Events() {
-		if err := d.rec.Handle(ev); err != nil {
-			if d.recErr == nil {
-				d.recErr = err
-			}
-			d.push(tui.Notice{ID: ev.Run(), Text: "recording runs: " + err.Error(), Error: true})
-		}
-		if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
-			d.failed++
-		}
-		d.push(ev)
-	}
+func (f feedSub) Notify(n hub.Notice) {
+	f.Feed.Notify(tui.Notice{ID: n.Run, Text: n.Text, Error: n.Error})
 }
 
-// submit queues jobs with fresh run IDs (filled in when empty).
-func (d *dashboard) submit(jobs ...trainer.Job) ([]string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	mgr, err := d.managerLocked()
-	if err != nil {
-		return nil, err
+// subscribe joins f to the hub: the runs so far become the dashboard's
+// own, then the live events follow.
+func subscribe(h *hub.Hub, f *tui.Feed) []tui.LiveRun {
+	var out []tui.LiveRun
+	for _, l := range h.Subscribe(feedSub{f}) {
+		out = append(out, tui.LiveRun{Run: l.Run, Index: l.Index, Progress: l.Progress})
 	}
-	now := time.Now()
-	ids := make([]string, len(jobs))
-	for i := range jobs {
-		if jobs[i].ID == "" {
-			jobs[i].ID = results.NewRunID(d.set.runsDir, jobs[i].Model, now, d.taken)
-		}
-		if jobs[i].Seed == 0 {
-			jobs[i].Seed = d.set.seed
-		}
-		d.taken[jobs[i].ID] = true
-		ids[i] = jobs[i].ID
-	}
-	if d.closed.Load() { // quit while the data set was loading
-		return nil, errClosing
-	}
-	d.started = append(d.started, ids...)
-	mgr.Submit(jobs...)
-	return ids, nil
+	return out
 }
 
 // Models lists the six architectures (tui.Controller).
@@ -192,7 +126,7 @@ func (d *dashboard) Start(model string, epochs int) (string, error) {
 	if epochs == spec.Recipe.Epochs() {
 		epochs = 0 // the recipe's own, model5's phases unscaled
 	}
-	ids, err := d.submit(trainer.Job{Model: spec.Name, Epochs: epochs})
+	ids, err := d.hub.Submit(trainer.Job{Model: spec.Name, Epochs: epochs})
 	if err != nil {
 		return "", err
 	}
@@ -201,58 +135,48 @@ func (d *dashboard) Start(model string, epochs int) (string, error) {
 
 // Cancel cancels a queued or running run (tui.Controller). It does not
 // wait for a run being started.
-func (d *dashboard) Cancel(id string) bool {
-	mgr := d.mgr.Load()
-	return mgr != nil && mgr.Cancel(id)
-}
+func (d *dashboard) Cancel(id string) bool { return d.hub.Cancel(id) }
 
 // Active counts queued and running runs (tui.Controller).
-func (d *dashboard) Active() int {
-	if mgr := d.mgr.Load(); mgr != nil {
-		return mgr.Active()
-	}
-	return 0
-}
+func (d *dashboard) Active() int { return d.hub.Active() }
 
 // finish ends the session once the dashboard is gone: it cancels the runs
 // still active if cancel is set, waits for every run to end and its events
 // to be recorded, and reports whether runs were cancelled.
 func (d *dashboard) finish(cancel bool) (cancelled bool) {
-	d.closed.Store(true)
-	d.mu.Lock() // a Start under way finishes (and sees closed)
-	mgr := d.mgr.Load()
-	d.mu.Unlock()
-	if mgr == nil {
+	cancelled = d.hub.Finish(cancel)
+	if d.feed != nil {
 		d.feed.Close()
-		d.cancel()
-		return false
 	}
-	if cancel && mgr.Active() > 0 {
-		cancelled = true
-		d.cancel()
-	}
-	mgr.CloseWhenIdle()
-	<-d.drained
-	d.feed.Close()
-	d.cancel()
 	return cancelled
 }
 
 // runs returns the records of the runs of this session that started.
-func (d *dashboard) runs() []*results.Run {
-	var out []*results.Run
-	for _, id := range d.started {
-		if r := d.rec.Run(id); r != nil {
-			out = append(out, r)
-		}
+func (d *dashboard) runs() []*results.Run { return d.hub.Runs() }
+
+// outcome is the exit status of a command whose runs the hub trained:
+// cancelled (130), the first record that could not be saved, or the runs
+// that failed. The dashboard, `fmnist serve` and headless training all end
+// here.
+func outcome(h *hub.Hub, cancelled error) error {
+	o := h.Outcome()
+	switch {
+	case cancelled != nil:
+		return cancelled
+	case o.RecordErr != nil:
+		return o.RecordErr
+	case len(o.Failed) == 1 && o.Queued == 1:
+		return fmt.Errorf("run %s failed: %v", o.Failed[0].ID, o.Failed[0].Err)
+	case len(o.Failed) > 0:
+		return fmt.Errorf("%d of %d runs failed", len(o.Failed), o.Queued)
 	}
-	return out
+	return nil
 }
 
 // runDashboard shows the dashboard until the user quits, with jobs (if any)
 // training, then ends the session: runs still active are cancelled (exit
 // status 130), the session's runs are summarised on stdout.
-func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer.Job, stdout, stderr io.Writer) error {
+func runDashboard(set dashSettings, jobs []trainer.Job, stdout, stderr io.Writer) error {
 	past, bad, err := results.LoadRuns(set.runsDir)
 	if err != nil {
 		return err
@@ -262,11 +186,8 @@ func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer
 	sigCtx, stop := signalContext(syscall.SIGHUP)
 	defer stop()
 	d := newDashboard(sigCtx, set)
-	if train != nil {
-		d.train, d.test = train, test
-	}
 	if len(jobs) > 0 {
-		if _, err := d.submit(jobs...); err != nil {
+		if _, err := d.hub.Submit(jobs...); err != nil {
 			return err
 		}
 	}
@@ -282,23 +203,26 @@ func runDashboard(set dashSettings, train, test *trainer.Dataset, jobs []trainer
 	for _, e := range bad {
 		fmt.Fprintf(stderr, "fmnist: skipped %v\n", e)
 	}
-	if d.recErr != nil {
-		fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", d.recErr)
+	summarise(d.hub, stdout, stderr)
+	if uiErr != nil && !interrupted {
+		return fmt.Errorf("dashboard: %v", uiErr)
 	}
-	if runs := d.runs(); len(runs) > 0 {
+	var stopped error
+	if cancelled || interrupted {
+		stopped = errRunsCancelled(set.runsDir)
+	}
+	return outcome(d.hub, stopped)
+}
+
+// summarise ends a session's output: the first record that could not be
+// saved (on stderr), then a table of the session's runs.
+func summarise(h *hub.Hub, stdout, stderr io.Writer) {
+	if err := h.Outcome().RecordErr; err != nil {
+		fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", err)
+	}
+	if runs := h.Runs(); len(runs) > 0 {
 		tui.NewPlain(stdout).Summary(runs)
 	}
-	switch {
-	case uiErr != nil && !interrupted:
-		return fmt.Errorf("dashboard: %v", uiErr)
-	case cancelled || interrupted:
-		return errRunsCancelled(set.runsDir)
-	case d.recErr != nil:
-		return d.recErr
-	case d.failed > 0:
-		return fmt.Errorf("%d of %d runs failed", d.failed, len(d.started))
-	}
-	return nil
 }
 
 // dashboardCmd is `fmnist` with no command: the dashboard on the runs
@@ -314,7 +238,7 @@ func dashboardCmd(fs *flag.FlagSet) runFunc {
 		if !isTerminal(stdout) {
 			return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}
 		}
-		return runDashboard(set, nil, nil, nil, stdout, stderr)
+		return runDashboard(set, nil, stdout, stderr)
 	}
 }
 

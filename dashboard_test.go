@@ -141,8 +141,9 @@ func TestDashboardWiring(t *testing.T) {
 	if _, err := d.Start("CNN2", 1); err == nil {
 		t.Error("Start after finish")
 	}
-	// A push after finish is dropped, not blocked.
-	d.feed.Push(tui.Notice{Text: "late"})
+	// A push or notice after finish is dropped, not blocked.
+	d.feed.Push(trainer.RunQueued{ID: "late"})
+	d.feed.Notify(tui.Notice{Text: "late"})
 }
 
 func TestDashboardLazyLoadError(t *testing.T) {

@@ -5,53 +5,51 @@ import (
 	"fmt"
 	"io"
 
-	"fmnist/results"
+	"fmnist/hub"
 	"fmnist/trainer"
 	"fmnist/tui"
 )
 
-// runHeadless trains jobs without the dashboard: every event is recorded in
-// runsDir, then printed as plain lines; a summary table ends the output. Its
-// error is the command's exit status: cancelled (130), the recorder's first
-// error, or the failed runs. `fmnist train` and `fmnist train --resume` both
-// end here.
-func runHeadless(cfg trainer.Config, jobs []trainer.Job, runsDir string, stdout, stderr io.Writer) error {
+// runHeadless trains jobs without the dashboard: the hub records every
+// event in the runs directory, then the printer prints it as a plain line;
+// a summary table ends the output. Its error is the command's exit status
+// (outcome). `fmnist train` and `fmnist train --resume` both end here.
+func runHeadless(set dashSettings, jobs []trainer.Job, stdout, stderr io.Writer) error {
 	ctx, stop := signalContext()
 	defer stop()
-	return trainHeadless(ctx, cfg, jobs, runsDir, stdout, stderr)
+	return trainHeadless(ctx, set, jobs, stdout, stderr)
 }
 
-func trainHeadless(ctx context.Context, cfg trainer.Config, jobs []trainer.Job, runsDir string, stdout, stderr io.Writer) error {
-	rec := results.NewRecorder(runsDir)
-	plain := tui.NewPlain(stdout)
-	var recErr error
-	var failed []trainer.RunFinished
-	for ev := range trainer.Start(ctx, cfg, jobs) {
-		if err := rec.Handle(ev); err != nil && recErr == nil {
-			recErr = err
-			fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", err)
-		}
-		plain.Handle(ev)
-		if f, ok := ev.(trainer.RunFinished); ok && f.Status == trainer.StatusFailed {
-			failed = append(failed, f)
-		}
+func trainHeadless(ctx context.Context, set dashSettings, jobs []trainer.Job, stdout, stderr io.Writer) error {
+	h := newController(ctx, set).hub
+	h.Subscribe(&printer{plain: tui.NewPlain(stdout), stderr: stderr})
+	if _, err := h.Submit(jobs...); err != nil {
+		return err
 	}
-	var runs []*results.Run
-	for _, j := range jobs {
-		if r := rec.Run(j.ID); r != nil {
-			runs = append(runs, r)
-		}
+	h.Finish(false) // the runs end, or ctx cancels them
+	if runs := h.Runs(); len(runs) > 0 {
+		tui.NewPlain(stdout).Summary(runs)
 	}
-	plain.Summary(runs)
-	switch {
-	case ctx.Err() != nil:
-		return errRunsCancelled(runsDir)
-	case recErr != nil:
-		return recErr
-	case len(failed) == 1 && len(jobs) == 1:
-		return fmt.Errorf("run %s failed: %v", failed[0].ID, failed[0].Err)
-	case len(failed) > 0:
-		return fmt.Errorf("%d of %d runs failed", len(failed), len(jobs))
+	var stopped error
+	if ctx.Err() != nil {
+		stopped = errRunsCancelled(set.runsDir)
 	}
-	return nil
+	return outcome(h, stopped)
+}
+
+// printer is the headless subscriber: a plain line per event, and the
+// first record that could not be saved on stderr as it happens.
+type printer struct {
+	plain  *tui.Plain
+	stderr io.Writer
+	warned bool
+}
+
+func (p *printer) Push(ev trainer.Event) { p.plain.Handle(ev) }
+
+func (p *printer) Notify(n hub.Notice) {
+	if !p.warned {
+		p.warned = true
+		fmt.Fprintf(p.stderr, "fmnist: %s\n", n.Text)
+	}
 }

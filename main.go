@@ -161,11 +161,11 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			}
 		}
 
+		ds := dashSettings{runsDir: *runsDir, dataDir: *data, train: train, test: test, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
 		if !*headless && isTerminal(stdout) {
-			set := dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
-			return runDashboard(set, train, test, jobs, stdout, stderr)
+			return runDashboard(ds, jobs, stdout, stderr)
 		}
-		return runHeadless(trainer.Config{Train: train, Test: test, Parallel: *parallel}, jobs, *runsDir, stdout, stderr)
+		return runHeadless(ds, jobs, stdout, stderr)
 	}
 }
 

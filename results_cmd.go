@@ -330,11 +330,10 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 		fmt.Fprintf(stdout, " (run.json had %d epochs; the checkpoint's history is kept)", len(run.Epochs))
 	}
 	fmt.Fprintln(stdout)
+	// Runs started from the dashboard get the resumed run's data.
+	set := dashSettings{runsDir: runsDir, dataDir: dataDir, train: train, test: test, limitTrain: run.TrainSize, limitTest: run.TestSize, seed: run.Seed, parallel: 1}
 	if dashboard {
-		// The dashboard; runs started from it get the resumed run's data.
-		set := dashSettings{runsDir: runsDir, dataDir: dataDir, limitTrain: run.TrainSize, limitTest: run.TestSize, seed: run.Seed, parallel: 1}
-		return runDashboard(set, train, test, []trainer.Job{job}, stdout, stderr)
+		return runDashboard(set, []trainer.Job{job}, stdout, stderr)
 	}
-
-	return runHeadless(trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}, runsDir, stdout, stderr)
+	return runHeadless(set, []trainer.Job{job}, stdout, stderr)
 }

@@ -1,12 +1,13 @@
 package main
 
 // `fmnist serve`: one long-lived process trains, and anyone whose public key
-// is authorised opens the same live dashboard over SSH. One hub owns the
-// training (a dashboard: trainer.Manager, Recorder, drain goroutine) and fans
-// every recorded event out to each session's own tui.Feed; Push never
-// blocks, so a slow session never slows training. A new session is seeded
-// with the events seen so far (the records on disk and the replayed events
-// of this process), then gets the live ones.
+// is authorised opens the same live dashboard over SSH. The hub owns the
+// training; each session subscribes its own tui.Feed to it, starting from
+// the hub's snapshot of the runs, and Push never blocks, so a slow session
+// never slows training. A session is a chain of wish middlewares:
+// activeterm (a terminal is required), our lifecycle (shutdown, the log,
+// the subscription) and wish's bubbletea program handler around the same
+// dashboard program the terminal runs.
 
 import (
 	"context"
@@ -24,11 +25,12 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/charmbracelet/wish/activeterm"
 	bm "github.com/charmbracelet/wish/bubbletea"
+	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
 
 	"fmnist/results"
-	"fmnist/trainer"
 	"fmnist/tui"
 )
 
@@ -109,10 +111,8 @@ type server struct {
 	keysStat os.FileInfo
 	keysErr  error
 
-	mu       sync.Mutex
-	history  []trainer.Event                  // every event but progress, in order (checkpoints dropped)
-	progress map[string]trainer.BatchProgress // the latest progress of each run training
-	feeds    map[*tui.Feed]bool               // the live sessions' feeds
+	mu    sync.Mutex
+	feeds map[*tui.Feed]bool // the live sessions' feeds
 
 	logMu     sync.Mutex
 	stopping  chan struct{} // closed when the server shuts down
@@ -134,13 +134,17 @@ func newServer(cfg serveConfig, logw io.Writer) (*server, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.hostKey), 0o700); err != nil {
 		return nil, fmt.Errorf("host key: %v", err)
 	}
-	s := &server{cfg: cfg, log: logw, keys: keys, keysStat: fi, progress: map[string]trainer.BatchProgress{},
-		feeds: map[*tui.Feed]bool{}, stopping: make(chan struct{})}
+	s := &server{cfg: cfg, log: logw, keys: keys, keysStat: fi, feeds: map[*tui.Feed]bool{}, stopping: make(chan struct{})}
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPath(cfg.hostKey),
 		wish.WithPublicKeyAuth(s.authorize),
+		// The last runs first.
+		wish.WithMiddleware(
+			bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii),
+			s.lifecycle,
+			activeterm.Middleware(),
+		),
 		func(srv *ssh.Server) error {
-			srv.Handler = s.session
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 				s.logf("refused connection from %s: %v", c.RemoteAddr(), err)
 			}
@@ -212,47 +216,17 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	return false
 }
 
-// broadcast is the dashboard's push: it keeps the event for sessions yet to
-// come and hands it to every live session. Only the drain goroutine calls it.
-func (s *server) broadcast(ev trainer.Event) {
-	if e, ok := ev.(trainer.EpochEnd); ok {
-		e.Checkpoint = nil // recorded already; sessions only show figures
-		ev = e
-	}
+// join subscribes a new session's feed to the hub and returns the runs of
+// this process so far.
+func (s *server) join(f *tui.Feed) []tui.LiveRun {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch e := ev.(type) {
-	case trainer.BatchProgress:
-		s.progress[e.ID] = e
-	case tui.Notice:
-	default:
-		if _, ok := ev.(trainer.EpochEnd); ok {
-			delete(s.progress, ev.Run())
-		}
-		if _, ok := ev.(trainer.RunFinished); ok {
-			delete(s.progress, ev.Run())
-		}
-		s.history = append(s.history, ev)
-	}
-	for f := range s.feeds {
-		f.Push(ev)
-	}
-}
-
-// join registers a new session's feed, seeded with what happened so far.
-func (s *server) join(f *tui.Feed) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ev := range s.history {
-		f.Push(ev)
-	}
-	for _, p := range s.progress {
-		f.Push(p)
-	}
 	s.feeds[f] = true
+	s.mu.Unlock()
+	return subscribe(s.d.hub, f)
 }
 
 func (s *server) leave(f *tui.Feed) {
+	s.d.hub.Unsubscribe(feedSub{f})
 	s.mu.Lock()
 	delete(s.feeds, f)
 	s.mu.Unlock()
@@ -276,110 +250,129 @@ func (c readOnlyController) Start(string, int) (string, error) {
 func (c readOnlyController) Cancel(string) bool { return false }
 func (c readOnlyController) Active() int        { return c.d.Active() }
 
-// session shows the dashboard on one SSH session until the user quits, the
-// connection drops or the server stops. It never touches training.
-func (s *server) session(sess ssh.Session) {
-	s.sessions.Add(1)
-	defer s.sessions.Done()
-	who := fmt.Sprintf("user %q from %s", sess.User(), sess.RemoteAddr())
-	if k := sess.PublicKey(); k != nil {
-		who = fmt.Sprintf("key %s, %s", gossh.FingerprintSHA256(k), who)
-	}
-	pty, winch, ok := sess.Pty()
-	if !ok {
-		fmt.Fprintln(sess.Stderr(), "fmnist serve: the dashboard needs a terminal (ssh -t)")
-		sess.Exit(1)
-		s.logf("session refused (no terminal): %s", who)
-		return
-	}
-	select {
-	case <-s.stopping:
-		fmt.Fprintln(sess, "fmnist serve is shutting down")
-		sess.Exit(1)
-		return
-	default:
-	}
-	s.logf("session opened: %s (%dx%d %s)", who, pty.Window.Width, pty.Window.Height, pty.Term)
-	start := time.Now()
+// sessionState is what the lifecycle middleware and the program handler
+// of one session share (through the session's context).
+type sessionState struct {
+	feed   *tui.Feed
+	mu     sync.Mutex
+	screen *tui.Screen
+	prog   *tea.Program
+	// stopped: the server is shutting down (the program was told to quit).
+	stopped bool
+}
 
-	renderer := bm.MakeRenderer(sess)
+type sessionKey struct{}
+
+// stop makes the session's program quit, now or as soon as it exists.
+func (st *sessionState) stop() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.stopped = true
+	if st.prog != nil {
+		st.prog.Quit()
+	}
+}
+
+// lifecycle is the middleware around a session's dashboard: it turns
+// sessions away while the server stops, subscribes the session to the hub,
+// tells the session when the server stops, restores its screen and logs
+// who came, for how long and why they left. It never touches training.
+func (s *server) lifecycle(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		s.sessions.Add(1)
+		defer s.sessions.Done()
+		who := fmt.Sprintf("user %q from %s", sess.User(), sess.RemoteAddr())
+		if k := sess.PublicKey(); k != nil {
+			who = fmt.Sprintf("key %s, %s", gossh.FingerprintSHA256(k), who)
+		}
+		select {
+		case <-s.stopping:
+			fmt.Fprintln(sess, "fmnist serve is shutting down")
+			sess.Exit(1)
+			return
+		default:
+		}
+		pty, _, _ := sess.Pty()
+		s.logf("session opened: %s (%dx%d %s)", who, pty.Window.Width, pty.Window.Height, pty.Term)
+		start := time.Now()
+		st := &sessionState{feed: tui.NewFeed()}
+		defer s.leave(st.feed)
+		sess.Context().SetValue(sessionKey{}, st)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-s.stopping:
+				st.stop()
+			case <-done:
+			}
+		}()
+
+		next(sess) // the dashboard, until it quits
+
+		st.mu.Lock()
+		stopped, screen := st.stopped, st.screen
+		st.mu.Unlock()
+		if screen != nil {
+			screen.Close()
+		}
+		reason := "quit"
+		switch {
+		case stopped:
+			reason = "server shutting down"
+			if n := s.activeAtStop; n > 0 {
+				fmt.Fprintf(sess, "fmnist serve is shutting down: %s cancelled; finished epochs are kept in %s\r\n", count(n, "active run"), s.cfg.set.runsDir)
+			} else {
+				fmt.Fprintf(sess, "fmnist serve is shutting down.\r\n")
+			}
+			sess.Exit(0)
+		case sess.Context().Err() != nil:
+			reason = "connection closed"
+		default:
+			sess.Exit(0)
+		}
+		s.logf("session closed: %s after %s (%s)", who, time.Since(start).Round(time.Second), reason)
+	}
+}
+
+// program is the bubbletea middleware's program handler: the dashboard on
+// the session's terminal, fed by the hub through the session's feed.
+func (s *server) program(sess ssh.Session) *tea.Program {
+	st, _ := sess.Context().Value(sessionKey{}).(*sessionState)
+	if st == nil {
+		return nil
+	}
+	pty, _, _ := sess.Pty()
 	past, _, err := results.LoadRuns(s.cfg.set.runsDir)
 	if err != nil {
 		past = nil
 	}
-	feed := tui.NewFeed()
-	s.join(feed)
-	defer s.leave(feed)
+	live := s.join(st.feed)
 	var ctrl tui.Controller = s.d
 	if s.cfg.readOnly {
 		ctrl = readOnlyController{s.d}
 	}
-	m := tui.New(tui.Options{RunsDir: s.cfg.set.runsDir, Runs: past, Feed: feed, Controller: ctrl,
-		Refresh: s.cfg.refresh, Renderer: renderer, Shared: true, ReadOnly: s.cfg.readOnly})
-
-	ctx, cancel := context.WithCancel(sess.Context())
-	defer cancel()
-	stopped := false
-	var stopMu sync.Mutex
-	go func() {
-		select {
-		case <-s.stopping:
-			stopMu.Lock()
-			stopped = true
-			stopMu.Unlock()
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-
-	io.WriteString(sess, "\x1b[?1049h\x1b[?25l\x1b[2J")
-	p := tea.NewProgram(tui.NewScreen(m, sess), tea.WithoutRenderer(), tea.WithInput(sess), tea.WithOutput(sess),
-		tea.WithContext(ctx), tea.WithoutSignalHandler())
-	done := make(chan struct{})
-	go func() {
-		p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
-		for {
-			select {
-			case w, ok := <-winch:
-				if !ok {
-					return
-				}
-				p.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
-			case <-done:
-				return
-			}
-		}
-	}()
-	_, err = p.Run()
-	close(done)
-	io.WriteString(sess, "\x1b[0m\x1b[?25h\x1b[?1049l")
-	stopMu.Lock()
-	wasStopped := stopped
-	stopMu.Unlock()
-	reason := "quit"
-	switch {
-	case wasStopped:
-		reason = "server shutting down"
-		if n := s.activeAtStop; n > 0 {
-			fmt.Fprintf(sess, "fmnist serve is shutting down: %s cancelled; finished epochs are kept in %s\r\n", count(n, "active run"), s.cfg.set.runsDir)
-		} else {
-			fmt.Fprintf(sess, "fmnist serve is shutting down.\r\n")
-		}
-		sess.Exit(0)
-	case sess.Context().Err() != nil:
-		reason = "connection closed"
-	case err != nil && !errors.Is(err, tea.ErrProgramKilled):
-		reason = err.Error()
-	default:
-		sess.Exit(0)
+	m := tui.New(tui.Options{RunsDir: s.cfg.set.runsDir, Runs: past, Live: live, Feed: st.feed, Controller: ctrl,
+		Refresh: s.cfg.refresh, Renderer: bm.MakeRenderer(sess), Shared: true, ReadOnly: s.cfg.readOnly})
+	screen := tui.NewScreen(m, sess)
+	// The screen draws by itself (tui.Screen): no renderer of Bubble Tea's.
+	p := tea.NewProgram(screen, tea.WithoutRenderer(), tea.WithInput(sess), tea.WithOutput(sess), tea.WithoutSignalHandler())
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stopped {
+		return nil
 	}
-	s.logf("session closed: %s after %s (%s)", who, time.Since(start).Round(time.Second), reason)
+	screen.Open()
+	st.screen, st.prog = screen, p
+	// Without a renderer Bubble Tea does not ask for the size; the
+	// middleware sends the later changes.
+	go p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
+	return p
 }
 
 // start creates the hub and serves SSH connections in the background.
 func (s *server) start(ctx context.Context) <-chan error {
-	s.d = newDashboard(ctx, s.cfg.set)
-	s.d.push = s.broadcast
+	s.d = newController(ctx, s.cfg.set)
 	errc := make(chan error, 1)
 	go func() {
 		err := s.ssh.Serve(s.ln)
@@ -454,19 +447,16 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 		case serveErr = <-errc:
 		}
 		cancelled := s.stop()
-		if runs := s.d.runs(); len(runs) > 0 {
-			tui.NewPlain(stdout).Summary(runs)
-		}
-		if s.d.recErr != nil {
-			fmt.Fprintf(stderr, "fmnist: recording runs: %v\n", s.d.recErr)
-		}
-		switch {
-		case serveErr != nil:
+		summarise(s.d.hub, stdout, stderr)
+		if serveErr != nil {
 			return fmt.Errorf("serve: %v", serveErr)
-		case cancelled:
-			return errCancelled("stopped; active runs cancelled, finished epochs are kept in " + cfg.set.runsDir)
-		case s.d.recErr != nil:
-			return s.d.recErr
+		}
+		var stopped error
+		if cancelled {
+			stopped = errCancelled("stopped; active runs cancelled, finished epochs are kept in " + cfg.set.runsDir)
+		}
+		if err := outcome(s.d.hub, stopped); err != nil {
+			return err
 		}
 		s.logf("stopped")
 		return nil

@@ -41,6 +41,12 @@ func newKey(t *testing.T) gossh.Signer {
 // testServer starts a server on 127.0.0.1:0 that lets key in.
 func testServer(t *testing.T, readOnly bool, keys ...gossh.Signer) (*server, string) {
 	t.Helper()
+	return testServerData(t, readOnly, nil, nil, keys...)
+}
+
+// testServerData is testServer whose runs train on train and test.
+func testServerData(t *testing.T, readOnly bool, train, test *trainer.Dataset, keys ...gossh.Signer) (*server, string) {
+	t.Helper()
 	dir := t.TempDir()
 	var ak bytes.Buffer
 	for _, k := range keys {
@@ -53,7 +59,7 @@ func testServer(t *testing.T, readOnly bool, keys ...gossh.Signer) (*server, str
 	runs := filepath.Join(dir, "runs")
 	os.MkdirAll(runs, 0o755)
 	cfg := serveConfig{listen: "127.0.0.1:0", authorizedKeys: akPath, hostKey: filepath.Join(dir, "host_key"), readOnly: readOnly,
-		set: dashSettings{runsDir: runs, seed: 7, parallel: 1}}
+		set: dashSettings{runsDir: runs, train: train, test: test, seed: 7, parallel: 1}}
 	s, err := newServer(cfg, &syncBuffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -376,10 +382,9 @@ func TestServeManySessionsDuringTraining(t *testing.T) {
 	runtime.GC()
 	base := runtime.NumGoroutine()
 	key := newKey(t)
-	srv, addr := testServer(t, false, key)
-	srv.d.train, srv.d.test = train, test
+	srv, addr := testServerData(t, false, train, test, key)
 	job.ID = "CNN2-served"
-	if _, err := srv.d.submit(job); err != nil {
+	if _, err := srv.d.hub.Submit(job); err != nil {
 		t.Fatal(err)
 	}
 	// Ten sessions come and go while it trains; half stay to the end.
@@ -508,9 +513,8 @@ func TestServeStopCancelsRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := newKey(t)
-	srv, addr := testServer(t, false, key)
-	srv.d.train, srv.d.test = train, test
-	ids, err := srv.d.submit(trainer.Job{Model: "CNN2", Epochs: 50, Seed: 1})
+	srv, addr := testServerData(t, false, train, test, key)
+	ids, err := srv.d.hub.Submit(trainer.Job{Model: "CNN2", Epochs: 50, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,30 +9,28 @@ import (
 	"fmnist/trainer"
 )
 
-// Notice is a line for the dashboard's status bar that travels with the
-// events, for example a failure to save a run record. It satisfies
-// trainer.Event so that it can share the Feed; consumers that do not know it
-// ignore it.
+// Notice is a line for the dashboard's status bar from the process that
+// feeds it (for example a run record that could not be saved). It travels
+// beside the training events (Feed.Notify), not among them.
 type Notice struct {
 	ID    string // the run it is about, if any
 	Text  string
 	Error bool
 }
 
-// Run is the run ID the notice is about.
-func (n Notice) Run() string { return n.ID }
-
 // Feed hands trainer events from the goroutine that drains the trainer to the
 // dashboard. Push never blocks on the dashboard: events wait in a queue in
 // which each run keeps at most one BatchProgress (the latest) between its
 // other events, so a burst of progress reports costs no memory and no time,
-// while RunQueued, RunStarted, EpochEnd, RunFinished and Notice events are
-// all delivered, in the order they were pushed. The dashboard takes
+// while RunQueued, RunStarted, EpochEnd and RunFinished events are all
+// delivered, in the order they were pushed. Notices wait in a queue of their
+// own and are delivered after the events pushed before them. The dashboard takes
 // everything queued at once, at most once per frame.
 type Feed struct {
 	mu      sync.Mutex
 	queue   []trainer.Event
 	pending map[string]int // run ID -> index in queue of its BatchProgress
+	notices []Notice
 	closed  bool
 
 	ready  chan struct{} // holds a token when the queue may be non-empty
@@ -73,7 +71,25 @@ func (f *Feed) Push(ev trainer.Event) {
 	}
 	f.queue = append(f.queue, ev)
 	f.mu.Unlock()
-	if _, ok := ev.(trainer.BatchProgress); !ok {
+	_, progress := ev.(trainer.BatchProgress)
+	f.signal(!progress)
+}
+
+// Notify queues a notice for the status bar; like Push, it never blocks.
+func (f *Feed) Notify(n Notice) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.notices = append(f.notices, n)
+	f.mu.Unlock()
+	f.signal(true)
+}
+
+// signal wakes a dashboard waiting for events (at once if urgent).
+func (f *Feed) signal(urgent bool) {
+	if urgent {
 		select {
 		case f.urgent <- struct{}{}:
 		default:
@@ -83,6 +99,22 @@ func (f *Feed) Push(ev trainer.Event) {
 	case f.ready <- struct{}{}:
 	default:
 	}
+}
+
+// takeNotices removes and returns the queued notices.
+func (f *Feed) takeNotices() []Notice {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.notices
+	f.notices = nil
+	return n
+}
+
+// hasNotices reports whether notices are queued.
+func (f *Feed) hasNotices() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.notices) > 0
 }
 
 // Drain removes and returns every queued event, oldest first.
@@ -128,7 +160,8 @@ func (f *Feed) Close() {
 // wait is a command that first lets pause pass (the frame interval:
 // progress reports queue up and coalesce meanwhile; any other event cuts the
 // pause short), then blocks until events are queued (or the Feed is closed)
-// and returns them all as one eventsMsg.
+// and returns them all as one eventsMsg, or the notices queued as one
+// noticesMsg.
 func (f *Feed) wait(pause time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		if pause > 0 {
@@ -141,16 +174,24 @@ func (f *Feed) wait(pause time.Duration) tea.Cmd {
 			t.Stop()
 		}
 		for {
+			closed := false
 			select {
 			case <-f.ready:
 			case <-f.done:
-				if evs := f.Drain(); len(evs) > 0 {
-					return eventsMsg(evs)
-				}
-				return feedClosedMsg{}
+				closed = true
 			}
+			// Events first: a notice comes after the events pushed before it.
 			if evs := f.Drain(); len(evs) > 0 {
+				if f.hasNotices() {
+					f.signal(true)
+				}
 				return eventsMsg(evs)
+			}
+			if ns := f.takeNotices(); len(ns) > 0 {
+				return noticesMsg(ns)
+			}
+			if closed {
+				return feedClosedMsg{}
 			}
 		}
 	}

@@ -29,9 +29,9 @@ func TestFeedCoalescesProgressKeepsOrder(t *testing.T) {
 	f.Push(trainer.EpochEnd{ID: "a", Stats: trainer.EpochStats{Epoch: 1}})
 	f.Push(bp("a", 2, 1)) // after the epoch's end: a new place
 	f.Push(bp("b", 1, 2))
-	f.Push(Notice{Text: "hi"})
+	f.Notify(Notice{Text: "hi"}) // beside the events, not among them
 	got := f.Drain()
-	want := []string{"RunQueued a", "RunStarted a", "BatchProgress a 1/3", "BatchProgress b 1/2", "EpochEnd a", "BatchProgress a 2/1", "Notice "}
+	want := []string{"RunQueued a", "RunStarted a", "BatchProgress a 1/3", "BatchProgress b 1/2", "EpochEnd a", "BatchProgress a 2/1"}
 	var s []string
 	for _, ev := range got {
 		switch e := ev.(type) {
@@ -41,16 +41,36 @@ func TestFeedCoalescesProgressKeepsOrder(t *testing.T) {
 			s = append(s, strings.TrimPrefix(fmt.Sprintf("%T %s", ev, ev.Run()), "trainer."))
 		}
 	}
-	s[len(s)-1] = strings.TrimPrefix(s[len(s)-1], "tui.")
 	if strings.Join(s, "; ") != strings.Join(want, "; ") {
 		t.Fatalf("drained\n %s\nwant\n %s", strings.Join(s, "; "), strings.Join(want, "; "))
 	}
 	if f.Len() != 0 || len(f.Drain()) != 0 {
 		t.Fatal("queue not empty after Drain")
 	}
+	if ns := f.takeNotices(); len(ns) != 1 || ns[0].Text != "hi" || f.hasNotices() {
+		t.Fatalf("notices %v", ns)
+	}
 	pushed, coalesced := f.Stats()
-	if pushed != 10 || coalesced != 3 {
-		t.Errorf("stats %d pushed %d coalesced, want 10 and 3", pushed, coalesced)
+	if pushed != 9 || coalesced != 3 {
+		t.Errorf("stats %d pushed %d coalesced, want 9 and 3", pushed, coalesced)
+	}
+}
+
+// A notice queued behind events is delivered after them, by the same wait.
+func TestFeedNoticeAfterEvents(t *testing.T) {
+	f := NewFeed()
+	f.Push(trainer.RunQueued{ID: "a"})
+	f.Notify(Notice{Text: "disk full", Error: true})
+	wait := f.wait(0)
+	if msg, ok := wait().(eventsMsg); !ok || len(msg) != 1 {
+		t.Fatalf("first delivery %#v, want the event", msg)
+	}
+	if msg, ok := wait().(noticesMsg); !ok || len(msg) != 1 || msg[0].Text != "disk full" {
+		t.Fatalf("second delivery %#v, want the notice", msg)
+	}
+	f.Close()
+	if msg := wait(); msg != (feedClosedMsg{}) {
+		t.Fatalf("after Close: %#v", msg)
 	}
 }
 
@@ -137,7 +157,7 @@ func TestFeedBurstThroughDashboard(t *testing.T) {
 			f.Push(trainer.BatchProgress{ID: id, Epoch: 1, Epochs: 3, Batch: i, Batches: 10000, ImagesPerSec: 1234})
 		}
 		took = time.Since(t0)
-		f.Push(Notice{Text: "burst over"})
+		f.Notify(Notice{Text: "burst over"})
 	}()
 	wg.Wait()
 	if took > 2*time.Second {

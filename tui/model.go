@@ -43,10 +43,13 @@ const DefaultFrame = time.Second
 
 // Options configure a dashboard.
 type Options struct {
-	RunsDir    string         // where run records live (shown, refreshed, exported to)
-	Runs       []*results.Run // records read from RunsDir at start
-	Feed       *Feed          // this process's events; nil: none
-	Controller Controller     // starts and cancels runs; nil: n and x are unavailable
+	RunsDir string         // where run records live (shown, refreshed, exported to)
+	Runs    []*results.Run // records read from RunsDir at start
+	// Live are the runs of this process so far, as the hub had folded
+	// them when the Feed subscribed; the Feed's events continue them.
+	Live       []LiveRun
+	Feed       *Feed      // this process's events; nil: none
+	Controller Controller // starts and cancels runs; nil: n and x are unavailable
 	// Refresh re-reads RunsDir this often, for runs of other processes;
 	// 0 never does.
 	Refresh time.Duration
@@ -105,6 +108,9 @@ func New(opts Options) *Model {
 	keys.readOnly = opts.ReadOnly
 	c := &common{styles: NewStyles(opts.Renderer), keys: keys, now: opts.Now, store: newStore(), runsDir: opts.RunsDir}
 	c.store.mergeDisk(opts.Runs)
+	for _, l := range opts.Live {
+		c.store.adopt(l)
+	}
 	if n := c.store.len(); n > 0 {
 		c.selected = c.store.list()[n-1].ID // the newest
 	}
@@ -184,6 +190,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case eventsMsg:
 		return m, tea.Batch(m.applyEvents(msg), m.nextDelivery())
+	case noticesMsg:
+		var cmd tea.Cmd
+		for _, n := range msg {
+			cmd = m.setStatus(n.Text, n.Error)
+		}
+		return m, tea.Batch(cmd, m.nextDelivery())
 	case feedClosedMsg:
 		m.feedDone = true
 		return m, nil
@@ -226,9 +238,6 @@ func (m *Model) applyEvents(evs []trainer.Event) tea.Cmd {
 	wasActive := m.c.store.active()
 	for _, ev := range evs {
 		switch e := ev.(type) {
-		case Notice:
-			cmd = m.setStatus(e.Text, e.Error)
-			continue
 		case trainer.RunQueued:
 			if cur := m.c.selectedRun(); !m.userMoved && (cur == nil || !cur.Owned) {
 				m.c.selected = e.ID

@@ -478,7 +478,7 @@ func TestStatusClears(t *testing.T) {
 
 func TestNoticeAndFailureInStatus(t *testing.T) {
 	m := newTestModel(t, nil, 80, 24)
-	m.Update(eventsMsg{Notice{Text: "recording runs: disk full", Error: true}})
+	m.Update(noticesMsg{Notice{Text: "recording runs: disk full", Error: true}})
 	if !strings.Contains(m.View(), "recording runs: disk full") {
 		t.Fatal("notice not shown")
 	}

@@ -8,6 +8,9 @@ import (
 // eventsMsg carries the events taken from the Feed in one go.
 type eventsMsg []trainer.Event
 
+// noticesMsg carries the notices taken from the Feed in one go.
+type noticesMsg []Notice
+
 // feedClosedMsg: the Feed was closed; no more events will come.
 type feedClosedMsg struct{}
 

@@ -43,6 +43,13 @@ type Screen struct {
 // NewScreen returns a Screen drawing m on out.
 func NewScreen(m *Model, out io.Writer) *Screen { return &Screen{m: m, out: out} }
 
+// Open takes the terminal over: the alternate screen, cleared, without a
+// cursor. Close gives it back as it was.
+func (s *Screen) Open() { io.WriteString(s.out, seqAltScreen+seqHideCursor+seqClearScreen) }
+
+// Close restores the terminal Open took over.
+func (s *Screen) Close() { io.WriteString(s.out, seqResetStyle+seqShowCursor+seqMainScreen) }
+
 // Model is the dashboard the screen shows.
 func (s *Screen) Model() *Model { return s.m }
 

@@ -127,6 +127,31 @@ func (s *store) own(id, model string, index int) *runState {
 	return r
 }
 
+// LiveRun is a run of this process that the dashboard joins under way: its
+// record as folded so far, its place in the queue and the progress of the
+// epoch in training.
+type LiveRun struct {
+	Run      results.Run
+	Index    int
+	Progress *trainer.BatchProgress
+}
+
+// adopt takes l as a run of this process, as if its events so far had been
+// applied.
+func (s *store) adopt(l LiveRun) {
+	r := s.own(l.Run.ID, l.Run.Model, l.Index)
+	r.Run = l.Run
+	if r.Epochs == nil {
+		r.Epochs = []trainer.EpochStats{}
+	}
+	r.Progress = nil
+	if p := l.Progress; p != nil && r.Status == trainer.StatusRunning && p.Epoch > r.done() {
+		cp := *p
+		r.Progress = &cp
+	}
+	r.touch()
+}
+
 // apply folds one event into the store: the record's part by the records'
 // own fold (results.Run.Apply), then what only the dashboard keeps (which
 // runs this process owns, the progress of the epoch in training). It
