@@ -1,9 +1,9 @@
 package main
 
-// The dashboard's wiring: a trainer.Manager (created when the first run is
-// started), the goroutine that drains its events into the run records and
-// then into the dashboard, and the tui.Controller the dashboard starts and
-// cancels runs through.
+// The dashboard's wiring: a hub (which owns the runs), the local dashboard's
+// feed subscribed to it, the tui.Controller the dashboard starts and cancels
+// runs through, and the exit status of every command whose runs a hub
+// trained (outcome).
 
 import (
 	"context"

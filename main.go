@@ -12,9 +12,10 @@
 // results_cmd.go (eval, predict, report, train --resume), detect_cmd.go
 // (detect, synth-video, record), serve_cmd.go (serve) and dashboard.go (the
 // dashboard, fmnist with no command); headless.go is training without the
-// dashboard, for train and train --resume. The work itself lives in the packages:
-// archs (the models), trainer (data and training), results (records, saved
-// models, reports), tui (the dashboard's views) and detector.
+// dashboard, for train and train --resume. These files parse flags and call
+// the packages, where the work lives: archs (the models), trainer (data and
+// training), hub (the live runs: training, recording, subscribers), results
+// (records, saved models, reports), tui (the dashboard's views) and detector.
 package main
 
 import (

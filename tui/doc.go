@@ -9,11 +9,13 @@
 //	               dispatch, header and footer
 //	msgs.go        the messages the dashboard sends itself
 //	screen.go      Screen, RunScreen: draws changed lines as soon as they change
-//	feed.go        Feed: hands events over without blocking the trainer,
-//	               coalescing progress reports
+//	feed.go        Feed: a hub subscription; hands events over without
+//	               blocking the trainer, coalescing progress reports, and
+//	               Notices (the hub's own messages) on a queue of their own
 //	controller.go  Controller and ModelInfo: what starts and cancels runs
-//	store.go       the runs shown: records from disk and this process's events
-//	               (folded by results.Run.Apply)
+//	store.go       the runs shown: records from disk, the hub's snapshot
+//	               (LiveRun) and this process's events (folded by
+//	               results.Run.Apply)
 //	metrics.go     figures derived from a run: progress, speed, ETA
 //	runsview.go    Runs view: a grid of panels (panel.go), one per run
 //	tableview.go   Table view: every run against the seed study, sortable
