@@ -5,9 +5,9 @@ package main
 // training; each session subscribes its own tui.Feed to it, starting from
 // the hub's snapshot of the runs, and Push never blocks, so a slow session
 // never slows training. A session is a chain of wish middlewares:
-// activeterm (a terminal is required), our lifecycle (shutdown, the log,
-// the subscription) and wish's bubbletea program handler around the same
-// dashboard program the terminal runs.
+// our lifecycle (shutdown, the log, the subscription), activeterm (a
+// terminal is required) and wish's bubbletea program handler around the
+// same dashboard program the terminal runs.
 
 import (
 	"context"
@@ -141,8 +141,8 @@ func newServer(cfg serveConfig, logw io.Writer) (*server, error) {
 		// The last runs first.
 		wish.WithMiddleware(
 			bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii),
-			s.lifecycle,
 			activeterm.Middleware(),
+			s.lifecycle,
 		),
 		func(srv *ssh.Server) error {
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
@@ -292,7 +292,12 @@ func (s *server) lifecycle(next ssh.Handler) ssh.Handler {
 			return
 		default:
 		}
-		pty, _, _ := sess.Pty()
+		pty, _, ok := sess.Pty()
+		if !ok {
+			s.logf("session refused (no terminal): %s", who)
+			next(sess) // activeterm says so and ends it
+			return
+		}
 		s.logf("session opened: %s (%dx%d %s)", who, pty.Window.Width, pty.Window.Height, pty.Term)
 		start := time.Now()
 		st := &sessionState{feed: tui.NewFeed()}

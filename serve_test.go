@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -541,5 +542,32 @@ func TestServeStopCancelsRuns(t *testing.T) {
 	r, err := results.LoadRun(filepath.Join(srv.cfg.set.runsDir, ids[0]))
 	if err != nil || r.Status != trainer.StatusCancelled {
 		t.Fatalf("record %+v %v", r, err)
+	}
+}
+
+// A session without a terminal is told it needs one, ends with status 1
+// and is logged as refused; it never subscribes.
+func TestServeNeedsTerminal(t *testing.T) {
+	key := newKey(t)
+	srv, addr := testServer(t, false, key)
+	c, err := gossh.Dial("tcp", addr, clientConfig(gossh.PublicKeys(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("")
+	var exit *gossh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 || !strings.Contains(string(out), "PTY") {
+		t.Fatalf("no terminal: %q, %v", out, err)
+	}
+	if log := srv.log.(*syncBuffer).String(); !strings.Contains(log, "session refused (no terminal)") || strings.Contains(log, "session opened") {
+		t.Errorf("log:\n%s", log)
+	}
+	if n := srv.sessionCount(); n != 0 {
+		t.Errorf("%d sessions registered", n)
 	}
 }
