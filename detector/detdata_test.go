@@ -207,7 +207,8 @@ func TestRefineFitsItem(t *testing.T) {
 				g.Pix[y*w+x] = byte(max(0, min(255, v)))
 			}
 		}
-		for _, r := range []image.Rectangle{image.Rect(60, 30, 122, 128), image.Rect(74, 46, 108, 112), item} {
+		// Loose (the last: IoU 0.44 with the item), tight and exact boxes.
+		for _, r := range []image.Rectangle{image.Rect(60, 30, 122, 128), image.Rect(74, 46, 108, 112), item, image.Rect(56, 28, 124, 136)} {
 			got := Refine(g, r)
 			if iou := IoU(got, item); iou < 0.95 {
 				t.Errorf("dark %v: Refine(%v) = %v, IoU %.2f with the item %v", dark, r, got, iou, item)
