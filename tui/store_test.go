@@ -165,3 +165,45 @@ func TestStoreResumedRunKeepsHistory(t *testing.T) {
 		t.Fatalf("after epoch 2: %+v", r.Epochs)
 	}
 }
+
+// A dashboard that joins under way (an SSH session) adopts the hub's
+// snapshot of a run and folds the later events on top of it, to the record
+// a dashboard there from the start has.
+func TestStoreAdoptsSnapshot(t *testing.T) {
+	evs := fixEvents()
+	whole := newStore()
+	for _, ev := range evs {
+		whole.apply(ev)
+	}
+	// The snapshot: the Recorder's records after model5's first epoch
+	// (CNN2 done, reduced_all_cnn still queued).
+	rec := results.NewRecorder(t.TempDir())
+	half := 0
+	for i, ev := range evs {
+		rec.Handle(ev)
+		if e, ok := ev.(trainer.EpochEnd); ok && e.ID == "model5-20260301-120000" {
+			half = i + 1
+			break
+		}
+	}
+	late := newStore()
+	for i, id := range []string{"CNN2-20260301-120000", "model5-20260301-120000", "reduced_all_cnn-20260301-120000"} {
+		l := LiveRun{Run: results.Run{ID: id, Status: trainer.StatusQueued}, Index: i}
+		if r := rec.Run(id); r != nil {
+			l.Run = *r
+		}
+		late.adopt(l)
+	}
+	for _, ev := range evs[half:] {
+		late.apply(ev)
+	}
+	if late.active() != whole.active() || late.len() != whole.len() {
+		t.Errorf("joined late: %d runs, %d active; from the start %d, %d", late.len(), late.active(), whole.len(), whole.active())
+	}
+	for _, id := range []string{"CNN2-20260301-120000", "model5-20260301-120000", "reduced_all_cnn-20260301-120000"} {
+		a, b := whole.get(id), late.get(id)
+		if b == nil || !b.Owned || a.Status != b.Status || len(a.Epochs) != len(b.Epochs) || a.BestEpoch != b.BestEpoch || a.BestTestAcc != b.BestTestAcc {
+			t.Errorf("%s: joined late %+v\nfrom the start %+v", id, b, a)
+		}
+	}
+}
