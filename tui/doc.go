@@ -50,6 +50,6 @@
 // at 10 frames with progress 4 times a second +3.8%; Screen, which draws the
 // changed lines once, right after the update that changed them, and sleeps
 // otherwise, with progress once a second +1.0%. The README gives the
-// dashboard's cost as +1.2% training time against headless (6 alternating
+// dashboard's cost as +2.2% training time against headless (5 alternating
 // pairs of CNN2 runs).
 package tui
