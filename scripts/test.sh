@@ -10,7 +10,9 @@ fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
 # The race detector on what passes events between goroutines: the trainer's
-# manager, the dashboard's feed and wiring, and the SSH server.
+# manager, the hub and its subscribers, the dashboard's feed and wiring, the
+# SSH server, and the detector's frames proposed ahead.
 go test -race -count=1 -timeout 20m -run 'Manager|EventOrder|Cancel' ./trainer
-go test -race -count=1 -timeout 20m ./tui
+go test -race -count=1 -timeout 20m ./hub ./tui
+go test -race -count=1 -timeout 20m -run 'ProposeAhead|JobEvents' ./detector
 go test -race -count=1 -timeout 20m -run 'Dashboard|Serve' .
