@@ -46,6 +46,9 @@ type Settings struct {
 	Load        func() (train, test *trainer.Dataset, err error)
 	Parallel    int
 	Seed        int64 // of jobs that give none
+	// CancelRemote, if set, cancels a run that this process does not
+	// train (a cluster's).
+	CancelRemote func(id string) bool
 }
 
 // Live is a run of this process as a subscriber first sees it.
@@ -76,7 +79,8 @@ type Hub struct {
 	failed   []trainer.RunFinished
 	recErr   error
 
-	drained chan struct{} // closed when the drain goroutine ends
+	drained  chan struct{} // closed when the drain goroutine ends
+	attached sync.WaitGroup
 }
 
 // ErrClosing is Submit's error once Finish has begun.
@@ -149,10 +153,13 @@ func (h *Hub) Submit(jobs ...trainer.Job) ([]string, error) {
 	return ids, nil
 }
 
-// Cancel cancels a queued or running run; it reports whether it was found.
+// Cancel cancels a queued or running run, here or (Settings.CancelRemote)
+// wherever it trains; it reports whether it was found.
 func (h *Hub) Cancel(id string) bool {
-	mgr := h.mgr.Load()
-	return mgr != nil && mgr.Cancel(id)
+	if mgr := h.mgr.Load(); mgr != nil && mgr.Cancel(id) {
+		return true
+	}
+	return h.set.CancelRemote != nil && h.set.CancelRemote(id)
 }
 
 // Active counts the queued and running runs.
@@ -163,10 +170,30 @@ func (h *Hub) Active() int {
 	return 0
 }
 
-// drain records every event on disk first, then hands it on.
+// drain records every event of the Manager.
 func (h *Hub) drain(mgr *trainer.Manager) {
 	defer close(h.drained)
-	for ev := range mgr.Events() {
+	h.consume(mgr.Events())
+}
+
+// Attach records and hands on the events of runs trained elsewhere (by a
+// cluster's workers) as it does those of its own Manager, until events is
+// closed. Wait returns when it is.
+func (h *Hub) Attach(events <-chan trainer.Event) {
+	h.attached.Add(1)
+	go func() {
+		defer h.attached.Done()
+		h.consume(events)
+	}()
+}
+
+// WaitAttached waits until every attached stream has been closed and
+// consumed.
+func (h *Hub) WaitAttached() { h.attached.Wait() }
+
+// consume records every event on disk first, then hands it on.
+func (h *Hub) consume(events <-chan trainer.Event) {
+	for ev := range events {
 		h.mu.Lock()
 		if err := h.rec.Handle(ev); err != nil {
 			if h.recErr == nil {

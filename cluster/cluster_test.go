@@ -1,0 +1,234 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fmnist/hub"
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+func needData(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("no Fashion-MNIST data set")
+	}
+}
+
+// startCluster starts an embedded server on loopback and returns its URL.
+func startCluster(t *testing.T) string {
+	t.Helper()
+	s, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+func TestServerRefusesOpenListenWithoutPassword(t *testing.T) {
+	_, err := StartServer(ServerConfig{Listen: "0.0.0.0:0", StoreDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "beyond loopback") {
+		t.Fatalf("0.0.0.0 without credentials: %v", err)
+	}
+	s, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	if _, _, err := Connect(context.Background(), s.ClientURL(), "u", "wrong", "test"); err == nil {
+		t.Error("a wrong password was accepted")
+	}
+	nc, _, err := Connect(context.Background(), s.ClientURL(), "u", "p", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+}
+
+func TestEventWireRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
+	for _, ev := range []trainer.Event{
+		trainer.RunQueued{ID: "a", Model: "CNN2", Index: 3},
+		trainer.RunStarted{ID: "a", Model: "CNN2", Params: 5, Epochs: 2, Seed: 1, Time: now, Resumed: true, History: []trainer.EpochStats{{Epoch: 1, TestAcc: 0.5}}},
+		trainer.BatchProgress{ID: "a", Epoch: 1, Batch: 3, Loss: 0.25},
+		trainer.EpochEnd{ID: "a", Epochs: 2, Stats: trainer.EpochStats{Epoch: 1, TestAcc: 0.75, Extra: map[string]float64{"x": 1}}},
+		trainer.RunFinished{ID: "a", Status: "done", Time: now},
+	} {
+		data, err := EncodeEvent(ev, "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, worker, err := DecodeEvent(data)
+		if err != nil || worker != "w1" || !reflect.DeepEqual(got, ev) {
+			t.Errorf("%T: got %#v (%s, %v)", ev, got, worker, err)
+		}
+	}
+	if _, _, err := DecodeEvent([]byte(`{"type":"Nope","event":{}}`)); err == nil {
+		t.Error("unknown type decoded")
+	}
+}
+
+// TestSweepOnWorkers: a 2-model x 2-seed sweep queued twice (the second adds
+// nothing) on three workers; one worker stops after the first epoch of its
+// first run, whose job then goes to another worker, which resumes it. The
+// hub records every run done, each epoch once, with the same figures and
+// weights as plain local training of the same jobs.
+func TestSweepOnWorkers(t *testing.T) {
+	needData(t)
+	const limitTrain, limitTest, epochs = 1024, 200, 3
+	old := AckWait
+	AckWait = 3 * time.Second
+	defer func() { AckWait = old }()
+	url := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var jobs []Job
+	for _, m := range []string{"CNN2", "CNN3_dropout"} {
+		for _, seed := range []int64{1, 2} {
+			jobs = append(jobs, Job{ID: SweepID(m, seed, epochs, limitTrain, limitTest), Model: m, Epochs: epochs, Seed: seed, LimitTrain: limitTrain, LimitTest: limitTest})
+		}
+	}
+	nc, js, err := Connect(ctx, url, "", "", "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	added, err := Queue(ctx, js, jobs)
+	if err != nil || len(added) != 4 {
+		t.Fatalf("queued %v, %v", added, err)
+	}
+	if again, err := Queue(ctx, js, jobs); err != nil || len(again) != 0 {
+		t.Fatalf("the same sweep again queued %v, %v", again, err)
+	}
+
+	// The hub: every event recorded in runs.
+	runs := t.TempDir()
+	h := hub.New(ctx, hub.Settings{RunsDir: runs})
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Attach(evs)
+
+	// Three workers; the first stops after its first epoch.
+	var wg sync.WaitGroup
+	stopFirst, stop1 := context.WithCancel(ctx)
+	defer stop1()
+	for i := range 3 {
+		wc, wjs, err := Connect(ctx, url, "", "", "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wc.Close()
+		wctx := ctx
+		if i == 0 {
+			wctx = stopFirst
+		}
+		w := &Worker{NC: wc, JS: wjs, Name: "w" + string(rune('1'+i)), Slots: 1}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(wctx)
+		}()
+	}
+	// Stop worker 1 when one of its runs has finished an epoch.
+	watch, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerOf := map[string]string{}
+	var mu sync.Mutex
+	watchW, err := Events(ctx, js, func(run, worker string) {
+		mu.Lock()
+		workerOf[run] = worker
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range watchW {
+		}
+	}()
+	stopped := ""
+	deadline := time.After(120 * time.Second)
+	done := map[string]bool{}
+	for len(done) < len(jobs) {
+		select {
+		case ev := <-watch:
+			switch e := ev.(type) {
+			case trainer.EpochEnd:
+				mu.Lock()
+				w := workerOf[e.ID]
+				mu.Unlock()
+				if stopped == "" && w == "w1" && e.Stats.Epoch == 1 {
+					stopped = e.ID
+					stop1()
+				}
+			case trainer.RunFinished:
+				if e.Status == trainer.StatusDone {
+					done[e.ID] = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("runs done after 120 s: %v (stopped %q)", done, stopped)
+		}
+	}
+	cancel()
+	wg.Wait()
+	h.WaitAttached()
+	if stopped == "" {
+		t.Fatal("worker 1 never finished an epoch")
+	}
+
+	// The same jobs trained here, plainly.
+	train, test, err := trainer.Load("", limitTrain, limitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := t.TempDir()
+	rec := results.NewRecorder(ref)
+	var local []trainer.Job
+	for _, j := range jobs {
+		local = append(local, trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed})
+	}
+	for ev := range trainer.Start(context.Background(), trainer.Config{Train: train, Test: test, Parallel: 2}, local) {
+		if err := rec.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, j := range jobs {
+		got, err := results.LoadRun(filepath.Join(runs, j.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := results.LoadRun(filepath.Join(ref, j.ID))
+		if got.Status != trainer.StatusDone || len(got.Epochs) != epochs {
+			t.Errorf("%s: %s with %d epochs", j.ID, got.Status, len(got.Epochs))
+			continue
+		}
+		for e := range got.Epochs {
+			g, w := got.Epochs[e], want.Epochs[e]
+			if g.Epoch != e+1 || g.TrainLoss != w.TrainLoss || g.TestLoss != w.TestLoss || g.TestAcc != w.TestAcc {
+				t.Errorf("%s epoch %d: cluster %+v, local %+v", j.ID, e+1, g, w)
+			}
+		}
+		if resumed := len(got.ResumedAt) > 0; resumed != (j.ID == stopped) {
+			t.Errorf("%s: resumed %v (the stopped run is %s)", j.ID, resumed, stopped)
+		}
+		a, errA := os.ReadFile(filepath.Join(runs, j.ID, "final", "model.safetensors"))
+		b, errB := os.ReadFile(filepath.Join(ref, j.ID, "final", "model.safetensors"))
+		if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: final weights differ from local training (%v, %v)", j.ID, errA, errB)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+// Events streams every run's events, from the first ever published, until
+// ctx ends. An EpochEnd comes with its checkpoint from the object store
+// when it is still there, so that a hub records the run's model files as it
+// does for local runs. Workers is called with the worker of each run as it
+// starts (may be nil).
+func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worker string)) (<-chan trainer.Event, error) {
+	cons, err := js.OrderedConsumer(ctx, EventsStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("events: %v", err)
+	}
+	obs, err := js.ObjectStore(ctx, CheckpointBucket)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints: %v", err)
+	}
+	out := make(chan trainer.Event, 256)
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("events: %v", err)
+	}
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	go func() {
+		defer close(out)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				return // stopped
+			}
+			ev, worker, err := DecodeEvent(msg.Data())
+			if err != nil {
+				continue
+			}
+			switch e := ev.(type) {
+			case trainer.RunStarted:
+				if workers != nil {
+					workers(e.ID, worker)
+				}
+			case trainer.EpochEnd:
+				if data, err := obs.GetBytes(ctx, checkpointName(e.ID, e.Stats.Epoch)); err == nil {
+					if cp, err := results.DecodeCheckpoint(data); err == nil {
+						e.Checkpoint = cp
+						ev = e
+					}
+				}
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Cancel asks the worker training run to cancel it.
+func Cancel(ctx context.Context, js jetstream.JetStream, run string) error {
+	return js.Conn().Publish(CancelPrefix+run, nil)
+}

@@ -1,0 +1,241 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"fmnist/results"
+	"fmnist/trainer"
+)
+
+// Worker takes jobs from the queue and trains them, Slots at a time.
+type Worker struct {
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	Name    string // shown with its runs
+	DataDir string
+	Slots   int
+	// Log, if set, gets a line per job taken and ended.
+	Log func(format string, args ...any)
+
+	mu   sync.Mutex
+	data map[[2]int][2]*trainer.Dataset // by (limit train, limit test)
+}
+
+func (w *Worker) logf(format string, args ...any) {
+	if w.Log != nil {
+		w.Log(format, args...)
+	}
+}
+
+// Run takes jobs until ctx ends. A job whose run fails or is cancelled is
+// not retried; a worker that dies leaves its job to be redelivered, and the
+// next worker resumes it from its last checkpoint.
+func (w *Worker) Run(ctx context.Context) error {
+	cons, err := w.JS.Consumer(ctx, JobsStream, workersConsumer)
+	if err != nil {
+		return fmt.Errorf("jobs: %v", err)
+	}
+	slots := max(1, w.Slots)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, slots)
+	defer wg.Wait()
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		msgs, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			<-sem
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, nats.ErrConnectionClosed) {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		got := false
+		for msg := range msgs.Messages() {
+			got = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				w.handle(ctx, msg)
+			}()
+		}
+		if !got {
+			<-sem
+		}
+	}
+}
+
+// handle trains one job to its end (or until ctx ends: the job is then left
+// unacknowledged, for another worker to resume).
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	var j Job
+	if err := json.Unmarshal(msg.Data(), &j); err != nil || j.ID == "" {
+		w.logf("dropped a job that is not one: %v", err)
+		msg.Term()
+		return
+	}
+	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
+	train, test, err := w.dataset(j.LimitTrain, j.LimitTest)
+	if err == nil {
+		if th, tt := trainer.DataHash(train), trainer.DataHash(test); j.TrainHash != "" && (th != j.TrainHash || tt != j.TestHash) {
+			err = fmt.Errorf("this worker's data set differs from the job's (training fingerprint %s, want %s)", short(th), short(j.TrainHash))
+		}
+	}
+	if err != nil {
+		// Another worker may have the right data: leave the job to it.
+		w.logf("%s: %v", j.ID, err)
+		msg.NakWithDelay(5 * time.Second)
+		return
+	}
+	job := trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed}
+	if cp, err := w.lastCheckpoint(ctx, j.ID); err == nil {
+		if err := trainer.CheckResume(cp, job, train, test); err != nil {
+			w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusFailed, Err: "resume: " + err.Error(), Time: time.Now()})
+			msg.Term()
+			return
+		}
+		job.Resume = cp
+		w.logf("%s: resuming after epoch %d", j.ID, cp.Epoch)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := w.NC.Subscribe(CancelPrefix+j.ID, func(*nats.Msg) { cancel() })
+	if err == nil {
+		defer sub.Unsubscribe()
+	}
+	status := ""
+	lastBeat := time.Now()
+	for ev := range trainer.Start(runCtx, trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}) {
+		if _, ok := ev.(trainer.RunQueued); ok {
+			continue // queued by the sweep, not by this worker
+		}
+		if e, ok := ev.(trainer.EpochEnd); ok && e.Checkpoint != nil {
+			// The checkpoint first: an epoch announced is an epoch that
+			// can be resumed from.
+			if err := w.putCheckpoint(ctx, e.Checkpoint); err != nil {
+				w.logf("%s: checkpoint of epoch %d: %v", j.ID, e.Stats.Epoch, err)
+			}
+		}
+		if f, ok := ev.(trainer.RunFinished); ok {
+			status = f.Status
+			if f.Status == trainer.StatusCancelled && ctx.Err() != nil {
+				// This worker is stopping, the run is not: another
+				// worker resumes it from its last checkpoint.
+				msg.Nak()
+				return
+			}
+		}
+		w.publishEvent(ctx, ev)
+		if time.Since(lastBeat) > AckWait/3 {
+			msg.InProgress()
+			lastBeat = time.Now()
+		}
+	}
+	w.logf("%s: %s", j.ID, status)
+	if status == trainer.StatusDone {
+		msg.Ack()
+	} else {
+		msg.Term() // failed or cancelled: not retried
+	}
+}
+
+func (w *Worker) publishEvent(ctx context.Context, ev trainer.Event) {
+	data, err := EncodeEvent(ev, w.Name)
+	if err != nil {
+		w.logf("%s: %v", ev.Run(), err)
+		return
+	}
+	if _, err := w.JS.Publish(ctx, EventsPrefix+ev.Run(), data); err != nil {
+		w.logf("%s: publishing: %v", ev.Run(), err)
+	}
+}
+
+func (w *Worker) dataset(limitTrain, limitTest int) (*trainer.Dataset, *trainer.Dataset, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := [2]int{limitTrain, limitTest}
+	if d, ok := w.data[key]; ok {
+		return d[0], d[1], nil
+	}
+	train, test, err := trainer.Load(w.DataDir, limitTrain, limitTest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.data == nil {
+		w.data = map[[2]int][2]*trainer.Dataset{}
+	}
+	w.data[key] = [2]*trainer.Dataset{train, test}
+	return train, test, nil
+}
+
+func (w *Worker) putCheckpoint(ctx context.Context, cp *trainer.Checkpoint) error {
+	obs, err := w.JS.ObjectStore(ctx, CheckpointBucket)
+	if err != nil {
+		return err
+	}
+	data, err := results.EncodeCheckpoint(cp)
+	if err != nil {
+		return err
+	}
+	if _, err := obs.PutBytes(ctx, checkpointName(cp.Run, cp.Epoch), data); err != nil {
+		return err
+	}
+	// Keep the two newest: the hub may still be reading the one before.
+	if cp.Epoch > 2 {
+		obs.Delete(ctx, checkpointName(cp.Run, cp.Epoch-2))
+	}
+	return nil
+}
+
+// lastCheckpoint is the newest checkpoint of run in the bucket.
+func (w *Worker) lastCheckpoint(ctx context.Context, run string) (*trainer.Checkpoint, error) {
+	obs, err := w.JS.ObjectStore(ctx, CheckpointBucket)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := obs.List(ctx)
+	if err != nil {
+		return nil, errNoCheckpoint
+	}
+	var names []string
+	for _, in := range infos {
+		if strings.HasPrefix(in.Name, run+"/") && !in.Deleted {
+			names = append(names, in.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, errNoCheckpoint
+	}
+	sort.Strings(names)
+	data, err := obs.GetBytes(ctx, names[len(names)-1])
+	if err != nil {
+		return nil, err
+	}
+	return results.DecodeCheckpoint(data)
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
