@@ -74,6 +74,11 @@ func init() {
 			summary: "record from a camera (MJPG, 10 fps), as the seed did", flags: recordCmd},
 		{name: "serve", synopsis: "[--listen 127.0.0.1:23234] [--authorized-keys FILE] [--host-key FILE] [--runs DIR] [--read-only]",
 			summary: "the dashboard over SSH: one training process, any number of viewers", flags: serveCmd},
+		{name: "worker", synopsis: "--nats URL [--data DIR] [--slots N] [--name NAME]",
+			summary: "train runs queued on a cluster (NATS JetStream), on this machine", flags: workerCmd},
+		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--epochs N] [--limit-train N] [--limit-test N]",
+			summary: "queue a grid of models x seeds on a cluster (queuing it again adds nothing)", flags: sweepCmd},
+		{name: "sync", synopsis: "--nats URL [--runs DIR]", summary: "copy a cluster's run records and model files into a runs directory", flags: syncCmd},
 		{name: "help", synopsis: "[COMMAND]", summary: "this text, or a command's usage and flags", args: true, flags: helpCmd},
 		{name: "completion", synopsis: "bash", summary: "a bash completion script: source <(fmnist completion bash)", args: true, flags: completionCmd},
 	}

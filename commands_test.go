@@ -211,7 +211,8 @@ func TestCompletionBashUsage(t *testing.T) {
 	}
 	cases := map[string]string{
 		"fmnist tr":                   "train",
-		"fmnist syn":                  "synth-video",
+		"fmnist synt":                 "synth-video",
+		"fmnist syn":                  "synth-video sync",
 		"fmnist --pa":                 "--parallel",
 		"fmnist train --ep":           "--epochs",
 		"fmnist table -":              "--format -o --runs",

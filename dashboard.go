@@ -20,8 +20,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"fmnist/archs"
+	"fmnist/cluster"
 	"fmnist/hub"
 	"fmnist/results"
 	"fmnist/trainer"
@@ -49,6 +51,8 @@ type dashSettings struct {
 	runsDir               string
 	dataDir               string
 	train, test           *trainer.Dataset // loaded already (else loaded from dataDir for the first run)
+	nats                  natsConn         // a cluster whose runs the hub records and shows too (url "": none)
+	js                    jetstream.JetStream
 	limitTrain, limitTest int
 	seed                  int64
 	parallel              int
@@ -67,7 +71,7 @@ type dashboard struct {
 }
 
 // newDashboard returns the hub of a dashboard session, with the local
-// dashboard's feed subscribed to it.
+// dashboard's feed subscribed to it before any event.
 func newDashboard(ctx context.Context, set dashSettings) *dashboard {
 	d := newController(ctx, set)
 	d.feed = tui.NewFeed()
@@ -77,11 +81,36 @@ func newDashboard(ctx context.Context, set dashSettings) *dashboard {
 
 // newController returns a controller over a new hub for set.
 func newController(ctx context.Context, set dashSettings) *dashboard {
-	h := hub.New(ctx, hub.Settings{RunsDir: set.runsDir, Parallel: set.parallel, Seed: set.seed, Train: set.train, Test: set.test,
+	hs := hub.Settings{RunsDir: set.runsDir, Parallel: set.parallel, Seed: set.seed, Train: set.train, Test: set.test,
 		Load: func() (*trainer.Dataset, *trainer.Dataset, error) {
 			return trainer.Load(set.dataDir, set.limitTrain, set.limitTest)
-		}})
-	return &dashboard{hub: h}
+		}}
+	if set.js != nil {
+		hs.CancelRemote = func(id string) bool { return cluster.Cancel(ctx, set.js, id) == nil }
+	}
+	return &dashboard{hub: hub.New(ctx, hs)}
+}
+
+// joinCluster connects set to its cluster (--nats), if any, and returns a
+// function that feeds the cluster's events to a hub, and one that
+// disconnects.
+func joinCluster(ctx context.Context, set *dashSettings) (attach func(*hub.Hub) error, closeFn func(), err error) {
+	if set.nats.url == "" {
+		return func(*hub.Hub) error { return nil }, func() {}, nil
+	}
+	nc, js, err := cluster.Connect(ctx, set.nats.url, set.nats.user, set.nats.password, "fmnist dashboard")
+	if err != nil {
+		return nil, nil, err
+	}
+	set.js = js
+	return func(h *hub.Hub) error {
+		evs, err := cluster.Events(ctx, js, nil)
+		if err != nil {
+			return err
+		}
+		h.Attach(evs)
+		return nil
+	}, nc.Close, nil
 }
 
 // feedSub subscribes a dashboard's Feed to the hub.
@@ -185,7 +214,15 @@ func runDashboard(set dashSettings, jobs []trainer.Job, stdout, stderr io.Writer
 	// runs cleanly, recorded as cancelled, like Ctrl-C.
 	sigCtx, stop := signalContext(syscall.SIGHUP)
 	defer stop()
+	attach, disconnect, err := joinCluster(sigCtx, &set)
+	if err != nil {
+		return err
+	}
+	defer disconnect()
 	d := newDashboard(sigCtx, set)
+	if err := attach(d.hub); err != nil {
+		return err
+	}
 	// The model list (six models built to count their parameters) and the
 	// terminal's background are settled before training starts: done
 	// meanwhile, they slowed the first epoch of a 2-epoch run by 15%.
@@ -255,12 +292,17 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 	limitTest := fs.Int("limit-test", 0, "runs started here use only the first N test images")
 	seed := fs.Int64("seed", 1, "random seed of runs started here")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
+	conn := natsFlags(fs)
 	return func() (dashSettings, error) {
+		nc, err := conn()
+		if err != nil {
+			return dashSettings{}, err
+		}
 		for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
 			if v < 0 || (name == "parallel" && v == 0) {
 				return dashSettings{}, fmt.Errorf("--%s must be a positive number, got %d", name, v)
 			}
 		}
-		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}, nil
+		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel, nats: nc}, nil
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
 
+	"fmnist/cluster"
 	"fmnist/results"
 	"fmnist/tui"
 )
@@ -422,6 +423,7 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 	hostKey := fs.String("host-key", defaultHostKey(), "the server's ed25519 host key, created (mode 0600) if missing")
 	settings := dashFlags(fs)
 	readOnly := fs.Bool("read-only", false, "sessions watch only: no starting (n) or cancelling (x) runs")
+	natsListen := fs.String("nats-listen", "", "also run the cluster's NATS server (JetStream, kept in RUNS/.nats) on this address, e.g. 127.0.0.1:4222")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		set, err := settings()
 		if err != nil {
@@ -430,6 +432,23 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 		if err := results.CheckWritable(set.runsDir); err != nil {
 			return err
 		}
+		if *natsListen != "" {
+			ns, err := cluster.StartServer(cluster.ServerConfig{Listen: *natsListen, StoreDir: filepath.Join(set.runsDir, ".nats"),
+				User: set.nats.user, Password: set.nats.password})
+			if err != nil {
+				return fmt.Errorf("serve: %v", err)
+			}
+			defer ns.Shutdown()
+			if set.nats.url == "" {
+				set.nats.url = ns.ClientURL()
+			}
+			fmt.Fprintf(stderr, "%s fmnist serve: NATS on %s (workers: fmnist worker --nats nats://%s)\n", time.Now().Format("15:04:05"), ns.ClientURL(), ns.Addr())
+		}
+		attach, disconnect, err := joinCluster(context.Background(), &set)
+		if err != nil {
+			return fmt.Errorf("serve: %v", err)
+		}
+		defer disconnect()
 		cfg := serveConfig{listen: *listen, authorizedKeys: *authKeys, hostKey: *hostKey, readOnly: *readOnly, refresh: 5 * time.Second, set: set}
 		s, err := newServer(cfg, stderr)
 		if err != nil {
@@ -439,6 +458,10 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 		defer stopSig()
 		nkeys := len(s.keys) // before start: no login reads the file yet
 		errc := s.start(context.Background())
+		if err := attach(s.d.hub); err != nil {
+			s.stop()
+			return fmt.Errorf("serve: %v", err)
+		}
 		mode := ""
 		if cfg.readOnly {
 			mode = ", read-only"

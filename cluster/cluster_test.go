@@ -83,7 +83,10 @@ func TestEventWireRoundTrip(t *testing.T) {
 // weights as plain local training of the same jobs.
 func TestSweepOnWorkers(t *testing.T) {
 	needData(t)
-	const limitTrain, limitTest, epochs = 1024, 200, 3
+	limitTrain, limitTest, epochs := 1024, 200, 3
+	if testing.Short() { // the race detector's run
+		limitTrain, limitTest, epochs = 512, 100, 2
+	}
 	old := AckWait
 	AckWait = 3 * time.Second
 	defer func() { AckWait = old }()
@@ -183,11 +186,29 @@ func TestSweepOnWorkers(t *testing.T) {
 			t.Fatalf("runs done after 120 s: %v (stopped %q)", done, stopped)
 		}
 	}
+	// The hub catches up with the events on its own.
+	for caught := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := 0
+		for _, r := range h.Runs() {
+			if r.Status == trainer.StatusDone {
+				n++
+			}
+		}
+		if n == len(jobs) {
+			break
+		}
+		if time.Now().After(caught) {
+			t.Fatalf("the hub recorded %d of %d runs done", n, len(jobs))
+		}
+	}
 	cancel()
 	wg.Wait()
 	h.WaitAttached()
 	if stopped == "" {
 		t.Fatal("worker 1 never finished an epoch")
+	}
+	if err := h.Outcome().RecordErr; err != nil {
+		t.Errorf("the hub could not record: %v", err)
 	}
 
 	// The same jobs trained here, plainly.

@@ -16,6 +16,12 @@ import (
 // does for local runs. Workers is called with the worker of each run as it
 // starts (may be nil).
 func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worker string)) (<-chan trainer.Event, error) {
+	return eventsFrom(ctx, js, workers, nil)
+}
+
+// eventsFrom is Events, ending after the event of stream sequence seq when
+// last(seq) says so.
+func eventsFrom(ctx context.Context, js jetstream.JetStream, workers func(run, worker string), last func(seq uint64) bool) (<-chan trainer.Event, error) {
 	cons, err := js.OrderedConsumer(ctx, EventsStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		return nil, fmt.Errorf("events: %v", err)
@@ -40,8 +46,15 @@ func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worke
 			if err != nil {
 				return // stopped
 			}
+			end := false
+			if md, err := msg.Metadata(); err == nil && last != nil && last(md.Sequence.Stream) {
+				end = true
+			}
 			ev, worker, err := DecodeEvent(msg.Data())
 			if err != nil {
+				if end {
+					return
+				}
 				continue
 			}
 			switch e := ev.(type) {
@@ -62,6 +75,9 @@ func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worke
 			case <-ctx.Done():
 				return
 			}
+			if end {
+				return
+			}
 		}
 	}()
 	return out, nil
@@ -70,4 +86,38 @@ func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worke
 // Cancel asks the worker training run to cancel it.
 func Cancel(ctx context.Context, js jetstream.JetStream, run string) error {
 	return js.Conn().Publish(CancelPrefix+run, nil)
+}
+
+// EventsUntilNow is Events up to the last event published when it is
+// called; the channel is then closed.
+func EventsUntilNow(ctx context.Context, js jetstream.JetStream) (<-chan trainer.Event, error) {
+	st, err := js.Stream(ctx, EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("events: %v", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("events: %v", err)
+	}
+	last := info.State.LastSeq
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan trainer.Event, 256)
+	if info.State.Msgs == 0 {
+		cancel()
+		close(out)
+		return out, nil
+	}
+	in, err := eventsFrom(ctx, js, nil, func(seq uint64) bool { return seq >= last })
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer cancel()
+		defer close(out)
+		for ev := range in {
+			out <- ev
+		}
+	}()
+	return out, nil
 }

@@ -93,6 +93,22 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
+	// Tell the server the job is alive, whatever the training is doing
+	// (loading data, a long epoch), until it ends.
+	beat := make(chan struct{})
+	defer close(beat)
+	go func() {
+		t := time.NewTicker(AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				msg.InProgress()
+			case <-beat:
+				return
+			}
+		}
+	}()
 	train, test, err := w.dataset(j.LimitTrain, j.LimitTest)
 	if err == nil {
 		if th, tt := trainer.DataHash(train), trainer.DataHash(test); j.TrainHash != "" && (th != j.TrainHash || tt != j.TestHash) {
@@ -123,7 +139,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		defer sub.Unsubscribe()
 	}
 	status := ""
-	lastBeat := time.Now()
 	for ev := range trainer.Start(runCtx, trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}) {
 		if _, ok := ev.(trainer.RunQueued); ok {
 			continue // queued by the sweep, not by this worker
@@ -145,10 +160,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 		w.publishEvent(ctx, ev)
-		if time.Since(lastBeat) > AckWait/3 {
-			msg.InProgress()
-			lastBeat = time.Now()
-		}
 	}
 	w.logf("%s: %s", j.ID, status)
 	if status == trainer.StatusDone {

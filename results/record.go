@@ -397,6 +397,9 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		if err := SaveRun(r.dir, run); err != nil {
 			return err
 		}
+		if _, held := r.locks[e.ID]; held {
+			return nil // started again here (a cluster's run resumed by another worker): still ours
+		}
 		unlock, err := LockRun(filepath.Join(r.dir, e.ID))
 		if err != nil {
 			return err

@@ -507,3 +507,24 @@ func TestApplyIsTheRecordersFold(t *testing.T) {
 		t.Errorf("another run's end changed this record: %+v", run)
 	}
 }
+
+// A run started again in the same Recorder before it finished (a cluster's
+// run that another worker resumed) continues its record; the run's lock is
+// still this Recorder's.
+func TestRecorderRunStartedAgain(t *testing.T) {
+	dir := t.TempDir()
+	rec := NewRecorder(dir)
+	id := "CNN2-seed1-ep2-train1024-test200"
+	handle(t, rec, started(id, "CNN2"))
+	ep1 := trainer.EpochStats{Epoch: 1, TrainLoss: 1, TestAcc: 0.5}
+	handle(t, rec, trainer.EpochEnd{ID: id, Epochs: 2, Stats: ep1})
+	again := started(id, "CNN2")
+	again.Resumed, again.History = true, []trainer.EpochStats{ep1}
+	handle(t, rec, again)
+	handle(t, rec, trainer.EpochEnd{ID: id, Epochs: 2, Stats: trainer.EpochStats{Epoch: 2, TrainLoss: 0.5, TestAcc: 0.6}})
+	handle(t, rec, trainer.RunFinished{ID: id, Status: trainer.StatusDone})
+	r, err := LoadRun(filepath.Join(dir, id))
+	if err != nil || r.Status != trainer.StatusDone || len(r.Epochs) != 2 || len(r.ResumedAt) != 1 {
+		t.Fatalf("record %+v, %v", r, err)
+	}
+}

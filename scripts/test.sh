@@ -15,4 +15,5 @@ go test -count=1 -timeout 20m "$@" ./...
 go test -race -count=1 -timeout 20m -run 'Manager|EventOrder|Cancel' ./trainer
 go test -race -count=1 -timeout 20m ./hub ./tui
 go test -race -count=1 -timeout 20m -run 'ProposeAhead|JobEvents' ./detector
+go test -race -short -count=1 -timeout 20m ./cluster
 go test -race -count=1 -timeout 20m -run 'Dashboard|Serve' .
