@@ -49,7 +49,7 @@ var (
 )
 
 func init() {
-	dashboardCommand = &command{name: "dashboard", synopsis: "[--runs DIR]", summary: "the dashboard (in a terminal)", flags: dashboardCmd}
+	dashboardCommand = &command{name: "dashboard", synopsis: "[--runs DIR] [--nats URL]", summary: "the dashboard (in a terminal)", flags: dashboardCmd}
 	commands = []*command{
 		{name: "archs", synopsis: "[--format text|json]", summary: "the six architectures, parameters and recipes", flags: archsCmd},
 		{name: "train", synopsis: "[--models CNN2,model5|all] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
@@ -72,7 +72,7 @@ func init() {
 			summary: "a test video of Fashion-MNIST items, with ground truth", flags: synthVideoCmd},
 		{name: "record", synopsis: "[--camera N] [--frames N] [--out FILE]",
 			summary: "record from a camera (MJPG, 10 fps), as the seed did", flags: recordCmd},
-		{name: "serve", synopsis: "[--listen 127.0.0.1:23234] [--authorized-keys FILE] [--host-key FILE] [--runs DIR] [--read-only]",
+		{name: "serve", synopsis: "[--listen 127.0.0.1:23234] [--authorized-keys FILE] [--host-key FILE] [--runs DIR] [--read-only] [--nats-listen ADDR]",
 			summary: "the dashboard over SSH: one training process, any number of viewers", flags: serveCmd},
 		{name: "worker", synopsis: "--nats URL [--data DIR] [--slots N] [--name NAME]",
 			summary: "train runs queued on a cluster (NATS JetStream), on this machine", flags: workerCmd},

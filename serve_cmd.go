@@ -442,7 +442,7 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 			if set.nats.url == "" {
 				set.nats.url = ns.ClientURL()
 			}
-			fmt.Fprintf(stderr, "%s fmnist serve: NATS on %s (workers: fmnist worker --nats nats://%s)\n", time.Now().Format("15:04:05"), ns.ClientURL(), ns.Addr())
+			fmt.Fprintf(stderr, "%s fmnist serve: NATS with JetStream on %s (workers: fmnist worker --nats nats://%s)\n", time.Now().Format("15:04:05"), *natsListen, *natsListen)
 		}
 		attach, disconnect, err := joinCluster(context.Background(), &set)
 		if err != nil {
