@@ -16,7 +16,7 @@ import (
 type counter struct{ n atomic.Int64 }
 
 func (c *counter) Push(trainer.Event) { c.n.Add(1) }
-func (c *counter) Notify(hub.Notice) {}
+func (c *counter) Notify(hub.Notice)  {}
 
 // BenchmarkHubIngest: simulated workers publish progress reports of their
 // runs as fast as they can; the hub takes them from the server, records

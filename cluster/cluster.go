@@ -31,6 +31,7 @@ const (
 	EventsPrefix     = "fmnist.events." // + run ID
 	CancelPrefix     = "fmnist.cancel." // + run ID (core NATS: the worker training it listens)
 	CheckpointBucket = "fmnist-checkpoints"
+	LeaseBucket      = "fmnist-leases" // run ID -> the worker training it (expires AckWait after its last renewal)
 	workersConsumer  = "workers"
 )
 
@@ -120,6 +121,9 @@ func ensure(ctx context.Context, js jetstream.JetStream) error {
 	}
 	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: CheckpointBucket, Storage: jetstream.FileStorage}); err != nil {
 		return fmt.Errorf("checkpoint bucket: %v", err)
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: LeaseBucket, TTL: AckWait, Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("lease bucket: %v", err)
 	}
 	if _, err := js.CreateOrUpdateConsumer(ctx, JobsStream, jetstream.ConsumerConfig{Durable: workersConsumer,
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait, MaxAckPending: -1}); err != nil {

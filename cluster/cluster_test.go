@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -251,5 +252,87 @@ func TestSweepOnWorkers(t *testing.T) {
 		if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: final weights differ from local training (%v, %v)", j.ID, errA, errB)
 		}
+	}
+}
+
+// TestLostLeaseGivesRunUp: when a worker's lease on its run is taken (it
+// was stopped past its deadline and another worker took the run), the
+// worker publishes nothing more for that run; once the lease is free the
+// job is taken again and the run resumed to the end.
+func TestLostLeaseGivesRunUp(t *testing.T) {
+	needData(t)
+	old := AckWait
+	AckWait = 3 * time.Second
+	defer func() { AckWait = old }()
+	url := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := Connect(ctx, url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	job := Job{ID: SweepID("CNN2", 3, 4, 4096, 200), Model: "CNN2", Epochs: 4, Seed: 3, LimitTrain: 4096, LimitTest: 200}
+	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logMu sync.Mutex
+	var log []string
+	w := &Worker{NC: nc, JS: js, Name: "w", Slots: 1, Log: func(f string, a ...any) {
+		logMu.Lock()
+		log = append(log, fmt.Sprintf(f, a...))
+		logMu.Unlock()
+	}}
+	go w.Run(ctx)
+	kv, err := js.KeyValue(ctx, LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stolenAt time.Time
+	afterTheft, starts := 0, 0
+	deadline := time.After(120 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev := <-evs:
+			switch e := ev.(type) {
+			case trainer.RunStarted:
+				starts++
+			case trainer.EpochEnd:
+				if stolenAt.IsZero() && e.Stats.Epoch == 1 {
+					if _, err := kv.Put(ctx, job.ID, []byte("thief")); err != nil {
+						t.Fatal(err)
+					}
+					stolenAt = time.Now()
+					// Give the lease back after the worker has noticed.
+					go func() {
+						time.Sleep(AckWait)
+						kv.Delete(ctx, job.ID)
+					}()
+				}
+			case trainer.RunFinished:
+				if e.Status != trainer.StatusDone {
+					t.Fatalf("run ended %s", e.Status)
+				}
+				done = true
+			}
+			if !stolenAt.IsZero() && starts == 1 && time.Since(stolenAt) > AckWait/2 {
+				afterTheft++ // published by the robbed worker after it should have noticed
+			}
+		case <-deadline:
+			t.Fatal("the run did not finish in 120 s")
+		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	joined := strings.Join(log, "\n")
+	if !strings.Contains(joined, "lost the run's lease") || !strings.Contains(joined, "resuming after epoch") {
+		t.Errorf("worker log:\n%s", joined)
+	}
+	if starts != 2 || afterTheft > 0 {
+		t.Errorf("%d starts, %d events from the robbed worker after it should have given up", starts, afterTheft)
 	}
 }

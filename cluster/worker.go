@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -92,17 +93,54 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.Term()
 		return
 	}
+	// The run's lease: one worker at a time trains a run. A lease is kept
+	// alive with its revision; a worker whose update fails (the lease
+	// expired and another worker took the run) gives the run up.
+	leases, err := w.JS.KeyValue(ctx, LeaseBucket)
+	if err != nil {
+		w.logf("%s: leases: %v", j.ID, err)
+		msg.NakWithDelay(time.Second)
+		return
+	}
+	rev, err := leases.Create(ctx, j.ID, []byte(w.Name))
+	if err != nil {
+		// Another worker holds it (alive, or dead and not yet expired).
+		msg.NakWithDelay(AckWait / 10)
+		return
+	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lost atomic.Bool
 	// Tell the server the job is alive, whatever the training is doing
 	// (loading data, a long epoch), until it ends.
 	beat := make(chan struct{})
-	defer close(beat)
+	var beats sync.WaitGroup
+	beats.Add(1)
+	defer func() {
+		close(beat)
+		beats.Wait()
+		if !lost.Load() {
+			leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev))
+		}
+	}()
 	go func() {
+		defer beats.Done()
 		t := time.NewTicker(AckWait / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
+				r, err := leases.Update(ctx, j.ID, []byte(w.Name), rev)
+				if err != nil {
+					if ctx.Err() == nil {
+						w.logf("%s: lost the run's lease (%v): giving it up", j.ID, err)
+					}
+					lost.Store(true)
+					cancel()
+					return
+				}
+				rev = r
 				msg.InProgress()
 			case <-beat:
 				return
@@ -132,14 +170,15 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.logf("%s: resuming after epoch %d", j.ID, cp.Epoch)
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	sub, err := w.NC.Subscribe(CancelPrefix+j.ID, func(*nats.Msg) { cancel() })
 	if err == nil {
 		defer sub.Unsubscribe()
 	}
 	status := ""
 	for ev := range trainer.Start(runCtx, trainer.Config{Train: train, Test: test, Parallel: 1}, []trainer.Job{job}) {
+		if lost.Load() {
+			continue // another worker has the run now: publish nothing more
+		}
 		if _, ok := ev.(trainer.RunQueued); ok {
 			continue // queued by the sweep, not by this worker
 		}
@@ -160,6 +199,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 		w.publishEvent(ctx, ev)
+	}
+	if lost.Load() {
+		return // the job is another worker's now
 	}
 	w.logf("%s: %s", j.ID, status)
 	if status == trainer.StatusDone {
