@@ -272,7 +272,11 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	job := Job{ID: SweepID("CNN2", 3, 4, 4096, 200), Model: "CNN2", Epochs: 4, Seed: 3, LimitTrain: 4096, LimitTest: 200}
+	n := 4096
+	if testing.Short() { // the race detector's run
+		n = 1024
+	}
+	job := Job{ID: SweepID("CNN2", 3, 4, n, 200), Model: "CNN2", Epochs: 4, Seed: 3, LimitTrain: n, LimitTest: 200}
 	if _, err := Queue(ctx, js, []Job{job}); err != nil {
 		t.Fatal(err)
 	}
