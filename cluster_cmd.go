@@ -53,6 +53,7 @@ func workerCmd(fs *flag.FlagSet) runFunc {
 	slots := fs.Int("slots", 1, "runs trained at once")
 	host, _ := os.Hostname()
 	name := fs.String("name", host, "this worker's name, shown with its runs")
+	anywhere := fs.Bool("resume-anywhere", false, "resume runs checkpointed on another kind of machine (OpenBLAS kernel, cores): their figures then mix two roundings")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		c, err := conn()
 		if err != nil {
@@ -75,7 +76,7 @@ func workerCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(stderr, "%s fmnist worker %s: %s\n", time.Now().Format("15:04:05"), *name, fmt.Sprintf(format, args...))
 		}
 		logf("taking jobs from %s, %d at a time", c.url, *slots)
-		w := &cluster.Worker{NC: nc, JS: js, Name: *name, DataDir: *data, Slots: *slots, Log: logf}
+		w := &cluster.Worker{NC: nc, JS: js, Name: *name, DataDir: *data, Slots: *slots, Log: logf, ResumeAnywhere: *anywhere}
 		if err := w.Run(ctx); err != nil {
 			return fmt.Errorf("worker: %v", err)
 		}

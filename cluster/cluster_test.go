@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"fmnist/hub"
 	"fmnist/results"
 	"fmnist/trainer"
@@ -247,6 +249,9 @@ func TestSweepOnWorkers(t *testing.T) {
 		if resumed := len(got.ResumedAt) > 0; resumed != (j.ID == stopped) {
 			t.Errorf("%s: resumed %v (the stopped run is %s)", j.ID, resumed, stopped)
 		}
+		if n := map[bool]int{true: 2, false: 1}[j.ID == stopped]; len(got.Workers) != n || !strings.Contains(got.Workers[0], Machine()) {
+			t.Errorf("%s: workers %q, want %d on %s", j.ID, got.Workers, n, Machine())
+		}
 		a, errA := os.ReadFile(filepath.Join(runs, j.ID, "final", "model.safetensors"))
 		b, errB := os.ReadFile(filepath.Join(ref, j.ID, "final", "model.safetensors"))
 		if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
@@ -338,5 +343,57 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 	}
 	if starts != 2 || afterTheft > 0 {
 		t.Errorf("%d starts, %d events from the robbed worker after it should have given up", starts, afterTheft)
+	}
+}
+
+// A run checkpointed on another kind of machine is not resumed here (other
+// rounding), unless the worker is told it may.
+func TestResumeOnOtherMachineRefused(t *testing.T) {
+	needData(t)
+	url := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := Connect(ctx, url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	job := Job{ID: SweepID("CNN2", 1, 2, 512, 100), Model: "CNN2", Epochs: 2, Seed: 1, LimitTrain: 512, LimitTest: 100}
+	obs, err := js.ObjectStore(ctx, CheckpointBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := jetstream.ObjectMeta{Name: checkpointName(job.ID, 1), Metadata: map[string]string{"machine": "OpenBLAS Alien, 64 cores"}}
+	if _, err := obs.Put(ctx, meta, strings.NewReader("not read")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 10)
+	w := &Worker{NC: nc, JS: js, Name: "w", Slots: 1, Log: func(f string, a ...any) {
+		select {
+		case logs <- fmt.Sprintf(f, a...):
+		default:
+		}
+	}}
+	go w.Run(ctx)
+	var said []string
+	for found := false; !found; {
+		select {
+		case l := <-logs:
+			said = append(said, l)
+			found = strings.Contains(l, "made on OpenBLAS Alien, 64 cores") && strings.Contains(l, Machine())
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the worker did not refuse in 20 s: %q", said)
+		}
+	}
+	st, err := js.Stream(ctx, EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	if info.State.Msgs != 1 { // the sweep's RunQueued only
+		t.Errorf("%d events published, want only RunQueued", info.State.Msgs)
 	}
 }

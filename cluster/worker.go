@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
 )
@@ -27,6 +30,10 @@ type Worker struct {
 	Slots   int
 	// Log, if set, gets a line per job taken and ended.
 	Log func(format string, args ...any)
+	// ResumeAnywhere lets this worker resume runs whose last checkpoint was
+	// made on another kind of machine (another OpenBLAS kernel or core
+	// count: other rounding); the run's record then lists both.
+	ResumeAnywhere bool
 
 	mu   sync.Mutex
 	data map[[2]int][2]*trainer.Dataset // by (limit train, limit test)
@@ -160,7 +167,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	job := trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed}
-	if cp, err := w.lastCheckpoint(ctx, j.ID); err == nil {
+	cp, made, err := w.lastCheckpoint(ctx, j.ID)
+	if made != "" && made != Machine() && !w.ResumeAnywhere {
+		w.logf("%s: its checkpoint was made on %s, this worker is %s: left to a worker like that (or one started with --resume-anywhere)", j.ID, made, Machine())
+		msg.NakWithDelay(AckWait)
+		return
+	}
+	if err == nil {
 		if err := trainer.CheckResume(cp, job, train, test); err != nil {
 			w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusFailed, Err: "resume: " + err.Error(), Time: time.Now()})
 			msg.Term()
@@ -181,6 +194,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		if _, ok := ev.(trainer.RunQueued); ok {
 			continue // queued by the sweep, not by this worker
+		}
+		if e, ok := ev.(trainer.RunStarted); ok {
+			e.Worker = w.Name + " (" + Machine() + ")"
+			ev = e
 		}
 		if e, ok := ev.(trainer.EpochEnd); ok && e.Checkpoint != nil {
 			// The checkpoint first: an epoch announced is an epoch that
@@ -249,7 +266,8 @@ func (w *Worker) putCheckpoint(ctx context.Context, cp *trainer.Checkpoint) erro
 	if err != nil {
 		return err
 	}
-	if _, err := obs.PutBytes(ctx, checkpointName(cp.Run, cp.Epoch), data); err != nil {
+	meta := jetstream.ObjectMeta{Name: checkpointName(cp.Run, cp.Epoch), Metadata: map[string]string{"machine": Machine()}}
+	if _, err := obs.Put(ctx, meta, bytes.NewReader(data)); err != nil {
 		return err
 	}
 	// Keep the two newest: the hub may still be reading the one before.
@@ -259,31 +277,42 @@ func (w *Worker) putCheckpoint(ctx context.Context, cp *trainer.Checkpoint) erro
 	return nil
 }
 
-// lastCheckpoint is the newest checkpoint of run in the bucket.
-func (w *Worker) lastCheckpoint(ctx context.Context, run string) (*trainer.Checkpoint, error) {
+// lastCheckpoint is the newest checkpoint of run in the bucket, and the
+// machine that made it.
+func (w *Worker) lastCheckpoint(ctx context.Context, run string) (*trainer.Checkpoint, string, error) {
 	obs, err := w.JS.ObjectStore(ctx, CheckpointBucket)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	infos, err := obs.List(ctx)
 	if err != nil {
-		return nil, errNoCheckpoint
+		return nil, "", errNoCheckpoint
 	}
+	made := map[string]string{}
 	var names []string
 	for _, in := range infos {
 		if strings.HasPrefix(in.Name, run+"/") && !in.Deleted {
 			names = append(names, in.Name)
+			made[in.Name] = in.Metadata["machine"]
 		}
 	}
 	if len(names) == 0 {
-		return nil, errNoCheckpoint
+		return nil, "", errNoCheckpoint
 	}
 	sort.Strings(names)
-	data, err := obs.GetBytes(ctx, names[len(names)-1])
+	last := names[len(names)-1]
+	data, err := obs.GetBytes(ctx, last)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return results.DecodeCheckpoint(data)
+	cp, err := results.DecodeCheckpoint(data)
+	return cp, made[last], err
+}
+
+// Machine is what decides a run's rounding here: the OpenBLAS kernel and
+// the number of cores the work is split over.
+func Machine() string {
+	return fmt.Sprintf("OpenBLAS %s, %d cores", archs.BLASCore(), runtime.GOMAXPROCS(0))
 }
 
 func short(h string) string {

@@ -21,23 +21,26 @@ const RunFile = "run.json"
 // Run is the on-disk record of one training run, stored as
 // <runs dir>/<id>/run.json.
 type Run struct {
-	ID            string               `json:"id"`
-	Model         string               `json:"model"`
-	Params        int                  `json:"params"`
-	Status        string               `json:"status"`
-	Error         string               `json:"error,omitempty"`
-	Recipe        archs.Recipe         `json:"recipe"`
-	EpochsPlanned int                  `json:"epochs_planned"`
-	TrainSize     int                  `json:"train_size"`
-	TestSize      int                  `json:"test_size"`
-	Seed          int64                `json:"seed"`
-	Layers        []string             `json:"layers,omitempty"`
-	StartedAt     time.Time            `json:"started_at"`
-	ResumedAt     []time.Time          `json:"resumed_at,omitempty"` // each `train --resume`
-	FinishedAt    *time.Time           `json:"finished_at"`          // null while running
-	BestTestAcc   float64              `json:"best_test_acc"`
-	BestEpoch     int                  `json:"best_epoch"`
-	Epochs        []trainer.EpochStats `json:"epochs"` // never null
+	ID            string       `json:"id"`
+	Model         string       `json:"model"`
+	Params        int          `json:"params"`
+	Status        string       `json:"status"`
+	Error         string       `json:"error,omitempty"`
+	Recipe        archs.Recipe `json:"recipe"`
+	EpochsPlanned int          `json:"epochs_planned"`
+	TrainSize     int          `json:"train_size"`
+	TestSize      int          `json:"test_size"`
+	Seed          int64        `json:"seed"`
+	Layers        []string     `json:"layers,omitempty"`
+	StartedAt     time.Time    `json:"started_at"`
+	ResumedAt     []time.Time  `json:"resumed_at,omitempty"` // each `train --resume`
+	// Workers are the cluster workers that trained it, one per start
+	// (name and machine: OpenBLAS kernel, cores); empty for local runs.
+	Workers     []string             `json:"workers,omitempty"`
+	FinishedAt  *time.Time           `json:"finished_at"` // null while running
+	BestTestAcc float64              `json:"best_test_acc"`
+	BestEpoch   int                  `json:"best_epoch"`
+	Epochs      []trainer.EpochStats `json:"epochs"` // never null
 }
 
 // MarkFinished records how the run ended: status, error and time (now, if
@@ -95,6 +98,9 @@ func (r *Run) Apply(ev trainer.Event) bool {
 		r.Recipe = archs.Recipe{Phases: append([]archs.Phase(nil), e.Recipe.Phases...)}
 		r.EpochsPlanned = e.Epochs
 		r.TrainSize, r.TestSize, r.Seed = e.TrainSize, e.TestSize, e.Seed
+		if e.Worker != "" {
+			r.Workers = append(r.Workers, e.Worker)
+		}
 		if e.Resumed {
 			r.ResumedAt = append(r.ResumedAt, t)
 			r.Epochs = append([]trainer.EpochStats{}, e.History...)
@@ -155,6 +161,7 @@ func (r *Run) clone() *Run {
 	c.Layers = append([]string(nil), r.Layers...)
 	c.Epochs = append([]trainer.EpochStats{}, r.Epochs...)
 	c.ResumedAt = append([]time.Time(nil), r.ResumedAt...)
+	c.Workers = append([]string(nil), r.Workers...)
 	if r.FinishedAt != nil {
 		t := *r.FinishedAt
 		c.FinishedAt = &t
@@ -390,6 +397,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 			if old, err := LoadRun(filepath.Join(r.dir, e.ID)); err == nil {
 				run.StartedAt = old.StartedAt
 				run.ResumedAt = old.ResumedAt
+				run.Workers = old.Workers
 			}
 		}
 		run.Apply(e)

@@ -44,6 +44,9 @@ type RunStarted struct {
 	// epochs are History; training goes on with epoch len(History)+1.
 	Resumed bool
 	History []EpochStats
+	// Worker is who trains it, when that is not this process: a cluster
+	// worker's name and machine (its OpenBLAS kernel and cores).
+	Worker string `json:",omitempty"`
 }
 
 // BatchProgress: sent after every few training batches (at most ~10 per second).
