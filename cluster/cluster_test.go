@@ -397,3 +397,90 @@ func TestResumeOnOtherMachineRefused(t *testing.T) {
 		t.Errorf("%d events published, want only RunQueued", info.State.Msgs)
 	}
 }
+
+// The NATS server restarted on the same storage in the middle of a sweep:
+// the workers reconnect, the queue and the checkpoints are still there, and
+// every run ends done.
+func TestServerRestartMidSweep(t *testing.T) {
+	needData(t)
+	if testing.Short() {
+		t.Skip("the race detector's run: the sweep tests cover the same code")
+	}
+	old := AckWait
+	AckWait = 3 * time.Second
+	defer func() { AckWait = old }()
+	store := t.TempDir()
+	s, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr().String()
+	url := s.ClientURL()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := Connect(ctx, url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var jobs []Job
+	for seed := int64(1); seed <= 3; seed++ {
+		jobs = append(jobs, Job{ID: SweepID("CNN2", seed, 3, 1024, 100), Model: "CNN2", Epochs: 3, Seed: seed, LimitTrain: 1024, LimitTest: 100})
+	}
+	if _, err := Queue(ctx, js, jobs); err != nil {
+		t.Fatal(err)
+	}
+	wc, wjs, err := Connect(ctx, url, "", "", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	go (&Worker{NC: wc, JS: wjs, Name: "w", Slots: 1}).Run(ctx)
+	// Stop the server after the first epoch anywhere, start it again.
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range evs {
+		if _, ok := ev.(trainer.EpochEnd); ok {
+			break
+		}
+	}
+	s.Shutdown()
+	s.WaitForShutdown()
+	s2, err := StartServer(ServerConfig{Listen: addr, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Shutdown()
+	// A hub started afterwards on the restarted server sees every run done.
+	hc, hjs, err := Connect(ctx, url, "", "", "hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	runs := t.TempDir()
+	h := hub.New(ctx, hub.Settings{RunsDir: runs})
+	hevs, err := Events(ctx, hjs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Attach(hevs)
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		n := 0
+		for _, r := range h.Runs() {
+			if r.Status == trainer.StatusDone && len(r.Epochs) == 3 {
+				n++
+			}
+		}
+		if n == len(jobs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, r := range h.Runs() {
+				t.Logf("%s %s %d epochs", r.ID, r.Status, len(r.Epochs))
+			}
+			t.Fatalf("%d of %d runs done 120 s after the restart", n, len(jobs))
+		}
+	}
+}
