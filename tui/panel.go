@@ -53,6 +53,19 @@ func barFraction(r *runState) float64 {
 	return r.runFraction()
 }
 
+// worker is the name of the cluster worker training (or that last trained)
+// run r, without its machine; "" for runs of this process.
+func worker(r *runState) string {
+	if len(r.Workers) == 0 {
+		return ""
+	}
+	w := r.Workers[len(r.Workers)-1]
+	if i := strings.Index(w, " ("); i > 0 {
+		w = w[:i]
+	}
+	return w
+}
+
 // activity is one line on what a run is doing or how it ended.
 func activity(r *runState) string {
 	switch r.Status {
@@ -69,6 +82,9 @@ func activity(r *runState) string {
 			return fmt.Sprintf("starting epoch %d", r.done()+1)
 		}
 		var parts []string
+		if w := worker(r); w != "" {
+			parts = append(parts, "on "+w)
+		}
 		if ips := r.imagesPerSec(); !math.IsNaN(ips) {
 			parts = append(parts, thousands(ips)+" img/s")
 		}
@@ -85,6 +101,9 @@ func activity(r *runState) string {
 		s := "done in " + duration(r.totalSeconds())
 		if ips := r.imagesPerSec(); !math.IsNaN(ips) {
 			s += " · " + thousands(ips) + " img/s"
+		}
+		if w := worker(r); w != "" {
+			s += " · on " + w
 		}
 		return s
 	case trainer.StatusFailed:

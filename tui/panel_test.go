@@ -38,6 +38,12 @@ func TestActivity(t *testing.T) {
 	if got := activity(r); got != "starting" {
 		t.Errorf("running without progress: %q", got)
 	}
+	// A cluster's run says which worker trains it.
+	c := s.get("CNN2-20260301-120000")
+	c.Workers = []string{"w1 (OpenBLAS Zen, 8 cores)", "gpu-box-2 (OpenBLAS SkylakeX, 2 cores)"}
+	if got := activity(c); got != "done in 1m42s · 3,222 img/s · on gpu-box-2" {
+		t.Errorf("a cluster's run: %q", got)
+	}
 	r.Owned = false
 	if got := activity(r); !strings.Contains(got, "elsewhere") {
 		t.Errorf("foreign running run: %q", got)
