@@ -102,10 +102,10 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 		if c.url == "" {
 			return exitError{2, errors.New("sweep: --nats URL is required")}
 		}
-		names, err := parseModels(*models)
-		if err == nil && strings.TrimSpace(*models) == "" {
-			err = errors.New("--models is required (e.g. CNN2,model5 or all)")
+		if strings.TrimSpace(*models) == "" {
+			return exitError{2, errors.New("sweep: --models is required (e.g. CNN2,model5 or all)")}
 		}
+		names, err := parseModels(*models)
 		if err != nil {
 			return exitError{2, fmt.Errorf("sweep: %v", err)}
 		}

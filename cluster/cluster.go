@@ -36,7 +36,10 @@ const (
 )
 
 // AckWait is how long a job may go without news from its worker before it
-// is handed to another (workers report at least every AckWait/3).
+// is handed to another (workers report every AckWait/3), and how long a
+// run's lease outlives its last renewal. The cluster's first client sets it
+// (Connect creates the queue's consumer and the lease bucket); workers
+// follow the consumer's.
 var AckWait = 30 * time.Second
 
 // ServerConfig is an embedded NATS server.
@@ -122,11 +125,20 @@ func ensure(ctx context.Context, js jetstream.JetStream) error {
 	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: CheckpointBucket, Storage: jetstream.FileStorage}); err != nil {
 		return fmt.Errorf("checkpoint bucket: %v", err)
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: LeaseBucket, TTL: AckWait, Storage: jetstream.FileStorage}); err != nil {
+	// Created once, by the first client: later ones keep their settings.
+	if _, err := js.KeyValue(ctx, LeaseBucket); errors.Is(err, jetstream.ErrBucketNotFound) {
+		if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: LeaseBucket, TTL: AckWait, Storage: jetstream.FileStorage}); err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
+			return fmt.Errorf("lease bucket: %v", err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("lease bucket: %v", err)
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, JobsStream, jetstream.ConsumerConfig{Durable: workersConsumer,
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait, MaxAckPending: -1}); err != nil {
+	if _, err := js.Consumer(ctx, JobsStream, workersConsumer); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if _, err := js.CreateConsumer(ctx, JobsStream, jetstream.ConsumerConfig{Durable: workersConsumer,
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: AckWait, MaxAckPending: -1}); err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
+			return fmt.Errorf("workers consumer: %v", err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("workers consumer: %v", err)
 	}
 	return nil

@@ -35,6 +35,8 @@ type Worker struct {
 	// count: other rounding); the run's record then lists both.
 	ResumeAnywhere bool
 
+	ackWait time.Duration // the queue's
+
 	mu   sync.Mutex
 	data map[[2]int][2]*trainer.Dataset // by (limit train, limit test)
 }
@@ -52,6 +54,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	cons, err := w.JS.Consumer(ctx, JobsStream, workersConsumer)
 	if err != nil {
 		return fmt.Errorf("jobs: %v", err)
+	}
+	w.ackWait = AckWait
+	if a := cons.CachedInfo().Config.AckWait; a > 0 {
+		w.ackWait = a // the cluster's, set by its first client
 	}
 	slots := max(1, w.Slots)
 	var wg sync.WaitGroup
@@ -112,7 +118,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	rev, err := leases.Create(ctx, j.ID, []byte(w.Name))
 	if err != nil {
 		// Another worker holds it (alive, or dead and not yet expired).
-		msg.NakWithDelay(AckWait / 10)
+		msg.NakWithDelay(w.ackWait / 10)
 		return
 	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
@@ -133,7 +139,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}()
 	go func() {
 		defer beats.Done()
-		t := time.NewTicker(AckWait / 3)
+		t := time.NewTicker(w.ackWait / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -170,7 +176,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	cp, made, err := w.lastCheckpoint(ctx, j.ID)
 	if made != "" && made != Machine() && !w.ResumeAnywhere {
 		w.logf("%s: its checkpoint was made on %s, this worker is %s: left to a worker like that (or one started with --resume-anywhere)", j.ID, made, Machine())
-		msg.NakWithDelay(AckWait)
+		msg.NakWithDelay(w.ackWait)
 		return
 	}
 	if err == nil {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"fmnist/cluster"
+	"fmnist/hub"
+	"fmnist/results"
+	"fmnist/safetensors"
+	"fmnist/trainer"
+)
+
+// TestClusterSweepSurvivesSIGKILL: an embedded server, three `fmnist
+// worker` processes and `fmnist sweep` of 2 models x 2 seeds on small
+// slices; the worker of one run is killed (SIGKILL) after that run's first
+// epoch. Every run ends done, each epoch once; the killed run says it was
+// resumed; every figure and the final weights equal `fmnist train` of the
+// same jobs.
+func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("no Fashion-MNIST data set")
+	}
+	old := cluster.AckWait
+	cluster.AckWait = 3 * time.Second // set by this first client; the workers follow it
+	defer func() { cluster.AckWait = old }()
+	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	url := s.ClientURL()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := cluster.Connect(ctx, url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	runs := t.TempDir()
+	h := hub.New(ctx, hub.Settings{RunsDir: runs})
+	workerOf := map[string]string{}
+	var mu sync.Mutex
+	evs, err := cluster.Events(ctx, js, func(run, worker string) {
+		mu.Lock()
+		workerOf[run] = worker
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Attach(evs)
+	watch, err := cluster.Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	procs := map[string]*exec.Cmd{}
+	logs := map[string]*bytes.Buffer{}
+	for _, name := range []string{"w1", "w2", "w3"} {
+		cmd := exec.Command(bin, "worker", "--nats", url, "--name", name)
+		logs[name] = &bytes.Buffer{}
+		cmd.Stderr = logs[name]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[name] = cmd
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	}
+	args := []string{"--models", "CNN2,CNN3_dropout", "--seeds", "1-2", "--epochs", "3", "--limit-train", "1024", "--limit-test", "200"}
+	out, stderr, code := fmnist(t, append([]string{"sweep", "--nats", url}, args...)...)
+	if code != 0 || strings.Count(out, "queued  ") != 4 {
+		t.Fatalf("sweep: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, _, code := fmnist(t, append([]string{"sweep", "--nats", url}, args...)...); code != 0 || !strings.Contains(out, "0 of 4 runs queued") {
+		t.Fatalf("the same sweep again: exit %d\n%s", code, out)
+	}
+
+	killed := ""
+	done := map[string]bool{}
+	deadline := time.After(180 * time.Second)
+	for len(done) < 4 {
+		select {
+		case ev := <-watch:
+			switch e := ev.(type) {
+			case trainer.EpochEnd:
+				mu.Lock()
+				w := workerOf[e.ID]
+				mu.Unlock()
+				if killed == "" && e.Stats.Epoch == 1 && w != "" {
+					name := strings.Fields(w)[0]
+					if p := procs[name]; p != nil {
+						p.Process.Signal(syscall.SIGKILL)
+						killed = e.ID
+					}
+				}
+			case trainer.RunFinished:
+				if e.Status == trainer.StatusDone {
+					done[e.ID] = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("runs done after 180 s: %v (killed the worker of %s)\n%s", done, killed, workerLogs(logs))
+		}
+	}
+	for caught := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := 0
+		for _, r := range h.Runs() {
+			if r.Status == trainer.StatusDone {
+				n++
+			}
+		}
+		if n == 4 {
+			break
+		}
+		if time.Now().After(caught) {
+			t.Fatalf("the hub recorded %d of 4 runs done", n)
+		}
+	}
+	if err := h.Outcome().RecordErr; err != nil {
+		t.Fatalf("hub: %v", err)
+	}
+
+	// The same jobs with fmnist train.
+	ref := t.TempDir()
+	for _, m := range []string{"CNN2", "CNN3_dropout"} {
+		for _, seed := range []string{"1", "2"} {
+			if _, errOut, code := fmnist(t, "train", "--models", m, "--seed", seed, "--epochs", "3", "--limit-train", "1024", "--limit-test", "200", "--runs", filepath.Join(ref, m+seed), "--headless"); code != 0 {
+				t.Fatalf("train: %s", errOut)
+			}
+		}
+	}
+	for _, m := range []string{"CNN2", "CNN3_dropout"} {
+		for _, seed := range []int64{1, 2} {
+			id := cluster.SweepID(m, seed, 3, 1024, 200)
+			got, err := results.LoadRun(filepath.Join(runs, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, _, _ := results.LoadRuns(filepath.Join(ref, fmt.Sprint(m, seed)))
+			if len(refs) != 1 {
+				t.Fatalf("reference runs of %s %d: %d", m, seed, len(refs))
+			}
+			want := refs[0]
+			if got.Status != trainer.StatusDone || len(got.Epochs) != 3 {
+				t.Errorf("%s: %s, %d epochs", id, got.Status, len(got.Epochs))
+				continue
+			}
+			for e := range got.Epochs {
+				g, w := got.Epochs[e], want.Epochs[e]
+				if g.Epoch != e+1 || g.TrainLoss != w.TrainLoss || g.TrainAcc != w.TrainAcc || g.TestLoss != w.TestLoss || g.TestAcc != w.TestAcc {
+					t.Errorf("%s epoch %d: cluster %+v, fmnist train %+v", id, e+1, g, w)
+				}
+			}
+			if resumed := len(got.ResumedAt) > 0; resumed != (id == killed) {
+				t.Errorf("%s: resumed %v; the killed worker's run is %s", id, resumed, killed)
+			}
+			// The weights, byte for byte (the files' metadata name the runs).
+			a, errA := safetensors.ReadFile(filepath.Join(runs, id, "final", "model.safetensors"))
+			b, errB := safetensors.ReadFile(filepath.Join(ref, fmt.Sprint(m, seed), want.ID, "final", "model.safetensors"))
+			if errA != nil || errB != nil || len(a.Tensors) == 0 || len(a.Tensors) != len(b.Tensors) {
+				t.Fatalf("%s: final models %v, %v", id, errA, errB)
+			}
+			for i := range a.Tensors {
+				if a.Tensors[i].Name != b.Tensors[i].Name || !bytes.Equal(a.Tensors[i].Data, b.Tensors[i].Data) {
+					t.Errorf("%s: final weights %s differ from fmnist train's", id, a.Tensors[i].Name)
+				}
+			}
+		}
+	}
+	if killed == "" {
+		t.Fatal("no worker was killed")
+	}
+}
+
+func workerLogs(logs map[string]*bytes.Buffer) string {
+	var b strings.Builder
+	for name, l := range logs {
+		fmt.Fprintf(&b, "--- %s\n%s", name, l.String())
+	}
+	return b.String()
+}
+
+// Bad input to the cluster's commands: one line, non-zero exit, nothing
+// queued.
+func TestClusterCommandsBadInput(t *testing.T) {
+	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	url := s.ClientURL()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sweep", "--nats", url, "--models", "CNN9"}, 2, `unknown model "CNN9"`},
+		{[]string{"sweep", "--nats", url, "--models", "CNN2", "--seeds", "5-1"}, 2, "--seeds"},
+		{[]string{"sweep", "--nats", url}, 2, "--models is required"},
+		{[]string{"sweep", "--nats", url, "--models", "CNN2_det"}, 2, "train it with fmnist train"},
+		{[]string{"sweep", "--models", "CNN2"}, 2, "--nats URL is required"},
+		{[]string{"sweep", "--nats", "nats://127.0.0.1:1", "--models", "CNN2"}, 1, "no servers available"},
+		{[]string{"worker", "--nats", url, "--slots", "0"}, 2, "--slots must be at least 1"},
+		{[]string{"worker", "--nats", url, "--nats-user", "u"}, 2, "--nats-user needs --nats-password-file"},
+		{[]string{"sync", "--nats", "nats://127.0.0.1:1"}, 1, "no servers available"},
+		{[]string{"serve", "--nats-listen", "0.0.0.0:0", "--authorized-keys", "/dev/null"}, 1, ""},
+	} {
+		_, stderr, code := fmnist(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "goroutine") {
+			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
+		}
+	}
+	nc, js, err := cluster.Connect(context.Background(), url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	st, _ := js.Stream(context.Background(), cluster.JobsStream)
+	if info, err := st.Info(context.Background()); err != nil || info.State.Msgs != 0 {
+		t.Errorf("jobs queued by bad sweeps: %v", err)
+	}
+}
