@@ -484,3 +484,62 @@ func TestServerRestartMidSweep(t *testing.T) {
 		}
 	}
 }
+
+// A run cancelled from a dashboard (Cancel) stops on its worker, is
+// recorded cancelled, and is not retried.
+func TestCancelRemoteRun(t *testing.T) {
+	needData(t)
+	old := AckWait
+	AckWait = 3 * time.Second
+	defer func() { AckWait = old }()
+	url := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := Connect(ctx, url, "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	job := Job{ID: SweepID("CNN2", 1, 50, 1024, 100), Model: "CNN2", Epochs: 50, Seed: 1, LimitTrain: 1024, LimitTest: 100}
+	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go (&Worker{NC: nc, JS: js, Name: "w", Slots: 1}).Run(ctx)
+	starts, finished := 0, ""
+	deadline := time.After(60 * time.Second)
+	for finished == "" {
+		select {
+		case ev := <-evs:
+			switch e := ev.(type) {
+			case trainer.RunStarted:
+				starts++
+			case trainer.EpochEnd:
+				if e.Stats.Epoch == 1 {
+					if err := Cancel(ctx, js, job.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case trainer.RunFinished:
+				finished = e.Status
+			}
+		case <-deadline:
+			t.Fatal("the run did not end in 60 s")
+		}
+	}
+	if finished != trainer.StatusCancelled {
+		t.Fatalf("run ended %s", finished)
+	}
+	// Not retried: no new start for twice the ack wait.
+	select {
+	case ev := <-evs:
+		t.Fatalf("after cancelling: %#v", ev)
+	case <-time.After(2 * AckWait):
+	}
+	if starts != 1 {
+		t.Errorf("%d starts", starts)
+	}
+}
