@@ -28,8 +28,9 @@ const (
 	JobsStream       = "FMNIST_JOBS"
 	JobsSubject      = "fmnist.jobs"
 	EventsStream     = "FMNIST_EVENTS"
-	EventsPrefix     = "fmnist.events." // + run ID
-	CancelPrefix     = "fmnist.cancel." // + run ID (core NATS: the worker training it listens)
+	EventsPrefix     = "fmnist.events."   // + run ID
+	CancelPrefix     = "fmnist.cancel."   // + run ID (core NATS: the worker training it listens)
+	ProgressPrefix   = "fmnist.progress." // + run ID (core NATS: progress reports are not kept)
 	CheckpointBucket = "fmnist-checkpoints"
 	LeaseBucket      = "fmnist-leases" // run ID -> the worker training it (expires AckWait after its last renewal)
 	workersConsumer  = "workers"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"fmnist/results"
@@ -11,12 +12,51 @@ import (
 )
 
 // Events streams every run's events, from the first ever published, until
-// ctx ends. An EpochEnd comes with its checkpoint from the object store
-// when it is still there, so that a hub records the run's model files as it
-// does for local runs. Workers is called with the worker of each run as it
-// starts (may be nil).
+// ctx ends, and the live progress reports of the runs in training (those
+// are not kept: a dashboard that joins later sees the next one). An
+// EpochEnd comes with its checkpoint from the object store when it is still
+// there, so that a hub records the run's model files as it does for local
+// runs. Workers is called with the worker of each run as it starts (may be
+// nil).
 func Events(ctx context.Context, js jetstream.JetStream, workers func(run, worker string)) (<-chan trainer.Event, error) {
-	return eventsFrom(ctx, js, workers, nil)
+	kept, err := eventsFrom(ctx, js, workers, nil)
+	if err != nil {
+		return nil, err
+	}
+	progress := make(chan trainer.Event, 256)
+	sub, err := js.Conn().Subscribe(ProgressPrefix+"*", func(m *nats.Msg) {
+		if ev, _, err := DecodeEvent(m.Data); err == nil {
+			select {
+			case progress <- ev:
+			default: // a newer report follows
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("progress: %v", err)
+	}
+	out := make(chan trainer.Event, 256)
+	go func() {
+		defer close(out)
+		defer sub.Unsubscribe()
+		for {
+			var ev trainer.Event
+			select {
+			case e, ok := <-kept:
+				if !ok {
+					return
+				}
+				ev = e
+			case ev = <-progress:
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // eventsFrom is Events, ending after the event of stream sequence seq when

@@ -240,6 +240,10 @@ func (w *Worker) publishEvent(ctx context.Context, ev trainer.Event) {
 		w.logf("%s: %v", ev.Run(), err)
 		return
 	}
+	if _, ok := ev.(trainer.BatchProgress); ok {
+		w.NC.Publish(ProgressPrefix+ev.Run(), data) // live only
+		return
+	}
 	if _, err := w.JS.Publish(ctx, EventsPrefix+ev.Run(), data); err != nil {
 		w.logf("%s: publishing: %v", ev.Run(), err)
 	}
