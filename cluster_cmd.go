@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
+
 	"fmnist/cluster"
 	"fmnist/hub"
 	"fmnist/trainer"
@@ -23,27 +25,53 @@ import (
 // --nats-password-file. The function returned connects (nil, nil when no
 // URL was given and required is false).
 type natsConn struct {
-	url, user, password string
+	url  string
+	auth cluster.Auth
 }
 
 func natsFlags(fs *flag.FlagSet) func() (natsConn, error) {
 	url := fs.String("nats", "", "NATS server of the cluster (nats://host:4222)")
 	user := fs.String("nats-user", "", "NATS user, if the server wants one")
 	pwFile := fs.String("nats-password-file", "", "file holding the NATS user's password")
+	seed := fs.String("nats-nkey", "", "file holding this user's NATS nkey seed (SU...), if the server wants nkeys")
 	return func() (natsConn, error) {
-		c := natsConn{url: *url, user: *user}
+		c := natsConn{url: *url, auth: cluster.Auth{User: *user, NKeySeedFile: *seed}}
 		if *pwFile != "" {
 			b, err := os.ReadFile(*pwFile)
 			if err != nil {
 				return c, fmt.Errorf("nats password: %v", unwrapPathErr(err))
 			}
-			c.password = strings.TrimSpace(string(b))
+			c.auth.Password = strings.TrimSpace(string(b))
 		}
-		if c.user != "" && c.password == "" {
+		if c.auth.User != "" && c.auth.Password == "" {
 			return c, errors.New("--nats-user needs --nats-password-file")
+		}
+		if c.auth.User != "" && *seed != "" {
+			return c, errors.New("--nats-user or --nats-nkey, not both")
 		}
 		return c, nil
 	}
+}
+
+// readNKeys reads a file of public user nkeys (U...), one per line.
+func readNKeys(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats nkeys: %v", unwrapPathErr(err))
+	}
+	var keys []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			keys = append(keys, l)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("nats nkeys: no key in %s", path)
+	}
+	return keys, nil
 }
 
 // workerCmd is `fmnist worker`.
@@ -67,7 +95,7 @@ func workerCmd(fs *flag.FlagSet) runFunc {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		nc, js, err := cluster.Connect(ctx, c.url, c.user, c.password, "fmnist worker "+*name)
+		nc, js, err := cluster.Connect(ctx, c.url, c.auth, "fmnist worker "+*name)
 		if err != nil {
 			return err
 		}
@@ -137,7 +165,7 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		nc, js, err := cluster.Connect(ctx, c.url, c.user, c.password, "fmnist sweep")
+		nc, js, err := cluster.Connect(ctx, c.url, c.auth, "fmnist sweep")
 		if err != nil {
 			return err
 		}
@@ -202,7 +230,7 @@ func syncCmd(fs *flag.FlagSet) runFunc {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		nc, js, err := cluster.Connect(ctx, c.url, c.user, c.password, "fmnist sync")
+		nc, js, err := cluster.Connect(ctx, c.url, c.auth, "fmnist sync")
 		if err != nil {
 			return err
 		}
@@ -219,6 +247,39 @@ func syncCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		fmt.Fprintf(stdout, "synced into %s\n", filepath.Clean(*runsDir))
+		return nil
+	}
+}
+
+// natsKeyCmd is `fmnist nats-key`: a new NATS user nkey, its seed written
+// to a file only its owner reads, its public key printed (for the hub's
+// --nats-nkeys file).
+func natsKeyCmd(fs *flag.FlagSet) runFunc {
+	out := fs.String("o", "", "file to write the seed to (created, mode 0600; never overwritten)")
+	return func(_ []string, stdout, stderr io.Writer) error {
+		if *out == "" {
+			return exitError{2, errors.New("nats-key: -o FILE is required")}
+		}
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return fmt.Errorf("nats-key: %v", err)
+		}
+		seed, _ := kp.Seed()
+		pub, _ := kp.PublicKey()
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("nats-key: %v", unwrapPathErr(err))
+		}
+		if _, err := f.Write(append(seed, '\n')); err != nil {
+			f.Close()
+			os.Remove(*out)
+			return fmt.Errorf("nats-key: %v", err)
+		}
+		if err := f.Close(); err != nil {
+			os.Remove(*out)
+			return fmt.Errorf("nats-key: %v", err)
+		}
+		fmt.Fprintln(stdout, pub)
 		return nil
 	}
 }

@@ -41,7 +41,7 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 	url := s.ClientURL()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, js, err := cluster.Connect(ctx, url, "", "", "test")
+	nc, js, err := cluster.Connect(ctx, url, cluster.Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestClusterCommandsBadInput(t *testing.T) {
 			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
 		}
 	}
-	nc, js, err := cluster.Connect(context.Background(), url, "", "", "test")
+	nc, js, err := cluster.Connect(context.Background(), url, cluster.Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

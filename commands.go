@@ -79,6 +79,7 @@ func init() {
 		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--epochs N] [--limit-train N] [--limit-test N]",
 			summary: "queue a grid of models x seeds on a cluster (queuing it again adds nothing)", flags: sweepCmd},
 		{name: "sync", synopsis: "--nats URL [--runs DIR]", summary: "copy a cluster's run records and model files into a runs directory", flags: syncCmd},
+		{name: "nats-key", synopsis: "-o SEED_FILE", summary: "a new NATS user key: the seed into the file, the public key printed", flags: natsKeyCmd},
 		{name: "help", synopsis: "[COMMAND]", summary: "this text, or a command's usage and flags", args: true, flags: helpCmd},
 		{name: "completion", synopsis: "bash", summary: "a bash completion script: source <(fmnist completion bash)", args: true, flags: completionCmd},
 	}

@@ -98,7 +98,7 @@ func joinCluster(ctx context.Context, set *dashSettings) (attach func(*hub.Hub) 
 	if set.nats.url == "" {
 		return func(*hub.Hub) error { return nil }, func() {}, nil
 	}
-	nc, js, err := cluster.Connect(ctx, set.nats.url, set.nats.user, set.nats.password, "fmnist dashboard")
+	nc, js, err := cluster.Connect(ctx, set.nats.url, set.nats.auth, "fmnist dashboard")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -424,6 +424,7 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 	settings := dashFlags(fs)
 	readOnly := fs.Bool("read-only", false, "sessions watch only: no starting (n) or cancelling (x) runs")
 	natsListen := fs.String("nats-listen", "", "also run the cluster's NATS server (JetStream, kept in RUNS/.nats) on this address, e.g. 127.0.0.1:4222")
+	natsNKeys := fs.String("nats-nkeys", "", "with --nats-listen: a file of the public nkeys (U...) let in, one per line (or --nats-user and --nats-password-file)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		set, err := settings()
 		if err != nil {
@@ -433,8 +434,15 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if *natsListen != "" {
+			keys, err := readNKeys(*natsNKeys)
+			if err != nil {
+				return fmt.Errorf("serve: %v", err)
+			}
+			if len(keys) > 0 && set.nats.auth.NKeySeedFile == "" && set.nats.url == "" {
+				return exitError{2, errors.New("serve: with --nats-nkeys, give this process's own seed with --nats-nkey (its key among them)")}
+			}
 			ns, err := cluster.StartServer(cluster.ServerConfig{Listen: *natsListen, StoreDir: filepath.Join(set.runsDir, ".nats"),
-				User: set.nats.user, Password: set.nats.password})
+				User: set.nats.auth.User, Password: set.nats.auth.Password, NKeys: keys})
 			if err != nil {
 				return fmt.Errorf("serve: %v", err)
 			}

@@ -32,7 +32,7 @@ func BenchmarkHubIngest(b *testing.B) {
 			defer s.Shutdown()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			nc, js, err := Connect(ctx, s.ClientURL(), "", "", "bench")
+			nc, js, err := Connect(ctx, s.ClientURL(), Auth{}, "bench")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"fmnist/trainer"
 )
@@ -47,9 +48,12 @@ var AckWait = 30 * time.Second
 type ServerConfig struct {
 	Listen   string // host:port; port 0 picks a free one
 	StoreDir string // JetStream's storage
-	// User and Password, if set, are required of every client. A server
-	// listening beyond loopback refuses to start without them.
+	// User and Password, if set, are required of every client; or NKeys,
+	// the public nkeys (U...) of the users let in, each proving its key by
+	// signing the server's challenge with its seed. A server listening
+	// beyond loopback refuses to start without one or the other.
 	User, Password string
+	NKeys          []string
 }
 
 // StartServer starts an embedded NATS server with JetStream and waits until
@@ -63,14 +67,24 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	if _, err := fmt.Sscan(port, &p); err != nil || p < 0 || p > 65535 {
 		return nil, fmt.Errorf("nats listen address %q: bad port", cfg.Listen)
 	}
-	if !isLoopback(host) && (cfg.User == "" || cfg.Password == "") {
-		return nil, fmt.Errorf("nats: listening on %s beyond loopback needs a user and password (--nats-user, --nats-password-file)", cfg.Listen)
+	if !isLoopback(host) && (cfg.User == "" || cfg.Password == "") && len(cfg.NKeys) == 0 {
+		return nil, fmt.Errorf("nats: listening on %s beyond loopback needs a user and password (--nats-user, --nats-password-file) or nkeys (--nats-nkeys)", cfg.Listen)
+	}
+	if len(cfg.NKeys) > 0 && cfg.User != "" {
+		return nil, errors.New("nats: either a user and password or nkeys, not both")
+	}
+	var nk []*server.NkeyUser
+	for _, k := range cfg.NKeys {
+		if !nkeys.IsValidPublicUserKey(k) {
+			return nil, fmt.Errorf("nats: %q is not a public user nkey (U...)", short(k))
+		}
+		nk = append(nk, &server.NkeyUser{Nkey: k})
 	}
 	if p == 0 {
 		p = -1 // the server's "any free port"
 	}
 	opts := &server.Options{Host: host, Port: p, JetStream: true, StoreDir: cfg.StoreDir, NoLog: true, NoSigs: true,
-		Username: cfg.User, Password: cfg.Password, ServerName: "fmnist"}
+		Username: cfg.User, Password: cfg.Password, Nkeys: nk, ServerName: "fmnist"}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats: %v", err)
@@ -91,12 +105,26 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Auth is how a client proves who it is: a user and password, or the file
+// of an nkey seed (SU...); neither for a loopback server without auth.
+type Auth struct {
+	User, Password string
+	NKeySeedFile   string
+}
+
 // Connect connects to the server at url and makes sure the streams and the
 // checkpoint bucket exist.
-func Connect(ctx context.Context, url, user, password, name string) (*nats.Conn, jetstream.JetStream, error) {
+func Connect(ctx context.Context, url string, auth Auth, name string) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{nats.Name(name), nats.Timeout(5 * time.Second), nats.MaxReconnects(-1)}
-	if user != "" {
-		opts = append(opts, nats.UserInfo(user, password))
+	if auth.User != "" {
+		opts = append(opts, nats.UserInfo(auth.User, auth.Password))
+	}
+	if auth.NKeySeedFile != "" {
+		o, err := nats.NkeyOptionFromSeed(auth.NKeySeedFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nkey seed %s: %v", auth.NKeySeedFile, err)
+		}
+		opts = append(opts, o)
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"fmnist/hub"
 	"fmnist/results"
@@ -46,10 +48,47 @@ func TestServerRefusesOpenListenWithoutPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Shutdown()
-	if _, _, err := Connect(context.Background(), s.ClientURL(), "u", "wrong", "test"); err == nil {
+	if _, _, err := Connect(context.Background(), s.ClientURL(), Auth{User: "u", Password: "wrong"}, "test"); err == nil {
 		t.Error("a wrong password was accepted")
 	}
-	nc, _, err := Connect(context.Background(), s.ClientURL(), "u", "p", "test")
+	nc, _, err := Connect(context.Background(), s.ClientURL(), Auth{User: "u", Password: "p"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+}
+
+// A server of nkeys lets in the holders of their seeds and no one else;
+// it may listen beyond loopback.
+func TestServerNKeys(t *testing.T) {
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	seed, _ := user.Seed()
+	other, _ := nkeys.CreateUser()
+	otherSeed, _ := other.Seed()
+	dir := t.TempDir()
+	seedFile, otherFile := filepath.Join(dir, "me.nk"), filepath.Join(dir, "other.nk")
+	os.WriteFile(seedFile, seed, 0o600)
+	os.WriteFile(otherFile, otherSeed, 0o600)
+	if _, err := StartServer(ServerConfig{Listen: "0.0.0.0:0", StoreDir: t.TempDir(), NKeys: []string{"not-a-key"}}); err == nil {
+		t.Error("a server with a bad nkey started")
+	}
+	s, err := StartServer(ServerConfig{Listen: "0.0.0.0:0", StoreDir: t.TempDir(), NKeys: []string{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	url := fmt.Sprintf("nats://127.0.0.1:%d", s.Addr().(*net.TCPAddr).Port)
+	for name, auth := range map[string]Auth{"no key": {}, "another key": {NKeySeedFile: otherFile}, "a password": {User: "u", Password: "p"}} {
+		if nc, _, err := Connect(context.Background(), url, auth, "test"); err == nil {
+			nc.Close()
+			t.Errorf("%s let in", name)
+		}
+	}
+	nc, _, err := Connect(context.Background(), url, Auth{NKeySeedFile: seedFile}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +142,7 @@ func TestSweepOnWorkers(t *testing.T) {
 			jobs = append(jobs, Job{ID: SweepID(m, seed, epochs, limitTrain, limitTest), Model: m, Epochs: epochs, Seed: seed, LimitTrain: limitTrain, LimitTest: limitTest})
 		}
 	}
-	nc, js, err := Connect(ctx, url, "", "", "sweep")
+	nc, js, err := Connect(ctx, url, Auth{}, "sweep")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +169,7 @@ func TestSweepOnWorkers(t *testing.T) {
 	stopFirst, stop1 := context.WithCancel(ctx)
 	defer stop1()
 	for i := range 3 {
-		wc, wjs, err := Connect(ctx, url, "", "", "worker")
+		wc, wjs, err := Connect(ctx, url, Auth{}, "worker")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +311,7 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 	url := startCluster(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, js, err := Connect(ctx, url, "", "", "test")
+	nc, js, err := Connect(ctx, url, Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +392,7 @@ func TestResumeOnOtherMachineRefused(t *testing.T) {
 	url := startCluster(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, js, err := Connect(ctx, url, "", "", "test")
+	nc, js, err := Connect(ctx, url, Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +457,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 	url := s.ClientURL()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, js, err := Connect(ctx, url, "", "", "test")
+	nc, js, err := Connect(ctx, url, Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +469,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 	if _, err := Queue(ctx, js, jobs); err != nil {
 		t.Fatal(err)
 	}
-	wc, wjs, err := Connect(ctx, url, "", "", "worker")
+	wc, wjs, err := Connect(ctx, url, Auth{}, "worker")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +493,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 	}
 	defer s2.Shutdown()
 	// A hub started afterwards on the restarted server sees every run done.
-	hc, hjs, err := Connect(ctx, url, "", "", "hub")
+	hc, hjs, err := Connect(ctx, url, Auth{}, "hub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +534,7 @@ func TestCancelRemoteRun(t *testing.T) {
 	url := startCluster(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, js, err := Connect(ctx, url, "", "", "test")
+	nc, js, err := Connect(ctx, url, Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
