@@ -230,3 +230,102 @@ func TestClusterCommandsBadInput(t *testing.T) {
 		t.Errorf("jobs queued by bad sweeps: %v", err)
 	}
 }
+
+// TestClusterWorkerStoppedPastDeadline: a worker process stopped (SIGSTOP)
+// past its job's deadline loses the run to another worker; continued
+// (SIGCONT), it gives the run up and publishes nothing more for it. The run
+// ends done once, resumed, with each epoch once.
+func TestClusterWorkerStoppedPastDeadline(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("no Fashion-MNIST data set")
+	}
+	old := cluster.AckWait
+	cluster.AckWait = 3 * time.Second
+	defer func() { cluster.AckWait = old }()
+	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	url := s.ClientURL()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, js, err := cluster.Connect(ctx, url, cluster.Auth{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var starts []string
+	evs, err := cluster.Events(ctx, js, func(run, worker string) {
+		mu.Lock()
+		starts = append(starts, strings.Fields(worker)[0])
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(name string) (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(bin, "worker", "--nats", url, "--name", name)
+		var log bytes.Buffer
+		cmd.Stderr = &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Kill(); cmd.Wait() })
+		return cmd, &log
+	}
+	first, firstLog := start("first")
+	if _, stderr, code := fmnist(t, "sweep", "--nats", url, "--models", "CNN2", "--seeds", "4", "--epochs", "4", "--limit-train", "4096", "--limit-test", "200"); code != 0 {
+		t.Fatalf("sweep: %s", stderr)
+	}
+	epochs := map[int]int{}
+	var second *exec.Cmd
+	deadline := time.After(120 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev := <-evs:
+			switch e := ev.(type) {
+			case trainer.EpochEnd:
+				epochs[e.Stats.Epoch]++
+				if second == nil && e.Stats.Epoch == 1 {
+					first.Process.Signal(syscall.SIGSTOP)
+					second, _ = start("second")
+					// Past the job's deadline and the lease's life.
+					time.AfterFunc(4*cluster.AckWait, func() { first.Process.Signal(syscall.SIGCONT) })
+				}
+			case trainer.RunFinished:
+				if e.Status != trainer.StatusDone {
+					t.Fatalf("run ended %s", e.Status)
+				}
+				done = true
+			}
+		case <-deadline:
+			t.Fatalf("not done in 120 s; first worker:\n%s", firstLog.String())
+		}
+	}
+	// The first worker, continued, gives the run up.
+	for wait := time.Now().Add(20 * time.Second); !strings.Contains(firstLog.String(), "lost the run's lease"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(wait) {
+			t.Fatalf("the stopped worker, continued, did not give the run up:\n%s", firstLog.String())
+		}
+	}
+	time.Sleep(cluster.AckWait) // anything it would still publish
+	for len(evs) > 0 {
+		if ev := <-evs; ev != nil {
+			if _, ok := ev.(trainer.BatchProgress); !ok {
+				t.Errorf("after the run ended: %#v", ev)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 2 || starts[0] != "first" || starts[1] != "second" {
+		t.Errorf("starts by %v, want first then second", starts)
+	}
+	for e := 1; e <= 4; e++ {
+		if epochs[e] != 1 {
+			t.Errorf("epoch %d announced %d times", e, epochs[e])
+		}
+	}
+}

@@ -115,7 +115,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.NakWithDelay(time.Second)
 		return
 	}
-	rev, err := leases.Create(ctx, j.ID, []byte(w.Name))
+	rev0, err := leases.Create(ctx, j.ID, []byte(w.Name))
 	if err != nil {
 		// Another worker holds it (alive, or dead and not yet expired).
 		msg.NakWithDelay(w.ackWait / 10)
@@ -125,6 +125,26 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lost atomic.Bool
+	var rev atomic.Uint64 // the lease's revision as this worker last wrote it
+	rev.Store(rev0)
+	// holds checks the lease is still this worker's, right before what
+	// must not be done twice: storing a checkpoint, announcing an epoch or
+	// the end.
+	holds := func() bool {
+		if lost.Load() {
+			return false
+		}
+		e, err := leases.Get(ctx, j.ID)
+		if err != nil || e.Revision() != rev.Load() {
+			if ctx.Err() == nil {
+				w.logf("%s: lost the run's lease: giving it up", j.ID)
+			}
+			lost.Store(true)
+			cancel()
+			return false
+		}
+		return true
+	}
 	// Tell the server the job is alive, whatever the training is doing
 	// (loading data, a long epoch), until it ends.
 	beat := make(chan struct{})
@@ -134,7 +154,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		close(beat)
 		beats.Wait()
 		if !lost.Load() {
-			leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev))
+			leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev.Load()))
 		}
 	}()
 	go func() {
@@ -144,7 +164,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		for {
 			select {
 			case <-t.C:
-				r, err := leases.Update(ctx, j.ID, []byte(w.Name), rev)
+				r, err := leases.Update(ctx, j.ID, []byte(w.Name), rev.Load())
 				if err != nil {
 					if ctx.Err() == nil {
 						w.logf("%s: lost the run's lease (%v): giving it up", j.ID, err)
@@ -153,7 +173,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 					cancel()
 					return
 				}
-				rev = r
+				rev.Store(r)
 				msg.InProgress()
 			case <-beat:
 				return
@@ -204,6 +224,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		if e, ok := ev.(trainer.RunStarted); ok {
 			e.Worker = w.Name + " (" + Machine() + ")"
 			ev = e
+		}
+		switch ev.(type) {
+		case trainer.EpochEnd, trainer.RunFinished:
+			if !holds() {
+				continue
+			}
 		}
 		if e, ok := ev.(trainer.EpochEnd); ok && e.Checkpoint != nil {
 			// The checkpoint first: an epoch announced is an epoch that
