@@ -1,10 +1,12 @@
 // Package cluster spreads runs over many machines through NATS JetStream: an
-// embedded NATS server (StartServer) holds a work queue of jobs, a stream of
-// every run's events and an object store of checkpoints; workers anywhere
-// (Worker) take jobs, train them with the trainer's own code and publish
-// the same events; a sweep (Queue) adds jobs, deduplicated by run ID; and
-// Events brings the events, checkpoints attached, to a hub, which records
-// them as it records local runs. A single machine needs none of it.
+// embedded NATS server (StartServer; loopback, or a password or nkeys) holds
+// a work queue of jobs, a stream of every run's events, an object store of
+// checkpoints and a key-value bucket of leases; workers anywhere (Worker)
+// take jobs, hold each run's lease while they train it with the trainer's
+// own code, and publish the same events (progress live only); a sweep
+// (Queue) adds jobs, deduplicated by run ID; and Events brings the events,
+// checkpoints attached, to a hub, which records them as it records local
+// runs. A single machine needs none of it.
 package cluster
 
 import (
