@@ -35,7 +35,8 @@ const (
 	CancelPrefix     = "fmnist.cancel."   // + run ID (core NATS: the worker training it listens)
 	ProgressPrefix   = "fmnist.progress." // + run ID (core NATS: progress reports are not kept)
 	CheckpointBucket = "fmnist-checkpoints"
-	LeaseBucket      = "fmnist-leases" // run ID -> the worker training it (expires AckWait after its last renewal)
+	LeaseBucket      = "fmnist-leases"  // run ID -> the worker training it (expires AckWait after its last renewal)
+	CancelBucket     = "fmnist-cancels" // run IDs cancelled, queued or not
 	workersConsumer  = "workers"
 )
 
@@ -155,6 +156,9 @@ func ensure(ctx context.Context, js jetstream.JetStream) error {
 	}
 	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: CheckpointBucket, Storage: jetstream.FileStorage}); err != nil {
 		return fmt.Errorf("checkpoint bucket: %v", err)
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: CancelBucket, Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("cancel bucket: %v", err)
 	}
 	// Created once, by the first client: later ones keep their settings.
 	if _, err := js.KeyValue(ctx, LeaseBucket); errors.Is(err, jetstream.ErrBucketNotFound) {

@@ -543,7 +543,13 @@ func TestCancelRemoteRun(t *testing.T) {
 	}
 	defer nc.Close()
 	job := Job{ID: SweepID("CNN2", 1, 50, 1024, 100), Model: "CNN2", Epochs: 50, Seed: 1, LimitTrain: 1024, LimitTest: 100}
-	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+	// A second job waits in the queue (one worker, one slot) and is
+	// cancelled there: it ends cancelled without ever starting.
+	waiting := Job{ID: SweepID("CNN2", 2, 50, 1024, 100), Model: "CNN2", Epochs: 50, Seed: 2, LimitTrain: 1024, LimitTest: 100}
+	if _, err := Queue(ctx, js, []Job{job, waiting}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Cancel(ctx, js, waiting.ID); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := Events(ctx, js, nil)
@@ -551,13 +557,16 @@ func TestCancelRemoteRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	go (&Worker{NC: nc, JS: js, Name: "w", Slots: 1}).Run(ctx)
-	starts, finished := 0, ""
+	starts, finished, waitingEnded := 0, "", false
 	deadline := time.After(60 * time.Second)
-	for finished == "" {
+	for finished == "" || !waitingEnded {
 		select {
 		case ev := <-evs:
 			switch e := ev.(type) {
 			case trainer.RunStarted:
+				if e.ID == waiting.ID {
+					t.Fatalf("the run cancelled in the queue started")
+				}
 				starts++
 			case trainer.EpochEnd:
 				if e.Stats.Epoch == 1 {
@@ -566,6 +575,13 @@ func TestCancelRemoteRun(t *testing.T) {
 					}
 				}
 			case trainer.RunFinished:
+				if e.ID == waiting.ID {
+					if e.Status != trainer.StatusCancelled {
+						t.Fatalf("the run cancelled in the queue ended %s", e.Status)
+					}
+					waitingEnded = true
+					continue
+				}
 				finished = e.Status
 			}
 		case <-deadline:

@@ -124,7 +124,16 @@ func eventsFrom(ctx context.Context, js jetstream.JetStream, workers func(run, w
 }
 
 // Cancel asks the worker training run to cancel it.
+// A run still queued is marked, and the worker that takes its job ends it
+// as cancelled instead of training it.
 func Cancel(ctx context.Context, js jetstream.JetStream, run string) error {
+	kv, err := js.KeyValue(ctx, CancelBucket)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, run, nil); err != nil {
+		return err
+	}
 	return js.Conn().Publish(CancelPrefix+run, nil)
 }
 

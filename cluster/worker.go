@@ -121,6 +121,16 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.NakWithDelay(w.ackWait / 10)
 		return
 	}
+	if cancels, err := w.JS.KeyValue(ctx, CancelBucket); err == nil {
+		if _, err := cancels.Get(ctx, j.ID); err == nil {
+			// Cancelled while it waited in the queue.
+			w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusCancelled, Time: time.Now()})
+			w.logf("%s: cancelled before it started", j.ID)
+			leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
+			msg.Term()
+			return
+		}
+	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
