@@ -235,8 +235,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // applyEvents folds a delivery of events into the runs.
 func (m *Model) applyEvents(evs []trainer.Event) tea.Cmd {
 	var cmd tea.Cmd
-	wasActive := m.c.store.active()
+	// Runs were active before this delivery, or became active in it (a
+	// short run may queue, start and finish within one delivery).
+	wasActive := m.c.store.active() > 0
 	for _, ev := range evs {
+		switch ev.(type) {
+		case trainer.RunQueued, trainer.RunStarted:
+			wasActive = true
+		}
 		switch e := ev.(type) {
 		case trainer.RunQueued:
 			if cur := m.c.selectedRun(); !m.userMoved && (cur == nil || !cur.Owned) {
@@ -256,7 +262,7 @@ func (m *Model) applyEvents(evs []trainer.Event) tea.Cmd {
 		m.c.store.apply(ev)
 	}
 	m.selectWanted()
-	if wasActive > 0 && m.c.store.active() == 0 && cmd == nil {
+	if wasActive && m.c.store.active() == 0 && cmd == nil {
 		cmd = m.setStatus("all runs finished · q quits", false)
 	}
 	return cmd

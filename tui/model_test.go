@@ -519,3 +519,20 @@ func TestDiskRefreshKeepsOwnRuns(t *testing.T) {
 }
 
 func teaSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+// A run that queues, starts and finishes within one delivery still ends
+// with "all runs finished".
+func TestAllFinishedWithinOneDelivery(t *testing.T) {
+	m := New(Options{RunsDir: "runs", Now: fixNow})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	id := "CNN2-20260301-130000"
+	m.Update(eventsMsg{
+		trainer.RunQueued{ID: id, Model: "CNN2"},
+		trainer.RunStarted{ID: id, Model: "CNN2", Epochs: 1},
+		trainer.EpochEnd{ID: id, Epochs: 1, Stats: trainer.EpochStats{Epoch: 1, TestAcc: 0.5}},
+		trainer.RunFinished{ID: id, Status: trainer.StatusDone},
+	})
+	if !strings.Contains(m.View(), "all runs finished") {
+		t.Fatalf("no end of runs in the status:\n%s", m.View())
+	}
+}
