@@ -21,14 +21,15 @@ import (
 	"fmnist/trainer"
 )
 
-// natsFlags declares how to reach a NATS server: --nats URL, --nats-user and
-// --nats-password-file. The function returned connects (nil, nil when no
-// URL was given and required is false).
+// natsConn is how to reach a cluster's NATS server (url "": no cluster).
 type natsConn struct {
 	url  string
 	auth cluster.Auth
 }
 
+// natsFlags declares how to reach a NATS server: --nats URL, and
+// --nats-user and --nats-password-file or --nats-nkey; the function
+// returned reads them once parsed.
 func natsFlags(fs *flag.FlagSet) func() (natsConn, error) {
 	url := fs.String("nats", "", "NATS server of the cluster (nats://host:4222)")
 	user := fs.String("nats-user", "", "NATS user, if the server wants one")

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"fmnist/cluster"
 	"fmnist/hub"
 	"fmnist/results"
@@ -27,25 +29,7 @@ import (
 // resumed; every figure and the final weights equal `fmnist train` of the
 // same jobs.
 func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
-	old := cluster.AckWait
-	cluster.AckWait = 5 * time.Second // set by this first client; the workers follow it
-	defer func() { cluster.AckWait = old }()
-	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown()
-	url := s.ClientURL()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	nc, js, err := cluster.Connect(ctx, url, cluster.Auth{}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ctx, url, js := clusterForWorkers(t, 5*time.Second)
 	runs := t.TempDir()
 	h := hub.New(ctx, hub.Settings{RunsDir: runs})
 	workerOf := map[string]string{}
@@ -186,6 +170,33 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
+// clusterForWorkers starts a server for worker processes, after the data
+// set check, with ackWait as its deadline (set by this first client; the
+// workers follow it), and connects to it: the test's context, the URL and
+// the connection's JetStream.
+func clusterForWorkers(t *testing.T, ackWait time.Duration) (context.Context, string, jetstream.JetStream) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("no Fashion-MNIST data set")
+	}
+	old := cluster.AckWait
+	cluster.AckWait = ackWait
+	t.Cleanup(func() { cluster.AckWait = old })
+	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nc, js, err := cluster.Connect(ctx, s.ClientURL(), cluster.Auth{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return ctx, s.ClientURL(), js
+}
+
 func workerLogs(logs map[string]*bytes.Buffer) string {
 	var b strings.Builder
 	for name, l := range logs {
@@ -240,25 +251,7 @@ func TestClusterCommandsBadInput(t *testing.T) {
 // (SIGCONT), it gives the run up and publishes nothing more for it. The run
 // ends done once, resumed, with each epoch once.
 func TestClusterWorkerStoppedPastDeadline(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
-	old := cluster.AckWait
-	cluster.AckWait = 3 * time.Second
-	defer func() { cluster.AckWait = old }()
-	s, err := cluster.StartServer(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown()
-	url := s.ClientURL()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	nc, js, err := cluster.Connect(ctx, url, cluster.Auth{}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ctx, url, js := clusterForWorkers(t, 3*time.Second)
 	var mu sync.Mutex
 	var starts []string
 	evs, err := cluster.Events(ctx, js, func(run, worker string) {

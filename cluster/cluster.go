@@ -255,43 +255,29 @@ func DecodeEvent(data []byte) (trainer.Event, string, error) {
 	var err error
 	switch w.Type {
 	case "RunQueued":
-		var e trainer.RunQueued
-		err, ev = json.Unmarshal(w.Event, &e), &e
+		ev, err = decodeAs[trainer.RunQueued](w.Event)
 	case "RunStarted":
-		var e trainer.RunStarted
-		err, ev = json.Unmarshal(w.Event, &e), &e
+		ev, err = decodeAs[trainer.RunStarted](w.Event)
 	case "BatchProgress":
-		var e trainer.BatchProgress
-		err, ev = json.Unmarshal(w.Event, &e), &e
+		ev, err = decodeAs[trainer.BatchProgress](w.Event)
 	case "EpochEnd":
-		var e trainer.EpochEnd
-		err, ev = json.Unmarshal(w.Event, &e), &e
+		ev, err = decodeAs[trainer.EpochEnd](w.Event)
 	case "RunFinished":
-		var e trainer.RunFinished
-		err, ev = json.Unmarshal(w.Event, &e), &e
+		ev, err = decodeAs[trainer.RunFinished](w.Event)
 	default:
 		return nil, "", fmt.Errorf("event of unknown type %q", w.Type)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("event %s: %v", w.Type, err)
 	}
-	return deref(ev), w.Worker, nil
+	return ev, w.Worker, nil
 }
 
-func deref(ev trainer.Event) trainer.Event {
-	switch e := ev.(type) {
-	case *trainer.RunQueued:
-		return *e
-	case *trainer.RunStarted:
-		return *e
-	case *trainer.BatchProgress:
-		return *e
-	case *trainer.EpochEnd:
-		return *e
-	case *trainer.RunFinished:
-		return *e
-	}
-	return ev
+// decodeAs decodes raw as an event of type E.
+func decodeAs[E trainer.Event](raw json.RawMessage) (trainer.Event, error) {
+	var e E
+	err := json.Unmarshal(raw, &e)
+	return e, err
 }
 
 // checkpointName is where a run's checkpoint after epoch is kept.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
@@ -25,6 +26,25 @@ func needData(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
 		t.Skip("no Fashion-MNIST data set")
 	}
+}
+
+// testCluster sets the cluster's ack wait (restored after the test),
+// starts a server and connects to it: the test's context (cancelled after
+// it), the server's URL and the connection.
+func testCluster(t *testing.T, ackWait time.Duration) (context.Context, string, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	old := AckWait
+	AckWait = ackWait
+	t.Cleanup(func() { AckWait = old })
+	url := startCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nc, js, err := Connect(ctx, url, Auth{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return ctx, url, nc, js
 }
 
 // startCluster starts an embedded server on loopback and returns its URL.
@@ -308,17 +328,7 @@ func TestSweepOnWorkers(t *testing.T) {
 // job is taken again and the run resumed to the end.
 func TestLostLeaseGivesRunUp(t *testing.T) {
 	needData(t)
-	old := AckWait
-	AckWait = 3 * time.Second
-	defer func() { AckWait = old }()
-	url := startCluster(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	nc, js, err := Connect(ctx, url, Auth{}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ctx, _, nc, js := testCluster(t, 3*time.Second)
 	n := 4096
 	if testing.Short() { // the race detector's run
 		n = 1024
@@ -392,14 +402,7 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 // rounding), unless the worker is told it may.
 func TestResumeOnOtherMachineRefused(t *testing.T) {
 	needData(t)
-	url := startCluster(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	nc, js, err := Connect(ctx, url, Auth{}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ctx, _, nc, js := testCluster(t, AckWait)
 	job := Job{ID: SweepID("CNN2", 1, 2, 512, 100), Model: "CNN2", Epochs: 2, Seed: 1, LimitTrain: 512, LimitTest: 100}
 	obs, err := js.ObjectStore(ctx, CheckpointBucket)
 	if err != nil {
@@ -531,17 +534,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 // recorded cancelled, and is not retried.
 func TestCancelRemoteRun(t *testing.T) {
 	needData(t)
-	old := AckWait
-	AckWait = 3 * time.Second
-	defer func() { AckWait = old }()
-	url := startCluster(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	nc, js, err := Connect(ctx, url, Auth{}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ctx, _, nc, js := testCluster(t, 3*time.Second)
 	job := Job{ID: SweepID("CNN2", 1, 50, 1024, 100), Model: "CNN2", Epochs: 50, Seed: 1, LimitTrain: 1024, LimitTest: 100}
 	// A second job waits in the queue (one worker, one slot) and is
 	// cancelled there: it ends cancelled without ever starting.

@@ -36,6 +36,9 @@ type Worker struct {
 	ResumeAnywhere bool
 
 	ackWait time.Duration // the queue's
+	// The cluster's stores, opened once by Run.
+	checkpoints     jetstream.ObjectStore
+	leases, cancels jetstream.KeyValue
 
 	mu   sync.Mutex
 	data map[[2]int][2]*trainer.Dataset // by (limit train, limit test)
@@ -58,6 +61,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.ackWait = AckWait
 	if a := cons.CachedInfo().Config.AckWait; a > 0 {
 		w.ackWait = a // the cluster's, set by its first client
+	}
+	if w.checkpoints, err = w.JS.ObjectStore(ctx, CheckpointBucket); err != nil {
+		return fmt.Errorf("checkpoints: %v", err)
+	}
+	if w.leases, err = w.JS.KeyValue(ctx, LeaseBucket); err != nil {
+		return fmt.Errorf("leases: %v", err)
+	}
+	if w.cancels, err = w.JS.KeyValue(ctx, CancelBucket); err != nil {
+		return fmt.Errorf("cancels: %v", err)
 	}
 	slots := max(1, w.Slots)
 	var wg sync.WaitGroup
@@ -109,27 +121,20 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// The run's lease: one worker at a time trains a run. A lease is kept
 	// alive with its revision; a worker whose update fails (the lease
 	// expired and another worker took the run) gives the run up.
-	leases, err := w.JS.KeyValue(ctx, LeaseBucket)
-	if err != nil {
-		w.logf("%s: leases: %v", j.ID, err)
-		msg.NakWithDelay(time.Second)
-		return
-	}
+	leases := w.leases
 	rev0, err := leases.Create(ctx, j.ID, []byte(w.Name))
 	if err != nil {
 		// Another worker holds it (alive, or dead and not yet expired).
 		msg.NakWithDelay(w.ackWait / 10)
 		return
 	}
-	if cancels, err := w.JS.KeyValue(ctx, CancelBucket); err == nil {
-		if _, err := cancels.Get(ctx, j.ID); err == nil {
-			// Cancelled while it waited in the queue.
-			w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusCancelled, Time: time.Now()})
-			w.logf("%s: cancelled before it started", j.ID)
-			leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
-			msg.Term()
-			return
-		}
+	if _, err := w.cancels.Get(ctx, j.ID); err == nil {
+		// Cancelled while it waited in the queue.
+		w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusCancelled, Time: time.Now()})
+		w.logf("%s: cancelled before it started", j.ID)
+		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
+		msg.Term()
+		return
 	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -304,10 +309,7 @@ func (w *Worker) dataset(limitTrain, limitTest int) (*trainer.Dataset, *trainer.
 }
 
 func (w *Worker) putCheckpoint(ctx context.Context, cp *trainer.Checkpoint) error {
-	obs, err := w.JS.ObjectStore(ctx, CheckpointBucket)
-	if err != nil {
-		return err
-	}
+	obs := w.checkpoints
 	data, err := results.EncodeCheckpoint(cp)
 	if err != nil {
 		return err
@@ -326,10 +328,7 @@ func (w *Worker) putCheckpoint(ctx context.Context, cp *trainer.Checkpoint) erro
 // lastCheckpoint is the newest checkpoint of run in the bucket, and the
 // machine that made it.
 func (w *Worker) lastCheckpoint(ctx context.Context, run string) (*trainer.Checkpoint, string, error) {
-	obs, err := w.JS.ObjectStore(ctx, CheckpointBucket)
-	if err != nil {
-		return nil, "", err
-	}
+	obs := w.checkpoints
 	infos, err := obs.List(ctx)
 	if err != nil {
 		return nil, "", errNoCheckpoint

@@ -94,9 +94,6 @@ func New(ctx context.Context, set Settings) *Hub {
 		subs: map[Subscriber]bool{}, progress: map[string]trainer.BatchProgress{}, drained: make(chan struct{})}
 }
 
-// RunsDir is where the runs are recorded.
-func (h *Hub) RunsDir() string { return h.set.RunsDir }
-
 // managerLocked returns the manager, creating it (and loading the data set
 // if needed) on first use. h.submitMu must be held.
 func (h *Hub) managerLocked() (*trainer.Manager, error) {
