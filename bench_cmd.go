@@ -20,6 +20,7 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 	seed := fs.Int64("seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "one JSON object per model")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
+	recipe := fs.String("recipe", "seed", "the recipe whose first phase is timed: seed or improved (augmentation and all)")
 	return func(_ []string, stdout, _ io.Writer) error {
 		if *limitTrain <= 0 || *limitTest <= 0 {
 			return exitError{2, fmt.Errorf("bench: --limit-train and --limit-test must be positive")}
@@ -27,6 +28,9 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		names, err := parseModels(*models)
 		if err != nil {
 			return exitError{2, fmt.Errorf("bench: --models: %v", err)}
+		}
+		if err := checkRecipe(*recipe); err != nil {
+			return exitError{2, fmt.Errorf("bench: %v", err)}
 		}
 		train, test, err := trainer.Load(*data, *limitTrain, *limitTest)
 		if err != nil {
@@ -49,7 +53,7 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(stdout, "%s; set %s to choose another kernel\n", archs.BLASInfo(), archs.BLASCoreEnv)
 		}
 		for _, n := range names {
-			r, err := trainer.Bench(ctx, n, train, test, *seed)
+			r, err := trainer.Bench(ctx, n, *recipe, train, test, *seed)
 			if err != nil {
 				return fmt.Errorf("bench %s: %v", n, err)
 			}

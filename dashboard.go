@@ -55,6 +55,8 @@ type dashSettings struct {
 	js                    jetstream.JetStream
 	limitTrain, limitTest int
 	seed                  int64
+	val                   int    // validation images held out (trainer.Job.Val)
+	recipe                string // trainer.Job.Recipe
 	parallel              int
 }
 
@@ -65,6 +67,10 @@ type dashboard struct {
 	// feed is the local dashboard's subscription (nil for a server, whose
 	// sessions subscribe on their own).
 	feed *tui.Feed
+
+	// val and recipe are those of runs started here (trainer.Job).
+	val    int
+	recipe string
 
 	mu     sync.Mutex
 	models []tui.ModelInfo
@@ -88,7 +94,7 @@ func newController(ctx context.Context, set dashSettings) *dashboard {
 	if set.js != nil {
 		hs.CancelRemote = func(id string) bool { return cluster.Cancel(ctx, set.js, id) == nil }
 	}
-	return &dashboard{hub: hub.New(ctx, hs)}
+	return &dashboard{hub: hub.New(ctx, hs), val: set.val, recipe: set.recipe}
 }
 
 // joinCluster connects set to its cluster (--nats), if any, and returns a
@@ -155,7 +161,11 @@ func (d *dashboard) Start(model string, epochs int) (string, error) {
 	if epochs == spec.Recipe.Epochs() {
 		epochs = 0 // the recipe's own, model5's phases unscaled
 	}
-	ids, err := d.hub.Submit(trainer.Job{Model: spec.Name, Epochs: epochs})
+	job := trainer.Job{Model: spec.Name, Epochs: epochs, Val: d.val, Recipe: d.recipe}
+	if spec.Detection {
+		job.Val, job.Recipe = 0, ""
+	}
+	ids, err := d.hub.Submit(job)
 	if err != nil {
 		return "", err
 	}
@@ -291,6 +301,7 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 	limitTrain := fs.Int("limit-train", 0, "runs started here use only the first N training images")
 	limitTest := fs.Int("limit-test", 0, "runs started here use only the first N test images")
 	seed := fs.Int64("seed", 1, "random seed of runs started here")
+	val, recipe := valRecipeFlags(fs)
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	conn := natsFlags(fs)
 	return func() (dashSettings, error) {
@@ -298,11 +309,21 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 		if err != nil {
 			return dashSettings{}, err
 		}
+		valGiven := false
+		fs.Visit(func(f *flag.Flag) { valGiven = valGiven || f.Name == "val" })
+		valN, err := resolveVal(valGiven, *val, *limitTrain)
+		if err != nil {
+			return dashSettings{}, err
+		}
+		if err := checkRecipe(*recipe); err != nil {
+			return dashSettings{}, err
+		}
 		for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
 			if v < 0 || (name == "parallel" && v == 0) {
 				return dashSettings{}, fmt.Errorf("--%s must be a positive number, got %d", name, v)
 			}
 		}
-		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel, nats: nc}, nil
+		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed,
+			val: valN, recipe: *recipe, parallel: *parallel, nats: nc}, nil
 	}
 }

@@ -119,7 +119,10 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	limitTest := fs.Int("limit-test", 0, "use only the first N test images (default: all 10,000)")
 	data := dataFlag(fs)
 	runsDir := runsFlag(fs)
-	seed := fs.Int64("seed", 1, "random seed for weights, dropout and shuffling")
+	seed := fs.Int64("seed", 1, "random seed for weights, dropout, shuffling and the validation images")
+	seeds := fs.String("seeds", "", "train each model once per seed: a list (1,2,5) or a range (1-5); replaces --seed")
+	repeats := fs.Int("repeats", 0, "train each model N times, seeds --seed, --seed+1, ...")
+	val, recipe := valRecipeFlags(fs)
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
@@ -130,7 +133,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 		}
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]int{"epochs": *epochs, "limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel, "det-frames": *detFrames} {
+		for name, v := range map[string]int{"epochs": *epochs, "limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel, "det-frames": *detFrames, "repeats": *repeats} {
 			if set[name] && v <= 0 {
 				return exitError{2, fmt.Errorf("train: --%s must be a positive number, got %d", name, v)}
 			}
@@ -139,9 +142,33 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: --models: %v", err)}
 		}
+		runSeeds := []int64{*seed}
+		switch {
+		case set["seeds"] && set["repeats"]:
+			return exitError{2, errors.New("train: --seeds and --repeats: give one of them")}
+		case set["seeds"]:
+			if runSeeds, err = parseSeeds(*seeds); err != nil {
+				return exitError{2, fmt.Errorf("train: %v", err)}
+			}
+		case set["repeats"]:
+			runSeeds = runSeeds[:0]
+			for i := range *repeats {
+				runSeeds = append(runSeeds, *seed+int64(i))
+			}
+		}
+		if err := checkRecipe(*recipe); err != nil {
+			return exitError{2, fmt.Errorf("train: %v", err)}
+		}
+		valN, err := resolveVal(set["val"], *val, *limitTrain)
+		if err != nil {
+			return exitError{2, fmt.Errorf("train: %v", err)}
+		}
 		train, test, err := trainer.Load(*data, *limitTrain, *limitTest)
 		if err != nil {
 			return err
+		}
+		if valN >= train.N {
+			return exitError{2, fmt.Errorf("train: --val %d leaves none of the %d training images to train on", valN, train.N)}
 		}
 		if *limitTrain == 0 {
 			keepTrainFile(*data, train) // detection runs make their scenes from it
@@ -150,19 +177,25 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		now, taken := time.Now(), map[string]bool{}
-		jobs := make([]trainer.Job, len(names))
-		for i, n := range names {
-			id := results.NewRunID(*runsDir, n, now, taken)
-			taken[id] = true
-			jobs[i] = trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: *seed}
-			if isDetModel(n) {
-				if jobs[i].Data, err = detData(*runsDir, id, *data, *seed, *detFrames, false); err != nil {
-					return err
+		var jobs []trainer.Job
+		for _, n := range names {
+			for _, s := range runSeeds {
+				id := results.NewRunID(*runsDir, n, now, taken)
+				taken[id] = true
+				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: *recipe}
+				if isDetModel(n) {
+					// Scenes are its data; its validation scenes choose its best epoch.
+					job.Val, job.Recipe = 0, ""
+					if job.Data, err = detData(*runsDir, id, *data, s, *detFrames, false); err != nil {
+						return err
+					}
 				}
+				jobs = append(jobs, job)
 			}
 		}
 
-		ds := dashSettings{runsDir: *runsDir, dataDir: *data, train: train, test: test, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed, parallel: *parallel}
+		ds := dashSettings{runsDir: *runsDir, dataDir: *data, train: train, test: test, limitTrain: *limitTrain, limitTest: *limitTest,
+			seed: *seed, val: valN, recipe: *recipe, parallel: *parallel}
 		if !*headless && isTerminal(stdout) {
 			return runDashboard(ds, jobs, stdout, stderr)
 		}
@@ -200,13 +233,18 @@ func tableCmd(fs *flag.FlagSet) runFunc {
 	runsDir := runsFlag(fs)
 	format := fs.String("format", "md", "md, csv or json")
 	out := fs.String("o", "", "write to this file instead of standard output")
+	runsOnly := fs.Bool("runs-only", false, "one row per run instead of one per group of runs (same model, recipe and data; mean ± sd over seeds)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		runs, err := loadRuns(*runsDir, stderr)
 		if err != nil {
 			return err
 		}
 		var buf bytes.Buffer
-		if err := results.WriteTable(&buf, results.Rows(runs), *format); err != nil {
+		write := func() error { return results.WriteGroups(&buf, results.Groups(runs), *format) }
+		if *runsOnly {
+			write = func() error { return results.WriteTable(&buf, results.Rows(runs), *format) }
+		}
+		if err := write(); err != nil {
 			return exitError{2, fmt.Errorf("table: %v", err)}
 		}
 		if *out == "" {
@@ -225,4 +263,39 @@ func loadRuns(runsDir string, stderr io.Writer) ([]*results.Run, error) {
 		fmt.Fprintf(stderr, "fmnist: skipping %v\n", e)
 	}
 	return runs, err
+}
+
+// checkRecipe refuses a recipe name that is not seed or improved.
+// (Detection models keep their own recipe whatever is asked.)
+func checkRecipe(name string) error {
+	switch name {
+	case archs.RecipeSeed, archs.RecipeImproved:
+		return nil
+	}
+	return fmt.Errorf("--recipe %q: want seed or improved", name)
+}
+
+// DefaultVal is the validation images held out of the full training set.
+const DefaultVal = 5000
+
+// valRecipeFlags registers --val and --recipe.
+func valRecipeFlags(fs *flag.FlagSet) (*int, *string) {
+	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
+	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
+	return val, recipe
+}
+
+// resolveVal is the validation set's size: --val as given, else 5,000 of
+// the full training set or a twelfth of --limit-train (the same share).
+func resolveVal(given bool, val, limitTrain int) (int, error) {
+	if val < 0 {
+		return 0, fmt.Errorf("--val must not be negative, got %d", val)
+	}
+	if !given && limitTrain > 0 {
+		return min(DefaultVal, limitTrain/12), nil
+	}
+	if limitTrain > 0 && val >= limitTrain {
+		return 0, fmt.Errorf("--val %d leaves none of the %d training images (--limit-train) to train on", val, limitTrain)
+	}
+	return val, nil
 }

@@ -287,14 +287,14 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	case errors.Is(err, os.ErrNotExist) && len(run.Epochs) == 0:
 		// Nothing finished: start over, in the same record.
 		cp = &trainer.Checkpoint{Run: run.ID, Model: run.Model, Seed: run.Seed, Recipe: run.Recipe,
-			TrainSize: run.TrainSize, TestSize: run.TestSize, History: []trainer.EpochStats{}}
+			TrainSize: run.TrainSize, ValSize: run.ValSize, TestSize: run.TestSize, History: []trainer.EpochStats{}}
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("resume: run %s has %d finished epochs but no %s to continue from", run.ID, len(run.Epochs), results.CheckpointFile)
 	case err != nil:
 		return fmt.Errorf("resume: %v", err)
 	}
 	if cp.Model != run.Model || cp.Seed != run.Seed || !reflect.DeepEqual(cp.Recipe.Phases, run.Recipe.Phases) ||
-		cp.TrainSize != run.TrainSize || cp.TestSize != run.TestSize {
+		cp.TrainSize != run.TrainSize || cp.ValSize != run.ValSize || cp.TestSize != run.TestSize {
 		return fmt.Errorf("resume: %s does not match %s (model, seed, recipe or data sizes differ)",
 			filepath.Join(runDir, results.CheckpointFile), filepath.Join(runDir, results.RunFile))
 	}
@@ -315,7 +315,8 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 			return fmt.Errorf("resume: %v", err)
 		}
 	} else {
-		if train, test, err = trainer.Load(dataDir, run.TrainSize, run.TestSize); err != nil {
+		// The validation images were held out of the first TrainSize+ValSize.
+		if train, test, err = trainer.Load(dataDir, run.TrainSize+run.ValSize, run.TestSize); err != nil {
 			return err
 		}
 		if err := trainer.CheckResume(cp, job, train, test); err != nil {
@@ -331,7 +332,8 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	}
 	fmt.Fprintln(stdout)
 	// Runs started from the dashboard get the resumed run's data.
-	set := dashSettings{runsDir: runsDir, dataDir: dataDir, train: train, test: test, limitTrain: run.TrainSize, limitTest: run.TestSize, seed: run.Seed, parallel: 1}
+	set := dashSettings{runsDir: runsDir, dataDir: dataDir, train: train, test: test, limitTrain: run.TrainSize + run.ValSize, limitTest: run.TestSize,
+		seed: run.Seed, val: run.ValSize, recipe: run.Recipe.Kind(), parallel: 1}
 	if dashboard {
 		return runDashboard(set, []trainer.Job{job}, stdout, stderr)
 	}

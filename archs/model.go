@@ -400,6 +400,9 @@ func (b *Builder) GlobalAvgPool(x *G.Node) *G.Node {
 type Graph struct {
 	Batch    int
 	Training bool
+	// Smoothing is label smoothing for training runs: targets are
+	// (1-Smoothing)*onehot + Smoothing/K.
+	Smoothing float32
 
 	m      *Model
 	g      *G.ExprGraph
@@ -481,8 +484,15 @@ func (gr *Graph) Run(images []float32, labels []uint8) error {
 	copy(gr.xT.Float32s(), images)
 	if gr.Training {
 		y := gr.yT.Float32s()
-		clear(y)
 		k := gr.m.Spec.NumClasses()
+		off, on := float32(0), float32(1)
+		if gr.Smoothing > 0 {
+			off = gr.Smoothing / float32(k)
+			on = 1 - gr.Smoothing + off
+		}
+		for i := range y {
+			y[i] = off
+		}
 		if len(labels) < n {
 			return fmt.Errorf("%d labels for a batch of %d", len(labels), n)
 		}
@@ -490,7 +500,7 @@ func (gr *Graph) Run(images []float32, labels []uint8) error {
 			if int(l) >= k {
 				return fmt.Errorf("label %d of image %d is out of range for %s's %d classes", l, i, gr.m.Spec.Name, k)
 			}
-			y[i*k+int(l)] = 1
+			y[i*k+int(l)] = on
 		}
 	}
 	defer gr.vm.Reset()

@@ -2,6 +2,7 @@ package archs
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -17,9 +18,54 @@ type Phase struct {
 	Decay     float64 `json:"decay,omitempty"` // lr / (1 + decay*step)
 }
 
-// Recipe is a model's training schedule, as the seed's code ran it.
+// Recipe is a model's training schedule: the seed's (as the seed's code
+// ran it) or an improved one for the same network and epoch budget. The
+// fields after Phases are the improved recipes' additions; their zero
+// values are the seed's behaviour, so older records read as seed recipes.
 type Recipe struct {
+	// Name is RecipeSeed or RecipeImproved ("" in records made before
+	// recipes had names: the seed's).
+	Name   string  `json:"name,omitempty"`
 	Phases []Phase `json:"phases"`
+	// Schedule "cosine" scales each phase's learning rate by
+	// 0.5*(1+cos(pi*t)), t the share of the run's epochs done, after a
+	// linear warm-up over WarmupEpochs; "" keeps each phase's own rate.
+	Schedule     string  `json:"schedule,omitempty"`
+	WarmupEpochs float64 `json:"warmup_epochs,omitempty"`
+	// LabelSmoothing trains on targets (1-e)*onehot + e/K.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	// WeightDecay is decoupled (AdamW): every step shrinks each kernel
+	// (not biases or BatchNorm) by lr*WeightDecay of itself.
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	// Augment, when set, alters each training image as it is batched.
+	Augment *Augment `json:"augment,omitempty"`
+}
+
+// Recipe names.
+const (
+	RecipeSeed     = "seed"
+	RecipeImproved = "improved"
+)
+
+// Kind is the recipe's name, "seed" for unnamed (older) records.
+func (r Recipe) Kind() string {
+	if r.Name == "" {
+		return RecipeSeed
+	}
+	return r.Name
+}
+
+// LRFactor is the schedule's multiplier of the phase's learning rate at
+// progress epochs (fractional, 0 at the start) into a run of total epochs.
+func (r Recipe) LRFactor(progress float64, total int) float64 {
+	if r.Schedule != "cosine" || total <= 0 {
+		return 1
+	}
+	f := 0.5 * (1 + math.Cos(math.Pi*min(progress/float64(total), 1)))
+	if r.WarmupEpochs > 0 && progress < r.WarmupEpochs {
+		f *= (progress + 1e-3) / r.WarmupEpochs
+	}
+	return f
 }
 
 // Epochs is the total number of epochs over all phases.
@@ -48,7 +94,8 @@ func (r Recipe) PhaseAt(e int) int {
 // n allows it (model5's 10+30 becomes 1+2 for n=3, 1+1 for n=2, 1+0 for n=1);
 // the last phase takes whatever rounding leaves over.
 func (r Recipe) WithEpochs(n int) Recipe {
-	out := Recipe{Phases: append([]Phase(nil), r.Phases...)}
+	out := r
+	out.Phases = append([]Phase(nil), r.Phases...)
 	if n <= 0 || len(out.Phases) == 0 {
 		return out
 	}
@@ -89,7 +136,35 @@ func (r Recipe) String() string {
 	for i, p := range r.Phases {
 		parts[i] = p.String()
 	}
-	return strings.Join(parts, "; then ")
+	s := strings.Join(parts, "; then ")
+	if x := r.Extras(); x != "" {
+		s += "; " + x
+	}
+	return s
+}
+
+// Extras lists what the recipe adds to its phases, e.g. "cosine lr (warm-up
+// 1 ep), label smoothing 0.1, weight decay 0.05, shifts of 2 px, flips,
+// erasing 0.3"; "" for the seed's recipes.
+func (r Recipe) Extras() string {
+	var x []string
+	if r.Schedule != "" {
+		s := r.Schedule + " lr"
+		if r.WarmupEpochs > 0 {
+			s += fmt.Sprintf(" (warm-up %g ep)", r.WarmupEpochs)
+		}
+		x = append(x, s)
+	}
+	if r.LabelSmoothing > 0 {
+		x = append(x, fmt.Sprintf("label smoothing %g", r.LabelSmoothing))
+	}
+	if r.WeightDecay > 0 {
+		x = append(x, fmt.Sprintf("weight decay %g", r.WeightDecay))
+	}
+	if a := r.Augment; a != nil {
+		x = append(x, a.String())
+	}
+	return strings.Join(x, ", ")
 }
 
 func (p Phase) String() string { return fmt.Sprintf("%d ep, %s", p.Epochs, p.Settings()) }
@@ -110,4 +185,42 @@ func (p Phase) Settings() string {
 		}
 	}
 	return fmt.Sprintf("batch %d, %s", p.Batch, opt)
+}
+
+// RecipeNamed is the spec's recipe of that name: RecipeSeed (or "") is the
+// seed's own; RecipeImproved trains the same network for the same epochs
+// and batches with what modern recipes add: a cosine learning-rate
+// schedule after a one-epoch warm-up, label smoothing, decoupled weight
+// decay and light augmentation (shifts of up to 2 pixels, mirror images,
+// random erasing). Detection models have only their own.
+func (s Spec) RecipeNamed(name string) (Recipe, error) {
+	switch strings.ToLower(name) {
+	case "", RecipeSeed:
+		r := s.Recipe
+		r.Phases = append([]Phase(nil), r.Phases...)
+		if !s.Detection {
+			r.Name = RecipeSeed
+		}
+		return r, nil
+	case RecipeImproved:
+		if s.Detection {
+			return Recipe{}, fmt.Errorf("%s has no improved recipe (a detection model trains on its own scenes)", s.Name)
+		}
+		r := s.Recipe
+		r.Phases = append([]Phase(nil), r.Phases...)
+		r.Name = RecipeImproved
+		r.Schedule, r.WarmupEpochs, r.LabelSmoothing = "cosine", 1, 0.1
+		r.WeightDecay = 0.05
+		if r.Phases[0].Optimizer == "sgd" {
+			// SGD's step is lr*g, not Adam's normalised one: the same
+			// shrink per step as coupled decay 5e-4 with momentum 0.9.
+			r.WeightDecay = 5e-3
+			for i := range r.Phases {
+				r.Phases[i].Decay = 0 // the schedule replaces Keras' time decay
+			}
+		}
+		r.Augment = &Augment{Shift: 2, Flip: true, Erase: 0.25}
+		return r, nil
+	}
+	return Recipe{}, fmt.Errorf("unknown recipe %q (want seed or improved)", name)
 }

@@ -40,10 +40,36 @@ func pairs(vg []G.ValueGrad) ([][]float32, [][]float32, error) {
 }
 
 // Adam is Keras' Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); p -= lr_t*m/(sqrt(v)+eps).
+// WD is decoupled weight decay (AdamW): each kernel shrinks by LR*WD of
+// itself per step, outside the adaptive update.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
+	WD                    float64
 	T                     int
 	M, V                  [][]float32
+}
+
+// Scheduled is a solver whose learning rate a schedule sets before each
+// step and whose decoupled weight decay a recipe sets.
+type Scheduled interface {
+	SetLR(lr float64)
+	SetWeightDecay(wd float64)
+}
+
+func (a *Adam) SetLR(lr float64)          { a.LR = lr }
+func (a *Adam) SetWeightDecay(wd float64) { a.WD = wd }
+func (s *SGD) SetLR(lr float64)           { s.LR = lr }
+func (s *SGD) SetWeightDecay(wd float64)  { s.WD = wd }
+
+// kernels tells which parameters weight decay applies to: those of two or
+// more dimensions (convolution and dense kernels), not biases or
+// BatchNorm's scales and offsets.
+func kernels(vg []G.ValueGrad) []bool {
+	k := make([]bool, len(vg))
+	for i, x := range vg {
+		k[i] = x.Value().Shape().Dims() >= 2
+	}
+	return k
 }
 
 // NewAdam returns Adam with Keras' defaults and the given learning rate.
@@ -68,9 +94,19 @@ func (a *Adam) Step(vg []G.ValueGrad) error {
 	t := float64(a.T)
 	lrt := float32(a.LR * math.Sqrt(1-math.Pow(a.Beta2, t)) / (1 - math.Pow(a.Beta1, t)))
 	b1, b2, eps := float32(a.Beta1), float32(a.Beta2), float32(a.Eps)
+	var decay []bool
+	if a.WD > 0 {
+		decay = kernels(vg)
+	}
+	keep := float32(1 - a.LR*a.WD)
 	parallelFor(len(ps), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			p, g, m, v := ps[i], gs[i], a.M[i], a.V[i]
+			if decay != nil && decay[i] {
+				for j := range p {
+					p[j] *= keep
+				}
+			}
 			for j := range p {
 				m[j] = b1*m[j] + (1-b1)*g[j]
 				v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
@@ -84,8 +120,10 @@ func (a *Adam) Step(vg []G.ValueGrad) error {
 // SGD is Keras' SGD with momentum, optional Nesterov and time decay:
 // lr_t = lr/(1+decay*iterations); v = mu*v - lr_t*g;
 // p += mu*v - lr_t*g (Nesterov) or p += v.
+// WD is decoupled weight decay, as for Adam.
 type SGD struct {
 	LR, Momentum, Decay float64
+	WD                  float64
 	Nesterov            bool
 	Iterations          int
 	Vel                 [][]float32
@@ -109,8 +147,18 @@ func (s *SGD) Step(vg []G.ValueGrad) error {
 	lr := float32(s.LR / (1 + s.Decay*float64(s.Iterations)))
 	mu := float32(s.Momentum)
 	s.Iterations++
+	var decay []bool
+	if s.WD > 0 {
+		decay = kernels(vg)
+	}
+	keep := float32(1 - float64(lr)*s.WD)
 	for i, p := range ps {
 		g, v := gs[i], s.Vel[i]
+		if decay != nil && decay[i] {
+			for j := range p {
+				p[j] *= keep
+			}
+		}
 		for j := range p {
 			v[j] = mu*v[j] - lr*g[j]
 			if s.Nesterov {

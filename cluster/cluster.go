@@ -188,6 +188,8 @@ type Job struct {
 	Seed       int64  `json:"seed"`
 	LimitTrain int    `json:"limit_train,omitempty"`
 	LimitTest  int    `json:"limit_test,omitempty"`
+	Val        int    `json:"val,omitempty"`    // trainer.Job.Val
+	Recipe     string `json:"recipe,omitempty"` // trainer.Job.Recipe
 	TrainHash  string `json:"train_hash,omitempty"`
 	TestHash   string `json:"test_hash,omitempty"`
 }
@@ -291,4 +293,17 @@ var errNoCheckpoint = errors.New("no checkpoint")
 // subject tokens here: no dots.)
 func SweepID(model string, seed int64, epochs, limitTrain, limitTest int) string {
 	return fmt.Sprintf("%s-seed%d-ep%d-train%d-test%d", model, seed, epochs, limitTrain, limitTest)
+}
+
+// SweepSuffix tells apart, in a sweep's run IDs, runs with a validation
+// set ("-val5000") and with the improved recipe ("-improved").
+func SweepSuffix(val int, recipe string) string {
+	s := ""
+	if val > 0 {
+		s += fmt.Sprintf("-val%d", val)
+	}
+	if recipe != "" && recipe != "seed" {
+		s += "-" + recipe
+	}
+	return s
 }

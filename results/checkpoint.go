@@ -37,6 +37,7 @@ type checkpointMeta struct {
 	Epoch     int                  `json:"epoch"`
 	Phase     int                  `json:"phase"`
 	TrainSize int                  `json:"train_size"`
+	ValSize   int                  `json:"val_size,omitempty"`
 	TestSize  int                  `json:"test_size"`
 	TrainHash string               `json:"train_hash"`
 	TestHash  string               `json:"test_hash"`
@@ -55,7 +56,7 @@ func EncodeCheckpoint(cp *trainer.Checkpoint) ([]byte, error) {
 		return nil, errors.New("checkpoint without model state")
 	}
 	meta := checkpointMeta{Format: checkpointFormat, Run: cp.Run, Model: cp.Model, Seed: cp.Seed, Recipe: cp.Recipe,
-		Epoch: cp.Epoch, Phase: cp.Phase, TrainSize: cp.TrainSize, TestSize: cp.TestSize,
+		Epoch: cp.Epoch, Phase: cp.Phase, TrainSize: cp.TrainSize, ValSize: cp.ValSize, TestSize: cp.TestSize,
 		TrainHash: cp.TrainHash, TestHash: cp.TestHash, Optimizer: cp.Optimizer.Kind, Step: cp.Optimizer.Step,
 		Shuffle: cp.Shuffle, Dropout: cp.State.Dropout, History: cp.History}
 	var ts []safetensors.Tensor
@@ -108,7 +109,7 @@ func DecodeCheckpoint(data []byte) (*trainer.Checkpoint, error) {
 		return nil, fmt.Errorf("checkpoint format %q, want %q", meta.Format, checkpointFormat)
 	}
 	cp := &trainer.Checkpoint{Run: meta.Run, Model: meta.Model, Seed: meta.Seed, Recipe: meta.Recipe, Epoch: meta.Epoch,
-		Phase: meta.Phase, TrainSize: meta.TrainSize, TestSize: meta.TestSize, TrainHash: meta.TrainHash, TestHash: meta.TestHash,
+		Phase: meta.Phase, TrainSize: meta.TrainSize, ValSize: meta.ValSize, TestSize: meta.TestSize, TrainHash: meta.TrainHash, TestHash: meta.TestHash,
 		Shuffle: meta.Shuffle, History: meta.History,
 		State:     &archs.Snapshot{Dropout: meta.Dropout},
 		Optimizer: trainer.OptimizerState{Kind: meta.Optimizer, Step: meta.Step, Slots: map[string]map[string][]float32{}}}
@@ -188,7 +189,10 @@ func LoadCheckpoint(runDir string) (*trainer.Checkpoint, error) {
 func (r *Recorder) saveArtifacts(run *Run, cp *trainer.Checkpoint, st trainer.EpochStats, improved bool) error {
 	runDir := filepath.Join(r.dir, run.ID)
 	src := SourceDoc{Run: run.ID, Epoch: st.Epoch, TestAcc: st.TestAcc, TestLoss: st.TestLoss,
-		TestSize: cp.TestSize, TrainSize: cp.TrainSize, Seed: cp.Seed, Extra: st.Extra}
+		TestSize: cp.TestSize, TrainSize: cp.TrainSize, ValSize: cp.ValSize, ValAcc: st.ValAcc, Seed: cp.Seed, Extra: st.Extra}
+	if spec, err := archs.Lookup(cp.Model); err == nil && !spec.Detection {
+		src.Recipe = cp.Recipe.Kind() + ": " + cp.Recipe.String()
+	}
 	if improved {
 		src.Kind = BestDir
 		if err := SaveModel(filepath.Join(runDir, BestDir), cp.Model, cp.State.Tensors, src); err != nil {

@@ -99,7 +99,14 @@ type SourceDoc struct {
 	TestLoss  float64 `yaml:"test_loss"`
 	TestSize  int     `yaml:"test_size"`
 	TrainSize int     `yaml:"train_size"`
-	Seed      int64   `yaml:"seed"`
+	// ValSize and ValAcc: the validation images held out of training, on
+	// which the best epoch was chosen, and the accuracy on them (absent:
+	// chosen on the test set, the seed's way).
+	ValSize int     `yaml:"val_size,omitempty"`
+	ValAcc  float64 `yaml:"val_acc,omitempty"`
+	Seed    int64   `yaml:"seed"`
+	// Recipe is the recipe the run trained with, in one line.
+	Recipe string `yaml:"recipe,omitempty"`
 	// Extra are the epoch's own figures (trainer.EpochStats.Extra).
 	Extra map[string]float64 `yaml:"extra,omitempty"`
 }

@@ -29,16 +29,23 @@ type Run struct {
 	Recipe        archs.Recipe `json:"recipe"`
 	EpochsPlanned int          `json:"epochs_planned"`
 	TrainSize     int          `json:"train_size"`
-	TestSize      int          `json:"test_size"`
-	Seed          int64        `json:"seed"`
-	Layers        []string     `json:"layers,omitempty"`
-	StartedAt     time.Time    `json:"started_at"`
-	ResumedAt     []time.Time  `json:"resumed_at,omitempty"` // each `train --resume`
+	// ValSize is the validation images held out of the training set: the
+	// best epoch is chosen on them. 0: chosen on the test set (the seed's way).
+	ValSize   int         `json:"val_size,omitempty"`
+	TestSize  int         `json:"test_size"`
+	Seed      int64       `json:"seed"`
+	Layers    []string    `json:"layers,omitempty"`
+	StartedAt time.Time   `json:"started_at"`
+	ResumedAt []time.Time `json:"resumed_at,omitempty"` // each `train --resume`
 	// Workers are the cluster workers that trained it, one per start
 	// (name and machine: OpenBLAS kernel, cores); empty for local runs.
-	Workers     []string             `json:"workers,omitempty"`
-	FinishedAt  *time.Time           `json:"finished_at"` // null while running
+	Workers    []string   `json:"workers,omitempty"`
+	FinishedAt *time.Time `json:"finished_at"` // null while running
+	// BestEpoch is the first with the highest validation accuracy (with a
+	// validation set) or test accuracy (without); BestTestAcc is the test
+	// accuracy at that epoch.
 	BestTestAcc float64              `json:"best_test_acc"`
+	BestValAcc  float64              `json:"best_val_acc,omitempty"`
 	BestEpoch   int                  `json:"best_epoch"`
 	Epochs      []trainer.EpochStats `json:"epochs"` // never null
 }
@@ -95,9 +102,10 @@ func (r *Run) Apply(ev trainer.Event) bool {
 		}
 		r.Params = e.Params
 		r.Layers = append([]string(nil), e.Layers...)
-		r.Recipe = archs.Recipe{Phases: append([]archs.Phase(nil), e.Recipe.Phases...)}
+		r.Recipe = e.Recipe
+		r.Recipe.Phases = append([]archs.Phase(nil), e.Recipe.Phases...)
 		r.EpochsPlanned = e.Epochs
-		r.TrainSize, r.TestSize, r.Seed = e.TrainSize, e.TestSize, e.Seed
+		r.TrainSize, r.ValSize, r.TestSize, r.Seed = e.TrainSize, e.ValSize, e.TestSize, e.Seed
 		if e.Worker != "" {
 			r.Workers = append(r.Workers, e.Worker)
 		}
@@ -144,14 +152,46 @@ func (r *Run) Apply(ev trainer.Event) bool {
 	return false
 }
 
-// bestOfEpochs sets the best epoch: the first with the highest test accuracy.
+// bestOfEpochs sets the best epoch: the first with the highest validation
+// accuracy, or test accuracy for a run without a validation set.
 func (r *Run) bestOfEpochs() {
-	r.BestEpoch, r.BestTestAcc = 0, 0
+	r.BestEpoch, r.BestTestAcc, r.BestValAcc = 0, 0, 0
+	best := -1
 	for i, x := range r.Epochs {
-		if i == 0 || x.TestAcc > r.BestTestAcc {
-			r.BestTestAcc, r.BestEpoch = x.TestAcc, x.Epoch
+		if best < 0 || r.score(x) > r.score(r.Epochs[best]) {
+			best = i
 		}
 	}
+	if best >= 0 {
+		x := r.Epochs[best]
+		r.BestTestAcc, r.BestValAcc, r.BestEpoch = x.TestAcc, x.ValAcc, x.Epoch
+	}
+}
+
+// score is what chooses the best epoch.
+func (r *Run) score(e trainer.EpochStats) float64 {
+	if r.ValSize > 0 {
+		return e.ValAcc
+	}
+	return e.TestAcc
+}
+
+// RecipeKind is the recipe's name, "seed" or "improved"; "" for a
+// detection model, which has only its own.
+func (r *Run) RecipeKind() string {
+	if spec, err := archs.Lookup(r.Model); err == nil && spec.Detection {
+		return ""
+	}
+	return r.Recipe.Kind()
+}
+
+// ChosenOn says what the best epoch was chosen on: "val", or "test" (the
+// seed's way, which flatters the test accuracy it reports).
+func (r *Run) ChosenOn() string {
+	if r.ValSize > 0 {
+		return "val"
+	}
+	return "test"
 }
 
 // clone returns a deep copy of r.

@@ -16,24 +16,28 @@ import (
 // but the timings, and ends with the same weights. Covered: Adam with
 // dropout and BatchNorm (CNN2_dropout), Nesterov SGD (reduced_all_cnn), and
 // model5's two phases (stopped inside the second, whose Adam state must
-// carry over).
+// carry over), and CNN2 with a validation set and the improved recipe
+// (augmentation, schedule and weight decay must carry over too).
 func TestResumeMatchesUninterruptedRun(t *testing.T) {
 	tr, te := loadData(t, 512, 200)
 	for _, c := range []struct {
 		model             string
 		epochs, stopAfter int
+		val               int
+		recipe            string
 	}{
-		{"CNN2_dropout", 2, 1},
-		{"reduced_all_cnn", 2, 1},
-		{"model5", 3, 2},
+		{"CNN2_dropout", 2, 1, 0, ""},
+		{"reduced_all_cnn", 2, 1, 0, ""},
+		{"model5", 3, 2, 0, ""},
+		{"CNN2", 3, 1, 100, "improved"},
 	} {
 		t0 := time.Now()
 		dir := t.TempDir()
-		full := trainer.Job{ID: c.model + "-full", Model: c.model, Epochs: c.epochs, Seed: 11}
+		full := trainer.Job{ID: c.model + "-full", Model: c.model, Epochs: c.epochs, Seed: 11, Val: c.val, Recipe: c.recipe}
 		if st, _ := train(t, tr, te, full, 0, NewRecorder(dir)); st != trainer.StatusDone {
 			t.Fatalf("%s: uninterrupted run %s", c.model, st)
 		}
-		cut := trainer.Job{ID: c.model + "-cut", Model: c.model, Epochs: c.epochs, Seed: 11}
+		cut := trainer.Job{ID: c.model + "-cut", Model: c.model, Epochs: c.epochs, Seed: 11, Val: c.val, Recipe: c.recipe}
 		if st, _ := train(t, tr, te, cut, c.stopAfter, NewRecorder(dir)); st != trainer.StatusCancelled {
 			t.Fatalf("%s: interrupted run %s", c.model, st)
 		}

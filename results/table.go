@@ -13,6 +13,9 @@ import (
 // experiment's for the same model.
 type Row struct {
 	ID, Model, Status string
+	Recipe            string // "seed" or "improved" ("" for a detection model's own)
+	ChosenOn          string // what the best epoch was chosen on: "val" or "test" (the seed's way)
+	Seed              int64
 	Params, Epochs    int
 	TotalMinutes      float64 // training plus evaluation time
 	SecPerEpoch       float64 // mean training seconds per epoch
@@ -31,25 +34,26 @@ func Rows(runs []*Run) []Row {
 			continue
 		}
 		row := Row{
-			ID:     r.ID,
-			Model:  r.Model,
-			Status: r.Status,
-			Params: r.Params,
-			Epochs: len(r.Epochs),
+			ID:       r.ID,
+			Model:    r.Model,
+			Status:   r.Status,
+			Recipe:   r.RecipeKind(),
+			ChosenOn: r.ChosenOn(),
+			Seed:     r.Seed,
+			Params:   r.Params,
+			Epochs:   len(r.Epochs),
 		}
 		if n := len(r.Epochs); n > 0 {
 			var total, train float64
-			best := r.Epochs[0].TestAcc
 			for _, e := range r.Epochs {
 				total += e.TrainSeconds + e.EvalSeconds
 				train += e.TrainSeconds
-				if e.TestAcc > best {
-					best = e.TestAcc
-				}
 			}
+			c := r.clone()
+			c.bestOfEpochs() // records written before validation sets kept the test-chosen best
 			row.TotalMinutes = total / 60
 			row.SecPerEpoch = train / float64(n)
-			row.BestAcc = best
+			row.BestAcc = c.BestTestAcc
 			row.FinalAcc = r.Epochs[n-1].TestAcc
 		}
 		if s, ok := SeedReference(r.Model); ok {
@@ -80,27 +84,43 @@ func WriteTable(w io.Writer, rows []Row, format string) error {
 
 const none = "—"
 
-var tableHeader = []string{"Run", "Model", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Final acc", "Seed s/epoch", "Seed acc"}
+var tableHeader = []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Seed s/epoch", "Seed acc"}
+
+// recipeCell and chosenCell are a row's recipe and choice of the best epoch
+// as the tables show them.
+func recipeCell(r string) string {
+	if r == "" {
+		return "own"
+	}
+	return r
+}
+
+func chosenCell(c string) string {
+	if c == "test" {
+		return "test (the seed's way)"
+	}
+	return c
+}
 
 func writeMarkdown(w io.Writer, rows []Row) error {
 	var b strings.Builder
 	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("|---|---|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|\n")
 	for _, r := range rows {
 		cells := []string{
-			mdEscape(r.ID), mdEscape(r.Model), mdEscape(r.Status),
+			mdEscape(r.ID), mdEscape(r.Model), recipeCell(r.Recipe), strconv.FormatInt(r.Seed, 10), mdEscape(r.Status),
 			Thousands(r.Params), strconv.Itoa(r.Epochs),
 			fmt.Sprintf("%.2f", r.TotalMinutes),
-			none, none, none, none, none,
+			none, none, chosenCell(r.ChosenOn), none, none, none,
 		}
 		if r.Epochs > 0 {
-			cells[6] = fmt.Sprintf("%.2f", r.SecPerEpoch)
-			cells[7] = Percent(r.BestAcc)
-			cells[8] = Percent(r.FinalAcc)
+			cells[8] = fmt.Sprintf("%.2f", r.SecPerEpoch)
+			cells[9] = Percent(r.BestAcc)
+			cells[11] = Percent(r.FinalAcc)
 		}
 		if r.HasSeed {
-			cells[9] = fmt.Sprintf("%.2f", r.SeedSecPerEpoch)
-			cells[10] = Percent(r.SeedAcc)
+			cells[12] = fmt.Sprintf("%.2f", r.SeedSecPerEpoch)
+			cells[13] = Percent(r.SeedAcc)
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
@@ -114,7 +134,7 @@ func mdEscape(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-var csvHeader = []string{"id", "model", "status", "params", "epochs", "total_minutes", "sec_per_epoch", "best_test_acc", "final_test_acc", "seed_sec_per_epoch", "seed_test_acc"}
+var csvHeader = []string{"id", "model", "recipe", "seed", "status", "params", "epochs", "total_minutes", "sec_per_epoch", "best_test_acc", "chosen_on", "final_test_acc", "seed_sec_per_epoch", "seed_test_acc"}
 
 func writeCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
@@ -123,17 +143,18 @@ func writeCSV(w io.Writer, rows []Row) error {
 	}
 	for _, r := range rows {
 		rec := []string{
-			r.ID, r.Model, r.Status,
+			r.ID, r.Model, r.Recipe, strconv.FormatInt(r.Seed, 10), r.Status,
 			strconv.Itoa(r.Params), strconv.Itoa(r.Epochs),
 			strconv.FormatFloat(r.TotalMinutes, 'f', 2, 64),
 			strconv.FormatFloat(r.SecPerEpoch, 'f', 2, 64),
 			strconv.FormatFloat(r.BestAcc, 'f', 4, 64),
+			r.ChosenOn,
 			strconv.FormatFloat(r.FinalAcc, 'f', 4, 64),
 			"", "",
 		}
 		if r.HasSeed {
-			rec[9] = strconv.FormatFloat(r.SeedSecPerEpoch, 'f', 2, 64)
-			rec[10] = strconv.FormatFloat(r.SeedAcc, 'f', 4, 64)
+			rec[12] = strconv.FormatFloat(r.SeedSecPerEpoch, 'f', 2, 64)
+			rec[13] = strconv.FormatFloat(r.SeedAcc, 'f', 4, 64)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -146,6 +167,9 @@ func writeCSV(w io.Writer, rows []Row) error {
 type jsonRow struct {
 	ID              string   `json:"id"`
 	Model           string   `json:"model"`
+	Recipe          string   `json:"recipe"`
+	Seed            int64    `json:"seed"`
+	ChosenOn        string   `json:"chosen_on"`
 	Status          string   `json:"status"`
 	Params          int      `json:"params"`
 	Epochs          int      `json:"epochs"`
@@ -161,7 +185,7 @@ func writeJSON(w io.Writer, rows []Row) error {
 	out := make([]jsonRow, 0, len(rows))
 	for _, r := range rows {
 		j := jsonRow{
-			ID: r.ID, Model: r.Model, Status: r.Status,
+			ID: r.ID, Model: r.Model, Recipe: r.Recipe, Seed: r.Seed, ChosenOn: r.ChosenOn, Status: r.Status,
 			Params: r.Params, Epochs: r.Epochs,
 			TotalMinutes: r.TotalMinutes, SecPerEpoch: r.SecPerEpoch,
 			BestTestAcc: r.BestAcc, FinalTestAcc: r.FinalAcc,

@@ -61,7 +61,7 @@ func TestWriteTableMarkdown(t *testing.T) {
 		t.Fatalf("%d lines, want header + separator + 3 runs:\n%s", len(lines), b.String())
 	}
 	head := lines[0]
-	for _, col := range []string{"Run", "Model", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Final acc", "Seed s/epoch", "Seed acc"} {
+	for _, col := range []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Seed s/epoch", "Seed acc"} {
 		if !strings.Contains(head, "| "+col+" |") {
 			t.Errorf("header lacks %q: %s", col, head)
 		}
@@ -77,9 +77,9 @@ func TestWriteTableMarkdown(t *testing.T) {
 		return parts
 	}
 	want := [][]string{
-		{"CNN2-1", "CNN2", "done", "211,950", "3", "1.50", "28.00", "92.50%", "92.04%", "28.07", "92.04%"},
-		{"mine-1", "my_net", "failed", "1,234,567", "1", "1.00", "60.00", "50.00%", "50.00%", "—", "—"},
-		{"m5", "model5", "running", "192,218", "0", "0.00", "—", "—", "—", "150.95", "93.24%"},
+		{"CNN2-1", "CNN2", "seed", "0", "done", "211,950", "3", "1.50", "28.00", "92.50%", "test (the seed's way)", "92.04%", "28.07", "92.04%"},
+		{"mine-1", "my_net", "seed", "0", "failed", "1,234,567", "1", "1.00", "60.00", "50.00%", "test (the seed's way)", "50.00%", "—", "—"},
+		{"m5", "model5", "seed", "0", "running", "192,218", "0", "0.00", "—", "—", "test (the seed's way)", "—", "150.95", "93.24%"},
 	}
 	for i, w := range want {
 		got := cells(lines[2+i])
@@ -101,13 +101,13 @@ func TestWriteTableCSV(t *testing.T) {
 	if len(recs) != 4 {
 		t.Fatalf("%d records", len(recs))
 	}
-	if strings.Join(recs[0], ",") != "id,model,status,params,epochs,total_minutes,sec_per_epoch,best_test_acc,final_test_acc,seed_sec_per_epoch,seed_test_acc" {
+	if strings.Join(recs[0], ",") != "id,model,recipe,seed,status,params,epochs,total_minutes,sec_per_epoch,best_test_acc,chosen_on,final_test_acc,seed_sec_per_epoch,seed_test_acc" {
 		t.Errorf("header = %v", recs[0])
 	}
-	if strings.Join(recs[1], ",") != "CNN2-1,CNN2,done,211950,3,1.50,28.00,0.9250,0.9204,28.07,0.9204" {
+	if strings.Join(recs[1], ",") != "CNN2-1,CNN2,seed,0,done,211950,3,1.50,28.00,0.9250,test,0.9204,28.07,0.9204" {
 		t.Errorf("row 1 = %v", recs[1])
 	}
-	if strings.Join(recs[2], ",") != "mine-1,my_net,failed,1234567,1,1.00,60.00,0.5000,0.5000,," {
+	if strings.Join(recs[2], ",") != "mine-1,my_net,seed,0,failed,1234567,1,1.00,60.00,0.5000,test,0.5000,," {
 		t.Errorf("row 2 = %v", recs[2])
 	}
 }
@@ -127,7 +127,7 @@ func TestWriteTableJSON(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d objects", len(got))
 	}
-	wantKeys := "best_test_acc,epochs,final_test_acc,id,model,params,sec_per_epoch,seed_sec_per_epoch,seed_test_acc,status,total_minutes"
+	wantKeys := "best_test_acc,chosen_on,epochs,final_test_acc,id,model,params,recipe,sec_per_epoch,seed,seed_sec_per_epoch,seed_test_acc,status,total_minutes"
 	for i, o := range got {
 		if k := strings.Join(keys(o), ","); k != wantKeys {
 			t.Errorf("object %d keys = %s", i, k)

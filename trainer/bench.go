@@ -33,12 +33,19 @@ type BenchResult struct {
 // Bench trains model on the first images of d with its recipe's first batch
 // size for one pass (after one warm-up step that builds the graph), then times
 // inference over infer images of test.
-func Bench(ctx context.Context, model string, d, test *Dataset, seed int64) (BenchResult, error) {
+// recipe names the recipe whose first phase is timed (its augmentation,
+// label smoothing, schedule and weight decay included).
+func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int64) (BenchResult, error) {
 	m, err := archs.New(model, uint64(seed))
 	if err != nil {
 		return BenchResult{}, err
 	}
-	phase := m.Spec.Recipe.Phases[0]
+	rc, err := m.Spec.RecipeNamed(recipe)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	phase := rc.Phases[0]
+	opts := epochOpts{recipe: rc, phase: phase, epoch: 2, total: rc.Epochs(), seed: seed}
 	solver, err := archs.NewSolver(phase)
 	if err != nil {
 		return BenchResult{}, err
@@ -47,7 +54,7 @@ func Bench(ctx context.Context, model string, d, test *Dataset, seed int64) (Ben
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	// Warm-up: build the graphs and touch every buffer once.
 	warm := &Dataset{Images: d.Images[:phase.Batch*Pixels], Labels: d.Labels[:phase.Batch], N: phase.Batch}
-	if _, _, err := trainEpoch(ctx, m, solver, warm, phase.Batch, rng, func(int, int, float64, float64, float64) {}); err != nil {
+	if _, _, err := trainEpoch(ctx, m, solver, warm, opts, rng, func(int, int, float64, float64, float64) {}); err != nil {
 		return r, err
 	}
 	var ms0, ms1 runtime.MemStats
@@ -55,7 +62,7 @@ func Bench(ctx context.Context, model string, d, test *Dataset, seed int64) (Ben
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuSeconds()
 	t0 := time.Now()
-	if _, _, err := trainEpoch(ctx, m, solver, d, phase.Batch, rng, func(int, int, float64, float64, float64) {}); err != nil {
+	if _, _, err := trainEpoch(ctx, m, solver, d, opts, rng, func(int, int, float64, float64, float64) {}); err != nil {
 		return r, err
 	}
 	r.TrainSeconds = time.Since(t0).Seconds()

@@ -27,6 +27,7 @@ type Checkpoint struct {
 
 	// The data slice the run trains and evaluates on.
 	TrainSize, TestSize int
+	ValSize             int    // validation images held out before TrainSize (Job.Val)
 	TrainHash, TestHash string // DataHash of each
 
 	State     *archs.Snapshot
@@ -82,6 +83,13 @@ func CheckResume(cp *Checkpoint, job Job, train, test *Dataset) error {
 	}
 	if cp.Epoch < 0 || cp.Epoch > cp.Recipe.Epochs() || len(cp.History) != cp.Epoch {
 		return fmt.Errorf("checkpoint after epoch %d of %d has %d epochs of history", cp.Epoch, cp.Recipe.Epochs(), len(cp.History))
+	}
+	if cp.ValSize > 0 && train != nil && train.N == cp.TrainSize+cp.ValSize {
+		// The whole training set: hold out the run's validation images.
+		var err error
+		if train, _, err = SplitVal(train, cp.ValSize, cp.Seed); err != nil {
+			return err
+		}
 	}
 	trainN, testN := 0, 0
 	if train != nil {

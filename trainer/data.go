@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -550,4 +551,39 @@ func idxCheckLabels(labels []uint8, src idxSource) error {
 		}
 	}
 	return nil
+}
+
+// Len is the number of images, 0 for a nil data set.
+func (d *Dataset) Len() int {
+	if d == nil {
+		return 0
+	}
+	return d.N
+}
+
+// SplitVal holds out n images of d as a validation set, chosen at random
+// by seed (the same n and seed give the same images); the rest train, in
+// their order. It is an error to leave no image to train on.
+func SplitVal(d *Dataset, n int, seed int64) (train, val *Dataset, err error) {
+	if n <= 0 {
+		return d, nil, nil
+	}
+	if n >= d.N {
+		return nil, nil, fmt.Errorf("a validation set of %d images leaves none of the %d training images to train on", n, d.N)
+	}
+	held := make([]bool, d.N)
+	for _, i := range rand.New(rand.NewPCG(uint64(seed), 0x7a1)).Perm(d.N)[:n] {
+		held[i] = true
+	}
+	train = &Dataset{N: d.N - n, Images: make([]float32, 0, (d.N-n)*Pixels), Labels: make([]uint8, 0, d.N-n)}
+	val = &Dataset{N: n, Images: make([]float32, 0, n*Pixels), Labels: make([]uint8, 0, n)}
+	for i := range d.N {
+		to := train
+		if held[i] {
+			to = val
+		}
+		to.Images = append(to.Images, d.Images[i*Pixels:(i+1)*Pixels]...)
+		to.Labels = append(to.Labels, d.Labels[i])
+	}
+	return train, val, nil
 }

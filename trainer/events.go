@@ -37,6 +37,7 @@ type RunStarted struct {
 	Recipe    archs.Recipe
 	Epochs    int // total epochs this run will train
 	TrainSize int
+	ValSize   int // validation images held out of the training set (Job.Val)
 	TestSize  int
 	Seed      int64
 	Time      time.Time
@@ -70,6 +71,10 @@ type EpochStats struct {
 	TrainAcc     float64 `json:"train_acc"`
 	TestLoss     float64 `json:"test_loss"`
 	TestAcc      float64 `json:"test_acc"`
+	// ValLoss and ValAcc are on the held-out validation images (Job.Val);
+	// absent when the run has none.
+	ValLoss float64 `json:"val_loss,omitempty"`
+	ValAcc  float64 `json:"val_acc,omitempty"`
 	// Extra holds a run's own figures (a detector's: precision, recall and
 	// the threshold chosen on validation scenes), by name.
 	Extra map[string]float64 `json:"extra,omitempty"`

@@ -22,7 +22,13 @@ type Job struct {
 	ID     string // run ID, unique in the runs directory
 	Model  string
 	Epochs int   // 0: the recipe's own
-	Seed   int64 // weights, dropout and shuffling all derive from it
+	Seed   int64 // weights, dropout, shuffling and the validation slice all derive from it
+	// Recipe names the recipe: "seed" (or "") or "improved" (archs.Spec.RecipeNamed).
+	Recipe string
+	// Val holds out this many training images, chosen by Seed, as a
+	// validation set: the best epoch is the one with the best validation
+	// accuracy. 0 evaluates on the test set only (the seed's way).
+	Val int
 
 	// Resume continues a run from a checkpoint (its recipe replaces Epochs'):
 	// training starts after epoch Resume.Epoch with the saved state. A
@@ -78,11 +84,24 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	if err != nil {
 		return StatusFailed, err
 	}
-	recipe := m.Spec.Recipe
+	recipe, err := m.Spec.RecipeNamed(job.Recipe)
+	if err != nil {
+		return StatusFailed, err
+	}
 	if job.Epochs > 0 {
 		recipe = recipe.WithEpochs(job.Epochs)
 	}
 	cp := job.Resume
+	valN := job.Val
+	if cp != nil {
+		valN = cp.ValSize
+	}
+	var val *Dataset
+	if valN > 0 && job.Data == nil {
+		if train, val, err = SplitVal(train, valN, job.Seed); err != nil {
+			return StatusFailed, err
+		}
+	}
 	if m.Spec.Detection != (job.Data != nil) {
 		if job.Data == nil {
 			return StatusFailed, fmt.Errorf("%s is a detection model: it trains on scene crops (its job needs a data source)", m.Spec.Name)
@@ -141,7 +160,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		history = slices.Clone(cp.History)
 	}
 	emit(RunStarted{ID: job.ID, Model: m.Spec.Name, Params: m.ParamCount(), Layers: m.Layers, Recipe: recipe,
-		Epochs: total, TrainSize: train.N, TestSize: testN, Seed: job.Seed, Time: time.Now(),
+		Epochs: total, TrainSize: train.N, ValSize: val.Len(), TestSize: testN, Seed: job.Seed, Time: time.Now(),
 		Resumed: cp != nil, History: slices.Clone(history)})
 
 	trainHash, testHash := "", ""
@@ -168,7 +187,8 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		}
 		st := EpochStats{Epoch: e}
 		t0 := time.Now()
-		st.TrainLoss, st.TrainAcc, err = trainEpoch(ctx, m, solver, train, recipe.Phases[phase].Batch, shuffle, func(b, nb int, loss, acc, ips float64) {
+		opts := epochOpts{recipe: recipe, phase: recipe.Phases[phase], epoch: e, total: total, seed: job.Seed}
+		st.TrainLoss, st.TrainAcc, err = trainEpoch(ctx, m, solver, train, opts, shuffle, func(b, nb int, loss, acc, ips float64) {
 			emit(BatchProgress{ID: job.ID, Epoch: e, Epochs: total, Batch: b, Batches: nb, Loss: loss, Acc: acc, ImagesPerSec: ips})
 		})
 		st.TrainSeconds = time.Since(t0).Seconds()
@@ -182,6 +202,14 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 			return StatusFailed, err
 		}
 		t1 := time.Now()
+		if val != nil {
+			if st.ValLoss, st.ValAcc, err = Evaluate(ctx, m, val); err != nil {
+				if ctx.Err() != nil {
+					return StatusCancelled, nil
+				}
+				return StatusFailed, err
+			}
+		}
 		if test != nil && test.N > 0 {
 			if st.TestLoss, st.TestAcc, err = Evaluate(ctx, m, test); err != nil {
 				if ctx.Err() != nil {
@@ -198,7 +226,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		st.EvalSeconds = time.Since(t1).Seconds()
 		history = append(history, st)
 		ck := &Checkpoint{Run: job.ID, Model: m.Spec.Name, Seed: job.Seed, Recipe: recipe, Epoch: e, Phase: phase,
-			TrainSize: trainN, TestSize: testN, TrainHash: trainHash, TestHash: testHash,
+			TrainSize: trainN, ValSize: val.Len(), TestSize: testN, TrainHash: trainHash, TestHash: testHash,
 			History: slices.Clone(history)}
 		if ck.State, err = m.Snapshot(); err == nil {
 			if ck.Optimizer, err = optimizerState(solver, m); err == nil {
@@ -213,14 +241,37 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	return StatusDone, nil
 }
 
+// epochOpts is what trainEpoch needs of the recipe: the phase's batch and
+// rate, the schedule over the run, label smoothing, weight decay and
+// augmentation.
+type epochOpts struct {
+	recipe       archs.Recipe
+	phase        archs.Phase
+	epoch, total int // 1-based epoch of total
+	seed         int64
+}
+
 // trainEpoch trains one pass over every image in a fresh random order, the last
 // partial batch included, and returns the mean loss and accuracy.
-func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset, batch int, rng *rand.Rand,
+// Augmentation draws from a stream of its own, fixed by the seed and the
+// epoch (so a resumed run augments as the uninterrupted one would).
+func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset, o epochOpts, rng *rand.Rand,
 	progress func(b, nb int, loss, acc, ips float64)) (float64, float64, error) {
+	batch := o.phase.Batch
 	perm := rng.Perm(d.N)
 	nb := (d.N + batch - 1) / batch
 	imgs := make([]float32, batch*Pixels)
 	labels := make([]uint8, batch)
+	sched, _ := solver.(archs.Scheduled)
+	if sched != nil {
+		sched.SetWeightDecay(o.recipe.WeightDecay)
+	}
+	var aug *rand.Rand
+	var tmp []float32
+	if o.recipe.Augment != nil {
+		aug = rand.New(rand.NewPCG(uint64(o.seed), 0xa06<<32|uint64(o.epoch)))
+		tmp = make([]float32, Pixels)
+	}
 	var lossSum float64
 	correct, seen := 0, 0
 	start, lastReport := time.Now(), time.Time{}
@@ -231,12 +282,21 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 		lo, hi := b*batch, min((b+1)*batch, d.N)
 		n := hi - lo
 		for i, idx := range perm[lo:hi] {
-			copy(imgs[i*Pixels:(i+1)*Pixels], d.Images[idx*Pixels:(idx+1)*Pixels])
+			img := imgs[i*Pixels : (i+1)*Pixels]
+			copy(img, d.Images[idx*Pixels:(idx+1)*Pixels])
+			if aug != nil {
+				o.recipe.Augment.Apply(img, tmp, ImageSize, aug)
+			}
 			labels[i] = d.Labels[idx]
 		}
 		gr, err := m.Graph(n, true)
 		if err != nil {
 			return 0, 0, err
+		}
+		gr.Smoothing = float32(o.recipe.LabelSmoothing)
+		if sched != nil && o.recipe.Schedule != "" {
+			progress := float64(o.epoch-1) + float64(b)/float64(nb)
+			sched.SetLR(o.phase.LR * o.recipe.LRFactor(progress, o.total))
 		}
 		if err := gr.Run(imgs[:n*Pixels], labels[:n]); err != nil {
 			return 0, 0, err

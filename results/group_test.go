@@ -1,0 +1,125 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fmnist/trainer"
+)
+
+// Three seeds of CNN2 on a small slice with a validation set: the grouped
+// row's mean and sd are those of the per-run records, and each run's best
+// epoch and best/ model are the validation-chosen ones.
+func TestGroupsOfRepeatedRuns(t *testing.T) {
+	tr, te := loadData(t, 1200, 300)
+	dir := t.TempDir()
+	for seed := int64(1); seed <= 3; seed++ {
+		job := trainer.Job{ID: "CNN2-s" + string(rune('0'+seed)), Model: "CNN2", Epochs: 3, Seed: seed, Val: 200}
+		if st, _ := train(t, tr, te, job, 0, NewRecorder(dir)); st != trainer.StatusDone {
+			t.Fatalf("seed %d: %s", seed, st)
+		}
+	}
+	// One run of another recipe and one of the seed's way form groups of their own.
+	for _, job := range []trainer.Job{
+		{ID: "CNN2-imp", Model: "CNN2", Epochs: 3, Seed: 1, Val: 200, Recipe: "improved"},
+		{ID: "CNN2-test", Model: "CNN2", Epochs: 3, Seed: 1},
+	} {
+		if st, _ := train(t, tr, te, job, 0, NewRecorder(dir)); st != trainer.StatusDone {
+			t.Fatalf("%s: %s", job.ID, st)
+		}
+	}
+	runs, bad, err := LoadRuns(dir)
+	if err != nil || len(bad) > 0 || len(runs) != 5 {
+		t.Fatalf("%d runs, %v, %v", len(runs), bad, err)
+	}
+	var best, final, spe []float64
+	for _, r := range runs {
+		if r.ValSize == 0 || r.Recipe.Kind() != "seed" {
+			continue
+		}
+		// The best epoch is the first with the highest validation accuracy;
+		// its test accuracy is the one reported, whatever other epochs had.
+		bi := 0
+		for i, e := range r.Epochs {
+			if e.ValAcc > r.Epochs[bi].ValAcc {
+				bi = i
+			}
+		}
+		if r.BestEpoch != r.Epochs[bi].Epoch || r.BestTestAcc != r.Epochs[bi].TestAcc || r.BestValAcc != r.Epochs[bi].ValAcc {
+			t.Errorf("%s: best epoch %d (test %.4f), want %d by validation (test %.4f)", r.ID, r.BestEpoch, r.BestTestAcc, r.Epochs[bi].Epoch, r.Epochs[bi].TestAcc)
+		}
+		doc, err := ReadModelDoc(filepath.Join(dir, r.ID, BestDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Source.Epoch != r.BestEpoch || doc.Source.ValSize != 200 || doc.Source.ValAcc != r.BestValAcc || !strings.HasPrefix(doc.Source.Recipe, "seed: ") {
+			t.Errorf("%s: best/ is %+v, want epoch %d chosen on 200 validation images", r.ID, doc.Source, r.BestEpoch)
+		}
+		var train float64
+		for _, e := range r.Epochs {
+			train += e.TrainSeconds
+		}
+		best = append(best, r.BestTestAcc)
+		final = append(final, r.Epochs[len(r.Epochs)-1].TestAcc)
+		spe = append(spe, train/float64(len(r.Epochs)))
+	}
+	if len(best) != 3 {
+		t.Fatalf("%d seed-recipe runs with a validation set", len(best))
+	}
+	gs := Groups(runs)
+	if len(gs) != 3 {
+		t.Fatalf("%d groups, want 3 (seed recipe on val, improved, seed's way): %+v", len(gs), gs)
+	}
+	var g Group
+	for _, x := range gs {
+		if x.N() == 3 {
+			g = x
+		}
+	}
+	if g.Model != "CNN2" || g.Recipe != "seed" || g.ChosenOn != "val" || g.Done != 3 || g.ValSize != 200 || g.TrainSize != 1000 {
+		t.Fatalf("group %+v", g)
+	}
+	mean := func(xs []float64) float64 { return (xs[0] + xs[1] + xs[2]) / 3 }
+	sd := func(xs []float64) float64 {
+		m := mean(xs)
+		return math.Sqrt(((xs[0]-m)*(xs[0]-m) + (xs[1]-m)*(xs[1]-m) + (xs[2]-m)*(xs[2]-m)) / 2)
+	}
+	for _, c := range []struct {
+		name string
+		got  Stat
+		xs   []float64
+	}{{"best", g.Best, best}, {"final", g.Final, final}, {"s/epoch", g.SecPerEpoch, spe}} {
+		if math.Abs(c.got.Mean-mean(c.xs)) > 1e-12 || math.Abs(c.got.SD-sd(c.xs)) > 1e-12 {
+			t.Errorf("%s: %.6f ± %.6f, want %.6f ± %.6f", c.name, c.got.Mean, c.got.SD, mean(c.xs), sd(c.xs))
+		}
+	}
+	var md, js bytes.Buffer
+	if err := WriteGroups(&md, gs, "md"); err != nil {
+		t.Fatal(err)
+	}
+	want := PlusMinus(g.Best, 100)
+	if !strings.Contains(md.String(), "| CNN2 | seed | val | 3 |") || !strings.Contains(md.String(), want) ||
+		!strings.Contains(md.String(), "test (the seed's way)") || !strings.Contains(md.String(), "| improved |") {
+		t.Errorf("markdown lacks the groups:\n%s", md.String())
+	}
+	if err := WriteGroups(&js, gs, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var parsed []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parsed {
+		if p["n"] == 1.0 && p["best_test_acc"].(map[string]any)["sd"] != nil {
+			t.Errorf("a single run has a standard deviation: %v", p)
+		}
+	}
+	if err := WriteGroups(os.Stdout, gs, "xml"); err == nil {
+		t.Error("format xml accepted")
+	}
+}
