@@ -52,13 +52,15 @@ func init() {
 	dashboardCommand = &command{name: "dashboard", synopsis: "[--runs DIR] [--nats URL]", summary: "the dashboard (in a terminal)", flags: dashboardCmd}
 	commands = []*command{
 		{name: "archs", synopsis: "[--format text|json]", summary: "the six architectures, parameters and recipes", flags: archsCmd},
-		{name: "train", synopsis: "[--models CNN2,model5|all] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
-			summary: "train models with the seed's recipes", flags: trainCmd, forms: []form{
+		{name: "train", synopsis: "[--models CNN2,model5|all] [--seeds 1-5|--repeats N] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
+			summary: "train models with the seed's recipes (or improved ones), once or once per seed", flags: trainCmd, forms: []form{
 				{"--resume RUN_ID [--runs DIR] [--data DIR]", "continue a cancelled or crashed run from its last epoch"},
 				{"--models CNN2_det [--det-frames N]", "train a detection model (ten classes and background) on synthetic scenes"},
 			}},
-		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [-o FILE]", summary: "compare recorded runs", flags: tableCmd},
-		{name: "bench", synopsis: "[--models ...] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
+		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: one row per model and recipe (mean ± sd over seeds), or per run", flags: tableCmd},
+		{name: "compare", synopsis: "A B [--runs DIR] [--data DIR] [--format text|md|json]",
+			summary: "is the difference between two models (MODEL, MODEL:RECIPE, RUN_ID or RUN_ID,RUN_ID...) significant?", args: true, flags: compareCmd},
+		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
 			summary: "training and inference speed per model", flags: benchCmd},
 		{name: "eval", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--limit-test N] [--final] [--json]",
 			summary: "reload a saved model: test accuracy, per class, confusion matrix", flags: evalCmd},
@@ -76,7 +78,7 @@ func init() {
 			summary: "the dashboard over SSH: one training process, any number of viewers", flags: serveCmd},
 		{name: "worker", synopsis: "--nats URL [--data DIR] [--slots N] [--name NAME]",
 			summary: "train runs queued on a cluster (NATS JetStream), on this machine", flags: workerCmd},
-		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--epochs N] [--limit-train N] [--limit-test N]",
+		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N]",
 			summary: "queue a grid of models x seeds on a cluster (queuing it again adds nothing)", flags: sweepCmd},
 		{name: "sync", synopsis: "--nats URL [--runs DIR]", summary: "copy a cluster's run records and model files into a runs directory", flags: syncCmd},
 		{name: "nats-key", synopsis: "-o SEED_FILE", summary: "a new NATS user key: the seed into the file, the public key printed", flags: natsKeyCmd},

@@ -224,6 +224,7 @@ func reportCmd(fs *flag.FlagSet) runFunc {
 	runsDir := runsFlag(fs)
 	out := fs.String("o", "report", "directory to write report.md and the charts to")
 	format := fs.String("format", results.FormatPNG, "chart format: png, svg or pdf")
+	data := dataFlag(fs) // McNemar's test of the best models on the test images
 	return func(_ []string, stdout, stderr io.Writer) error {
 		if results.CheckChartFormat(*format) != nil {
 			return exitError{2, fmt.Errorf("report: unknown --format %q (want png, svg or pdf)", *format)}
@@ -232,7 +233,7 @@ func reportCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		files, err := results.BuildReport(*runsDir, runs, time.Now(), *format)
+		files, err := results.BuildReport(*runsDir, runs, time.Now(), *format, correctOnTest(*runsDir, *data))
 		if err != nil {
 			return err
 		}
@@ -251,7 +252,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	var conflict []string
 	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "models", "epochs", "limit-train", "limit-test", "seed":
+		case "models", "epochs", "limit-train", "limit-test", "seed", "seeds", "repeats", "val", "recipe":
 			conflict = append(conflict, "--"+f.Name)
 		}
 	})

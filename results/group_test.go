@@ -3,11 +3,13 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fmnist/trainer"
 )
@@ -27,6 +29,7 @@ func TestGroupsOfRepeatedRuns(t *testing.T) {
 	// One run of another recipe and one of the seed's way form groups of their own.
 	for _, job := range []trainer.Job{
 		{ID: "CNN2-imp", Model: "CNN2", Epochs: 3, Seed: 1, Val: 200, Recipe: "improved"},
+		{ID: "CNN2-imp2", Model: "CNN2", Epochs: 3, Seed: 2, Val: 200, Recipe: "improved"},
 		{ID: "CNN2-test", Model: "CNN2", Epochs: 3, Seed: 1},
 	} {
 		if st, _ := train(t, tr, te, job, 0, NewRecorder(dir)); st != trainer.StatusDone {
@@ -34,7 +37,7 @@ func TestGroupsOfRepeatedRuns(t *testing.T) {
 		}
 	}
 	runs, bad, err := LoadRuns(dir)
-	if err != nil || len(bad) > 0 || len(runs) != 5 {
+	if err != nil || len(bad) > 0 || len(runs) != 6 {
 		t.Fatalf("%d runs, %v, %v", len(runs), bad, err)
 	}
 	var best, final, spe []float64
@@ -121,5 +124,96 @@ func TestGroupsOfRepeatedRuns(t *testing.T) {
 	}
 	if err := WriteGroups(os.Stdout, gs, "xml"); err == nil {
 		t.Error("format xml accepted")
+	}
+}
+
+// compare and the report: Welch's t-test between two groups of seeds and
+// McNemar's test between their best models, whose counts are those of the
+// saved models' own predictions.
+func TestCompareAndReportVerdicts(t *testing.T) {
+	tr, te := loadData(t, 1200, 300)
+	dir := t.TempDir()
+	for _, job := range []trainer.Job{
+		{ID: "a1", Model: "CNN2", Epochs: 2, Seed: 1, Val: 200},
+		{ID: "a2", Model: "CNN2", Epochs: 2, Seed: 2, Val: 200},
+		{ID: "b1", Model: "CNN2_dropout", Epochs: 2, Seed: 1, Val: 200},
+		{ID: "b2", Model: "CNN2_dropout", Epochs: 2, Seed: 2, Val: 200},
+		{ID: "small", Model: "CNN2", Epochs: 1, Seed: 1, Val: 200},
+	} {
+		if job.ID == "small" {
+			te = &trainer.Dataset{Images: te.Images[:100*trainer.Pixels], Labels: te.Labels[:100], N: 100}
+		}
+		if st, _ := train(t, tr, te, job, 0, NewRecorder(dir)); st != trainer.StatusDone {
+			t.Fatalf("%s: %s", job.ID, st)
+		}
+	}
+	_, te = loadData(t, 1, 300)
+	runs, _, err := LoadRuns(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	predictions := map[string][]bool{}
+	correct := func(r *Run) ([]bool, error) {
+		m, _, err := LoadModel(filepath.Join(dir, r.ID, BestDir))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]bool, te.N)
+		err = trainer.Predict(t.Context(), m, te.Images, te.N, func(i int, lg []float32) { out[i] = trainer.Argmax(lg) == int(te.Labels[i]) })
+		predictions[r.ID] = out
+		return out, err
+	}
+	a, err := SelectSide(runs, "a1,a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := SelectSide(runs, "CNN2_dropout")
+	if err != nil || len(b.Runs) != 2 {
+		t.Fatalf("CNN2_dropout: %v (%d runs)", err, len(b.Runs))
+	}
+	if _, err := SelectSide(runs, "CNN2"); err == nil || !strings.Contains(err.Error(), "2 groups") {
+		t.Errorf("CNN2 names two groups (2 and 1 epochs): %v", err)
+	}
+	c, err := Compare(a, b, correct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := WelchTest(a.Accs(), b.Accs())
+	if c.Welch == nil || *c.Welch != w {
+		t.Errorf("Welch %+v, want %+v", c.Welch, w)
+	}
+	pa, pb := predictions[c.BestA.ID], predictions[c.BestB.ID]
+	onlyA, onlyB := 0, 0
+	for i := range pa {
+		if pa[i] && !pb[i] {
+			onlyA++
+		}
+		if pb[i] && !pa[i] {
+			onlyB++
+		}
+	}
+	if c.McNemar == nil || c.McNemar.B != onlyA || c.McNemar.C != onlyB || onlyA+onlyB == 0 {
+		t.Errorf("McNemar %+v, want only-A %d, only-B %d", c.McNemar, onlyA, onlyB)
+	}
+	// Bad input: the same runs on both sides, runs of different test slices.
+	if _, err := Compare(a, a, nil); err == nil {
+		t.Error("a side compared with itself")
+	}
+	small, _ := SelectSide(runs, "small")
+	if _, err := Compare(a, small, nil); err == nil || !strings.Contains(err.Error(), "different slices") {
+		t.Errorf("different test slices: %v", err)
+	}
+	var text bytes.Buffer
+	c.Write(&text, false)
+	if !strings.Contains(text.String(), "Welch's t-test, 2 vs 2 runs") || !strings.Contains(text.String(), fmt.Sprintf("only A right on %d, only B right on %d", onlyA, onlyB)) {
+		t.Errorf("comparison text:\n%s", text.String())
+	}
+	files, err := BuildReport(dir, runs, time.Now(), FormatSVG, correct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(files[len(files)-1].Data)
+	if !strings.Contains(md, "## Is the best better?") || !strings.Contains(md, "Welch's t-test") || !strings.Contains(md, "McNemar's test, best models") {
+		t.Errorf("report.md lacks the verdicts:\n%s", md)
 	}
 }

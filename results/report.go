@@ -51,8 +51,11 @@ func pct(v []float64) []float64 {
 // and test curves), a chart of every run's test accuracy, and report.md with
 // the comparison table linking them all. The charts are in format (one of
 // ChartFormats, also their extension): report.md shows PNG and SVG charts
-// and links PDF ones. runsDir is only quoted in the text.
-func BuildReport(runsDir string, runs []*Run, now time.Time, format string) ([]ReportFile, error) {
+// and links PDF ones. runsDir is only quoted in the text. With groups of
+// repeated runs, report.md also has the grouped table and the verdicts of
+// the best group against each other (Welch's t-test; McNemar's test on
+// their best models when correct is given).
+func BuildReport(runsDir string, runs []*Run, now time.Time, format string, correct Correct) ([]ReportFile, error) {
 	if err := CheckChartFormat(format); err != nil {
 		return nil, fmt.Errorf("report: %v", err)
 	}
@@ -95,7 +98,12 @@ func BuildReport(runsDir string, runs []*Run, now time.Time, format string) ([]R
 		return nil, err
 	}
 	fmt.Fprintf(&md, "\nAccuracies are measured on each run's test slice (its `test_size` images, 10,000 for the full test set) "+
-		"after every epoch; \"Seed\" columns are the figures the seed study reported for the same model.\n\n")
+		"after every epoch; \"Best acc\" is the test accuracy at the best epoch, chosen on the run's validation images "+
+		"(\"val\") or, the seed's way, on the test set itself (\"test\", which flatters it); \"Seed\" columns are the figures "+
+		"the seed study reported for the same model.\n\n")
+	if err := writeSignificance(&md, runs, correct); err != nil {
+		return nil, err
+	}
 
 	var comp []Series
 	for i, r := range runs {
@@ -135,8 +143,8 @@ func BuildReport(runsDir string, runs []*Run, now time.Time, format string) ([]R
 			continue
 		}
 		last := r.Epochs[len(r.Epochs)-1]
-		fmt.Fprintf(&md, "Best test accuracy %s at epoch %d; final %s (test loss %.4f). Saved models: `%s` and `%s`.\n\n",
-			Percent(r.BestTestAcc), r.BestEpoch, Percent(last.TestAcc), last.TestLoss,
+		fmt.Fprintf(&md, "Best test accuracy %s at epoch %d (chosen on %s); final %s (test loss %.4f). Saved models: `%s` and `%s`.\n\n",
+			Percent(r.BestTestAcc), r.BestEpoch, chosenCell(r.ChosenOn()), Percent(last.TestAcc), last.TestLoss,
 			filepath.ToSlash(filepath.Join(runsDir, r.ID, BestDir)), filepath.ToSlash(filepath.Join(runsDir, r.ID, FinalDir)))
 		var x, tra, tea, trl, tel []float64
 		for _, e := range r.Epochs {
@@ -209,5 +217,64 @@ func WriteFilesAtomic(dir string, files []ReportFile) (err error) {
 		d.Sync()
 		d.Close()
 	}
+	return nil
+}
+
+// writeSignificance writes, when some model was trained more than once
+// the same way, the grouped table and the best group against each other
+// group tested on the same images.
+func writeSignificance(md *bytes.Buffer, runs []*Run, correct Correct) error {
+	var done []*Run
+	for _, r := range runs {
+		if r.Status == "done" && len(r.Epochs) > 0 && r.RecipeKind() != "" {
+			done = append(done, r)
+		}
+	}
+	gs := Groups(done)
+	repeated := false
+	for _, g := range gs {
+		repeated = repeated || g.N() > 1
+	}
+	if !repeated {
+		return nil
+	}
+	fmt.Fprintf(md, "## Groups of runs\n\nFinished runs of the same model, recipe and data, over their seeds (mean ± sample standard deviation):\n\n")
+	if err := WriteGroups(md, gs, "md"); err != nil {
+		return err
+	}
+	best := -1
+	for i, g := range gs {
+		if best < 0 || g.Best.Mean > gs[best].Best.Mean {
+			best = i
+		}
+	}
+	byID := map[string]*Run{}
+	for _, r := range done {
+		byID[r.ID] = r
+	}
+	side := func(g Group) Side {
+		s := Side{Name: g.Model}
+		for _, id := range g.IDs {
+			s.Runs = append(s.Runs, byID[id])
+		}
+		return s
+	}
+	fmt.Fprintf(md, "\n## Is the best better?\n\nThe group with the best mean accuracy, %s (%s recipe), against each other group tested on the same images:\n",
+		mdEscape(gs[best].Model), gs[best].Recipe)
+	for i, g := range gs {
+		if i == best || g.TestSize != gs[best].TestSize {
+			continue
+		}
+		c, err := Compare(side(gs[best]), side(g), correct)
+		if err != nil {
+			c, _ = Compare(side(gs[best]), side(g), nil)
+			c.McNemarWhy = err.Error()
+		}
+		fmt.Fprintf(md, "\n### against %s (%s recipe)\n\n", mdEscape(g.Model), g.Recipe)
+		if err := c.Write(md, true); err != nil {
+			return err
+		}
+	}
+	md.WriteString("\n")
 	return nil
 }

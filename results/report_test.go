@@ -42,7 +42,7 @@ func syntheticRuns() []*Run {
 }
 
 func TestReportWritesChartsAndMarkdown(t *testing.T) {
-	files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), FormatPNG)
+	files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), FormatPNG, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestReportFailureOverwritesNothing(t *testing.T) {
 	os.WriteFile(filepath.Join(out, ReportName), []byte("old report"), 0o644)
 	// A directory where a chart should go makes the write fail.
 	os.Mkdir(filepath.Join(out, ComparisonPNG), 0o755)
-	files, err := BuildReport("runs", syntheticRuns(), time.Now(), FormatPNG)
+	files, err := BuildReport("runs", syntheticRuns(), time.Now(), FormatPNG, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestReportFailureOverwritesNothing(t *testing.T) {
 		}
 		t.Errorf("%d entries left, want the old report and the directory", len(entries))
 	}
-	if _, err := BuildReport("runs", nil, time.Now(), FormatPNG); err == nil || !strings.Contains(err.Error(), "no runs") {
+	if _, err := BuildReport("runs", nil, time.Now(), FormatPNG, nil); err == nil || !strings.Contains(err.Error(), "no runs") {
 		t.Errorf("empty report: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestNiceTicks(t *testing.T) {
 // SVG charts and links PDF ones.
 func TestReportSVGAndPDF(t *testing.T) {
 	for _, format := range []string{FormatSVG, FormatPDF} {
-		files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), format)
+		files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), format, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
@@ -271,7 +271,7 @@ func TestChartFormatRefused(t *testing.T) {
 		if _, err := (&Chart{Title: "t"}).Encode(f); err == nil {
 			t.Errorf("Encode(%q) succeeded", f)
 		}
-		if _, err := BuildReport("runs", syntheticRuns(), time.Now(), f); err == nil || !strings.Contains(err.Error(), "png, svg or pdf") {
+		if _, err := BuildReport("runs", syntheticRuns(), time.Now(), f, nil); err == nil || !strings.Contains(err.Error(), "png, svg or pdf") {
 			t.Errorf("BuildReport in %q: %v", f, err)
 		}
 	}
