@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,9 +13,10 @@ import (
 	"fmnist/results"
 )
 
-// exportTable writes rows as Markdown and as CSV into dir, named after the
-// time: table-YYYYMMDD-HHMMSS.md and .csv. Each file is written atomically.
-func exportTable(dir string, rows []results.Row, now time.Time) (md, csv string, err error) {
+// exportTable writes the table (write, in a format) as Markdown and as CSV
+// into dir, named after the time: table-YYYYMMDD-HHMMSS.md and .csv. Each
+// file is written atomically.
+func exportTable(dir string, write func(w io.Writer, format string) error, now time.Time) (md, csv string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("export: %v", err)
 	}
@@ -24,7 +26,7 @@ func exportTable(dir string, rows []results.Row, now time.Time) (md, csv string,
 		path   *string
 	}{{"md", &md}, {"csv", &csv}} {
 		var buf bytes.Buffer
-		if err := results.WriteTable(&buf, rows, f.format); err != nil {
+		if err := write(&buf, f.format); err != nil {
 			return "", "", err
 		}
 		p := base + "." + f.format
@@ -37,9 +39,9 @@ func exportTable(dir string, rows []results.Row, now time.Time) (md, csv string,
 }
 
 // exportCmd exports off the event loop.
-func exportCmd(dir string, rows []results.Row, now time.Time) tea.Cmd {
+func exportCmd(dir string, write func(w io.Writer, format string) error, now time.Time) tea.Cmd {
 	return func() tea.Msg {
-		md, csv, err := exportTable(dir, rows, now)
+		md, csv, err := exportTable(dir, write, now)
 		return exportedMsg{md: md, csv: csv, err: err}
 	}
 }

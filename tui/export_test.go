@@ -73,3 +73,47 @@ func TestExportErrors(t *testing.T) {
 		t.Error("exporting nothing")
 	}
 }
+
+// m groups the table: one row per model and recipe with the mean ± sd over
+// its seeds, and e then exports the grouped table.
+func TestTableGroupsSeeds(t *testing.T) {
+	dir := t.TempDir()
+	runs := fixDiskRuns()
+	base := runs[0]
+	for i, k := range []float64{0.30, 0.40} {
+		r := *base
+		r.ID, r.Seed = base.ID+"-"+string(rune('2'+i)), int64(2+i)
+		r.Epochs = nil
+		for e := 1; e <= 8; e++ {
+			r.Epochs = append(r.Epochs, fixEpoch(e, k, 60))
+		}
+		r.BestTestAcc, r.BestEpoch = r.Epochs[7].TestAcc, 8
+		runs = append(runs, &r)
+	}
+	m := New(Options{RunsDir: dir, Runs: runs, Now: fixNow})
+	m.Update(teaSize(120, 30))
+	press(m, "tab", "m")
+	gs := results.Groups([]*results.Run{runs[0], runs[2], runs[3]})
+	if len(gs) != 1 || gs[0].N() != 3 {
+		t.Fatalf("groups %+v", gs)
+	}
+	v := m.View()
+	if want := results.PlusMinus(gs[0].Best, 100); !strings.Contains(v, want) || !strings.Contains(v, "mean ± sd over seeds") {
+		t.Fatalf("grouped table lacks %q:\n%s", want, v)
+	}
+	if strings.Count(v, "CNN2_dropout") != 1 {
+		t.Errorf("CNN2_dropout's three runs are not one row:\n%s", v)
+	}
+	msg := press(m, "e")().(exportedMsg)
+	if msg.err != nil {
+		t.Fatal(msg.err)
+	}
+	got, _ := os.ReadFile(msg.md)
+	if !strings.Contains(string(got), "| n |") || !strings.Contains(string(got), results.PlusMinus(gs[0].Best, 100)) {
+		t.Errorf("export is not the grouped table:\n%s", got)
+	}
+	press(m, "m")
+	if v := m.View(); strings.Count(v, "CNN2_dropout") != 3 {
+		t.Errorf("m again: not one row per run:\n%s", v)
+	}
+}

@@ -22,6 +22,7 @@ func TestGolden(t *testing.T) {
 		{"runs-scrolled", []string{"home", "down"}},
 		{"table", []string{"tab"}},
 		{"table-sort-key8", []string{"tab", "8"}},
+		{"table-grouped", []string{"tab", "m"}},
 		{"focus", []string{"tab", "tab"}},
 		{"focus-scrolled", []string{"home", "enter", "G"}},
 		{"help", []string{"?"}},

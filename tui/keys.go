@@ -32,6 +32,7 @@ type keyMap struct {
 	Focus, Back           key.Binding
 	New, Cancel, Export   key.Binding
 	Sort, SortColumn      key.Binding
+	Group                 key.Binding
 	Help, Quit            key.Binding
 
 	// A question (confirmDialog): yes or no, plus a key of one question each:
@@ -72,6 +73,7 @@ func newKeyMap() *keyMap {
 		Export:     b(k("e"), h("e", "export table")),
 		Sort:       b(k("s"), h("s", "sort by column")),
 		SortColumn: b(k("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), h("1-9,0", "sort by Nth column")),
+		Group:      b(k("m"), h("m", "group seeds: mean ± sd")),
 		Help:       b(k("?"), h("?", "help")),
 		Quit:       b(k("q", "ctrl+c"), h("q", "quit")),
 
@@ -158,7 +160,7 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 	}
 	switch v {
 	case viewTable:
-		return []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("focus", k.Focus), newRun, export, help, quit}
+		return []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("group", k.Group), newRun, export, help, quit}
 	case viewFocus:
 		return []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("back", k.Back), cancel, help, quit}
 	}
@@ -167,9 +169,9 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 
 // FullHelp is the help screen: one column per group.
 func (k *keyMap) FullHelp() [][]key.Binding {
-	runs := []key.Binding{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn}
+	runs := []key.Binding{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn, k.Group}
 	if k.readOnly {
-		runs = []key.Binding{k.Sort, k.SortColumn}
+		runs = []key.Binding{k.Sort, k.SortColumn, k.Group}
 	}
 	return [][]key.Binding{
 		{k.NextView, k.PrevView, k.Focus, k.Back, k.Help, k.Quit},

@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -441,15 +443,27 @@ func (m *Model) export() tea.Cmd {
 	if m.opts.ReadOnly {
 		return m.setStatus("read-only: exporting is disabled on this server", true)
 	}
-	rows := m.table.resultRows()
-	if len(rows) == 0 {
+	if len(m.table.rows()) == 0 {
 		return m.setStatus("no runs to export", true)
 	}
 	dir := m.opts.RunsDir
 	if dir == "" {
 		dir = "."
 	}
-	return exportCmd(dir, rows, m.c.now())
+	// Rendered now, written off the event loop.
+	var md, csv bytes.Buffer
+	if err := m.table.write(&md, "md"); err != nil {
+		return m.setStatus("export: "+err.Error(), true)
+	}
+	m.table.write(&csv, "csv")
+	return exportCmd(dir, func(w io.Writer, format string) error {
+		if format == "md" {
+			_, err := w.Write(md.Bytes())
+			return err
+		}
+		_, err := w.Write(csv.Bytes())
+		return err
+	}, m.c.now())
 }
 
 // View draws the dashboard.

@@ -136,10 +136,20 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// Summary prints a blank line and then a Markdown comparison table of runs.
+// Summary prints a blank line and then a Markdown comparison table of runs
+// and, when a model was trained more than once the same way (--seeds), the
+// grouped table (mean ± sd over the seeds).
 func (p *Plain) Summary(runs []*results.Run) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.printf("\n")
 	results.WriteTable(p.w, results.Rows(runs), "md")
+	gs := results.Groups(runs)
+	for _, g := range gs {
+		if g.N() > 1 {
+			p.printf("\n")
+			results.WriteGroups(p.w, gs, "md")
+			return
+		}
+	}
 }

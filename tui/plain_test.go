@@ -95,7 +95,7 @@ func TestPlainSummary(t *testing.T) {
 	if b.String() != "\n"+table.String() {
 		t.Errorf("summary:\n%q\nwant blank line + table:\n%q", b.String(), table.String())
 	}
-	if !strings.Contains(b.String(), "| r1 | CNN2 | done | 211,950 |") {
+	if !strings.Contains(b.String(), "| r1 | CNN2 | seed | 0 | done | 211,950 |") {
 		t.Errorf("summary lacks the run row:\n%s", b.String())
 	}
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -12,10 +13,13 @@ import (
 	"fmnist/trainer"
 )
 
-// tableRow is one run in the Table view: its state and its summary.
+// tableRow is one run in the Table view: its state and its summary; in
+// the grouped table, one group of runs (run is its first, row holds the
+// means).
 type tableRow struct {
-	run *runState
-	row results.Row
+	run   *runState
+	row   results.Row
+	group *results.Group
 }
 
 // column is one column of the Table view.
@@ -142,14 +146,88 @@ var columns = []column{
 		key:  numKey(func(t tableRow) float64 { return t.row.SeedAcc }, func(t tableRow) bool { return t.row.HasSeed })},
 }
 
+// statCell is a group's mean ± sd (the sd left out for one run).
+func statCell(s results.Stat, scale float64, compact bool) string {
+	if s.N == 0 {
+		return "—"
+	}
+	if compact || s.N == 1 {
+		return fmt.Sprintf("%.2f", s.Mean*scale)
+	}
+	return results.PlusMinus(s, scale)
+}
+
+// groupColumns are the grouped table's: one row per model and recipe,
+// means and spreads over its seeds.
+var groupColumns = []column{
+	columns[0],
+	{id: "recipe", title: "Recipe", short: "Recipe",
+		cell: func(t tableRow, _ bool) string {
+			if t.group.Recipe == "" {
+				return "own"
+			}
+			return t.group.Recipe
+		},
+		key: strKey(func(t tableRow) string { return t.group.Recipe })},
+	{id: "n", title: "n", short: "n", right: true,
+		cell: func(t tableRow, _ bool) string { return fmt.Sprint(t.group.N()) },
+		key:  numKey(func(t tableRow) float64 { return float64(t.group.N()) }, nil)},
+	columnByIDIn(columns, "params"),
+	{id: "sec", title: "s/epoch", short: "s/ep", right: true, mark: true,
+		cell: func(t tableRow, compact bool) string { return statCell(t.group.SecPerEpoch, 1, compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.SecPerEpoch }, hasEpochs)},
+	{id: "best", title: "Best acc", short: "Best", group: "test acc %", right: true, mark: true, desc: true,
+		cell: func(t tableRow, compact bool) string { return statCell(t.group.Best, 100, compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.BestAcc }, hasEpochs)},
+	{id: "final", title: "Final acc", short: "Final", group: "test acc %", right: true, desc: true,
+		cell: func(t tableRow, compact bool) string { return statCell(t.group.Final, 100, compact) },
+		key:  numKey(func(t tableRow) float64 { return t.row.FinalAcc }, hasEpochs)},
+	{id: "chosen", title: "Best on", short: "on", onlyWide: true,
+		cell: func(t tableRow, _ bool) string { return t.group.ChosenOn },
+		key:  strKey(func(t tableRow) string { return t.group.ChosenOn })},
+	columnByIDIn(columns, "seedsec"),
+	columnByIDIn(columns, "seedacc"),
+}
+
+func columnByIDIn(cols []column, id string) column {
+	for _, c := range cols {
+		if c.id == id {
+			return c
+		}
+	}
+	panic("no column " + id)
+}
+
 // tableView lists every run with its figures next to the seed study's, and
-// sorts by any column.
+// sorts by any column; grouped, it lists each model and recipe once with
+// the mean ± sd over its seeds.
 type tableView struct {
 	c       *common
 	cursor  string // id of the column chosen with left/right
 	sortCol string // id of the sort column; "" keeps display order
 	desc    bool
-	offset  int // first visible row
+	offset  int  // first visible row
+	grouped bool // one row per group of runs
+}
+
+// cols are the columns of the current mode.
+func (v *tableView) cols() []column {
+	if v.grouped {
+		return groupColumns
+	}
+	return columns
+}
+
+// toggleGroups switches between one row per run and one per group.
+func (v *tableView) toggleGroups() {
+	v.grouped = !v.grouped
+	if v.columnByID(v.sortCol) == nil {
+		v.sortCol = ""
+	}
+	if v.columnByID(v.cursor) == nil {
+		v.cursor = "model"
+	}
+	v.offset = 0
 }
 
 func newTableView(c *common) *tableView { return &tableView{c: c, cursor: "model"} }
@@ -157,12 +235,28 @@ func newTableView(c *common) *tableView { return &tableView{c: c, cursor: "model
 // rows are the runs in the current sort order.
 func (v *tableView) rows() []tableRow {
 	list := v.c.store.list()
-	rs := results.Rows(records(list))
-	out := make([]tableRow, len(rs))
-	for i := range rs {
-		out[i] = tableRow{run: list[i], row: rs[i]}
+	recs := records(list)
+	var out []tableRow
+	if v.grouped {
+		byID := map[string]*runState{}
+		for _, r := range list {
+			byID[r.ID] = r
+		}
+		for _, g := range results.Groups(recs) {
+			row := results.Row{Model: g.Model, Params: g.Params, HasSeed: g.HasSeed, SeedAcc: g.SeedAcc, SeedSecPerEpoch: g.SeedSecPerEpoch}
+			if g.N() > 0 {
+				row.Epochs, row.BestAcc, row.FinalAcc, row.SecPerEpoch = g.Epochs, g.Best.Mean, g.Final.Mean, g.SecPerEpoch.Mean
+			}
+			out = append(out, tableRow{run: byID[g.IDs[0]], row: row, group: &g})
+		}
+	} else {
+		rs := results.Rows(recs)
+		out = make([]tableRow, len(rs))
+		for i := range rs {
+			out[i] = tableRow{run: list[i], row: rs[i]}
+		}
 	}
-	col := columnByID(v.sortCol)
+	col := v.columnByID(v.sortCol)
 	if col == nil {
 		return out
 	}
@@ -189,6 +283,18 @@ func (v *tableView) rows() []tableRow {
 	return out
 }
 
+// write writes the table as shown (per run, or grouped) in format, for export.
+func (v *tableView) write(w io.Writer, format string) error {
+	if v.grouped {
+		var gs []results.Group
+		for _, r := range v.rows() {
+			gs = append(gs, *r.group)
+		}
+		return results.WriteGroups(w, gs, format)
+	}
+	return results.WriteTable(w, v.resultRows(), format)
+}
+
 // Rows are the table's rows as results rows, in the shown order (for export).
 func (v *tableView) resultRows() []results.Row {
 	rs := v.rows()
@@ -199,10 +305,11 @@ func (v *tableView) resultRows() []results.Row {
 	return out
 }
 
-func columnByID(id string) *column {
-	for i := range columns {
-		if columns[i].id == id {
-			return &columns[i]
+func (v *tableView) columnByID(id string) *column {
+	cols := v.cols()
+	for i := range cols {
+		if cols[i].id == id {
+			return &cols[i]
 		}
 	}
 	return nil
@@ -210,7 +317,7 @@ func columnByID(id string) *column {
 
 // sortBy sorts by column id; choosing the sort column again reverses it.
 func (v *tableView) sortBy(id string) {
-	col := columnByID(id)
+	col := v.columnByID(id)
 	if col == nil {
 		return
 	}
@@ -246,8 +353,9 @@ func (v *tableView) layout(rows []tableRow) layout {
 		gap                int
 	}{{false, false, true, 2}, {false, false, false, 2}, {false, false, false, 1}, {true, false, false, 1}, {true, true, false, 1}} {
 		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
-		for i := range columns {
-			col := &columns[i]
+		cols := v.cols()
+		for i := range cols {
+			col := &cols[i]
 			if col.onlyWide && !cand.id {
 				continue
 			}
@@ -382,6 +490,9 @@ func (v *tableView) update(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Sort):
 		v.sortBy(v.cursor)
 		return nil
+	case key.Matches(msg, k.Group):
+		v.toggleGroups()
+		return nil
 	case key.Matches(msg, k.SortColumn):
 		n := keyIndex(msg, k.SortColumn) + 1 // the Nth key sorts by the Nth column
 		if n <= len(l.cols) {
@@ -508,7 +619,10 @@ func (v *tableView) view() string {
 		out = append(out, "")
 	}
 	note := "* best test accuracy, fastest s/epoch"
-	if col := columnByID(v.sortCol); col != nil {
+	if v.grouped {
+		note = "runs grouped by model and recipe: mean ± sd over seeds, n runs · * best mean"
+	}
+	if col := v.columnByID(v.sortCol); col != nil {
 		dir := "ascending"
 		if v.desc {
 			dir = "descending"
