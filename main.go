@@ -123,6 +123,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	seeds := fs.String("seeds", "", "train each model once per seed: a list (1,2,5) or a range (1-5); replaces --seed")
 	repeats := fs.Int("repeats", 0, "train each model N times, seeds --seed, --seed+1, ...")
 	val, recipe := valRecipeFlags(fs)
+	kerasClip := fs.Bool("keras-clip", false, "clip the softmax's probabilities to [1e-7, 1-1e-7] in the loss, as the seed's Keras 2.2 did")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
@@ -182,7 +183,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			for _, s := range runSeeds {
 				id := results.NewRunID(*runsDir, n, now, taken)
 				taken[id] = true
-				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: *recipe}
+				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: *recipe, KerasClip: *kerasClip}
 				if isDetModel(n) {
 					// Scenes are its data; its validation scenes choose its best epoch.
 					job.Val, job.Recipe = 0, ""

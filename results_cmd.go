@@ -252,7 +252,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	var conflict []string
 	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "models", "epochs", "limit-train", "limit-test", "seed", "seeds", "repeats", "val", "recipe":
+		case "models", "epochs", "limit-train", "limit-test", "seed", "seeds", "repeats", "val", "recipe", "keras-clip":
 			conflict = append(conflict, "--"+f.Name)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // blob is a 28x28 image with one bright rectangle away from the edges.
@@ -220,5 +221,37 @@ func TestLabelSmoothingLoss(t *testing.T) {
 		if got := gr.Loss(); math.Abs(got-want) > 1e-4 {
 			t.Errorf("smoothing %g: loss %.5f, want %.5f", eps, got, want)
 		}
+	}
+}
+
+// Keras 2.2's clipping: a row whose target class is predicted beyond
+// 1-1e-7 passes no gradient; other rows get the plain softmax gradient.
+func TestKerasClipGradient(t *testing.T) {
+	o := &xentOp{n: 2, k: 3, clip: true}
+	z := []float32{30, 0, 0, 0.5, 0.2, -0.1} // row 0 is sure of class 0
+	tgt := []float32{1, 0, 0, 0, 1, 0}
+	o.probs = make([]float32, 6)
+	for i := range 2 {
+		softmaxRow(z[i*3:(i+1)*3], o.probs[i*3:(i+1)*3], tgt[i*3:(i+1)*3])
+	}
+	g := &xentGrad{o: o}
+	one := tensor.New(tensor.WithShape(), tensor.WithBacking([]float32{1}))
+	if err := g.compute([]G.Value{nil, tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(tgt)), nil, one}); err != nil {
+		t.Fatal(err)
+	}
+	dz := g.dz.Float32s()
+	for i := range 3 {
+		if dz[i] != 0 {
+			t.Errorf("clipped row: dz[%d] = %g, want 0", i, dz[i])
+		}
+		want := (o.probs[3+i] - tgt[3+i]) / 2
+		if math.Abs(float64(dz[3+i]-want)) > 1e-7 {
+			t.Errorf("row 1: dz[%d] = %g, want %g", i, dz[3+i], want)
+		}
+	}
+	o.clip = false
+	g.compute([]G.Value{nil, tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(tgt)), nil, one})
+	if dz := g.dz.Float32s(); dz[1] == 0 {
+		t.Error("without clipping the sure row still has a gradient")
 	}
 }

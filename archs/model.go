@@ -403,6 +403,10 @@ type Graph struct {
 	// Smoothing is label smoothing for training runs: targets are
 	// (1-Smoothing)*onehot + Smoothing/K.
 	Smoothing float32
+	// KerasClip trains as Keras 2.2's categorical cross-entropy did: the
+	// softmax's probabilities clipped to [1e-7, 1-1e-7], so that a class
+	// predicted beyond the clip passes no gradient.
+	KerasClip bool
 
 	m      *Model
 	g      *G.ExprGraph
@@ -483,6 +487,9 @@ func (gr *Graph) Run(images []float32, labels []uint8) error {
 	}
 	copy(gr.xT.Float32s(), images)
 	if gr.Training {
+		if op, ok := gr.loss.Op().(*xentOp); ok {
+			op.clip = gr.KerasClip
+		}
 		y := gr.yT.Float32s()
 		k := gr.m.Spec.NumClasses()
 		off, on := float32(0), float32(1)

@@ -39,6 +39,9 @@ type Recipe struct {
 	WeightDecay float64 `json:"weight_decay,omitempty"`
 	// Augment, when set, alters each training image as it is batched.
 	Augment *Augment `json:"augment,omitempty"`
+	// KerasClip clips the softmax's probabilities to [1e-7, 1-1e-7] in the
+	// loss, as the seed's Keras 2.2 did (Graph.KerasClip).
+	KerasClip bool `json:"keras_clip,omitempty"`
 }
 
 // Recipe names.
@@ -163,6 +166,9 @@ func (r Recipe) Extras() string {
 	}
 	if a := r.Augment; a != nil {
 		x = append(x, a.String())
+	}
+	if r.KerasClip {
+		x = append(x, "Keras 2.2 probability clipping")
 	}
 	return strings.Join(x, ", ")
 }

@@ -118,7 +118,11 @@ type xentOp struct {
 	base
 	n, k  int
 	probs []float32 // softmax of the last forward pass
+	clip  bool      // Keras 2.2's clipping of the probabilities (Graph.KerasClip)
 }
+
+// Keras' epsilon: its cross-entropy clips probabilities to [kerasEps, 1-kerasEps].
+const kerasEps = 1e-7
 
 // SoftmaxCrossEntropy returns the mean cross-entropy loss node.
 func SoftmaxCrossEntropy(logits, onehot *G.Node) (*G.Node, error) {
@@ -189,8 +193,31 @@ func (k *xentGrad) compute(vals []G.Value) error {
 	t, g := f32(vals[1]), f32(vals[3])[0]
 	dz := buf(&k.dz, k.o.n, k.o.k).Float32s()
 	s := g / float32(k.o.n)
-	for i, p := range k.o.probs {
-		dz[i] = (p - t[i]) * s
+	if !k.o.clip {
+		for i, p := range k.o.probs {
+			dz[i] = (p - t[i]) * s
+		}
+		return nil
+	}
+	// With clipping, dL/dp_j = -t_j/p_j only where p_j is inside the clip
+	// (u_j = 1), else 0; through the softmax, dz_i = p_i*sum_j t_j u_j - t_i u_i.
+	lo, hi := float32(kerasEps), float32(1-kerasEps)
+	kk := k.o.k
+	for r := 0; r < k.o.n; r++ {
+		p, tr, d := k.o.probs[r*kk:(r+1)*kk], t[r*kk:(r+1)*kk], dz[r*kk:(r+1)*kk]
+		var tu float32
+		for j, pj := range p {
+			if pj >= lo && pj <= hi {
+				tu += tr[j]
+			}
+		}
+		for i, pi := range p {
+			ti := tr[i]
+			if pi < lo || pi > hi {
+				ti = 0
+			}
+			d[i] = (pi*tu - ti) * s
+		}
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ type Job struct {
 	// validation set: the best epoch is the one with the best validation
 	// accuracy. 0 evaluates on the test set only (the seed's way).
 	Val int
+	// KerasClip adds Keras 2.2's probability clipping to the recipe
+	// (archs.Recipe.KerasClip).
+	KerasClip bool
 
 	// Resume continues a run from a checkpoint (its recipe replaces Epochs'):
 	// training starts after epoch Resume.Epoch with the saved state. A
@@ -91,6 +94,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	if job.Epochs > 0 {
 		recipe = recipe.WithEpochs(job.Epochs)
 	}
+	recipe.KerasClip = recipe.KerasClip || job.KerasClip
 	cp := job.Resume
 	valN := job.Val
 	if cp != nil {
@@ -293,7 +297,7 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 		if err != nil {
 			return 0, 0, err
 		}
-		gr.Smoothing = float32(o.recipe.LabelSmoothing)
+		gr.Smoothing, gr.KerasClip = float32(o.recipe.LabelSmoothing), o.recipe.KerasClip
 		if sched != nil && o.recipe.Schedule != "" {
 			progress := float64(o.epoch-1) + float64(b)/float64(nb)
 			sched.SetLR(o.phase.LR * o.recipe.LRFactor(progress, o.total))
