@@ -53,13 +53,13 @@ func init() {
 	commands = []*command{
 		{name: "archs", synopsis: "[--format text|json]", summary: "the six architectures, parameters and recipes", flags: archsCmd},
 		{name: "train", synopsis: "[--models CNN2,model5|all] [--seeds 1-5|--repeats N] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
-			summary: "train models with the seed's recipes (or improved ones), once or once per seed", flags: trainCmd, forms: []form{
+			summary: "train models (the seed's recipes or improved ones), once or per seed", flags: trainCmd, forms: []form{
 				{"--resume RUN_ID [--runs DIR] [--data DIR]", "continue a cancelled or crashed run from its last epoch"},
 				{"--models CNN2_det [--det-frames N]", "train a detection model (ten classes and background) on synthetic scenes"},
 			}},
-		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: one row per model and recipe (mean ± sd over seeds), or per run", flags: tableCmd},
+		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: mean ± sd over seeds, or one row per run", flags: tableCmd},
 		{name: "compare", synopsis: "A B [--runs DIR] [--data DIR] [--format text|md|json]",
-			summary: "is the difference between two models (MODEL, MODEL:RECIPE, RUN_ID or RUN_ID,RUN_ID...) significant?", args: true, flags: compareCmd},
+			summary: "is A better than B? (models, MODEL:RECIPE, runs) t-test and McNemar", args: true, flags: compareCmd},
 		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
 			summary: "training and inference speed per model", flags: benchCmd},
 		{name: "eval", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--limit-test N] [--final] [--json]",

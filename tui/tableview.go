@@ -144,6 +144,9 @@ var columns = []column{
 	{id: "seedacc", title: "Seed acc", short: "acc", group: "seed study", right: true, desc: true,
 		cell: func(t tableRow, compact bool) string { return accCell(t.row.SeedAcc, t.row.HasSeed, compact) },
 		key:  numKey(func(t tableRow) float64 { return t.row.SeedAcc }, func(t tableRow) bool { return t.row.HasSeed })},
+	{id: "chosen", title: "Best on", short: "on", onlyWide: true,
+		cell: func(t tableRow, _ bool) string { return t.row.ChosenOn },
+		key:  strKey(func(t tableRow) string { return t.row.ChosenOn })},
 }
 
 // statCell is a group's mean ± sd (the sd left out for one run).
