@@ -125,7 +125,7 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 	}
 	for _, m := range []string{"CNN2", "CNN3_dropout"} {
 		for _, seed := range []int64{1, 2} {
-			id := cluster.SweepID(m, seed, 3, 1024, 200)
+			id := cluster.SweepID(m, seed, 3, 1024, 200) + cluster.SweepSuffix(1024/12, "") // --val: a twelfth of --limit-train
 			got, err := results.LoadRun(filepath.Join(runs, id))
 			if err != nil {
 				t.Fatal(err)
