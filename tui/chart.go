@@ -124,9 +124,28 @@ func labelStep(digits int, colsPerEpoch float64) int {
 // renderChart draws per-epoch train and test curves (epoch e at X = e) in a
 // w x h box, Y axis labels included, X axis labelled with whole epochs.
 func renderChart(st *Styles, kind chartKind, train, test []float64, w, h int) string {
-	n := max(len(train), len(test))
+	return renderCurves(st, kind, test, [][]float64{train}, !st.NoColor, w, h)
+}
+
+// renderBand draws a group's mean curve solid and mean ± sd dotted around it.
+func renderBand(st *Styles, kind chartKind, mean, sd []float64, w, h int) string {
+	lo, hi := make([]float64, len(mean)), make([]float64, len(mean))
+	for i := range mean {
+		lo[i], hi[i] = mean[i]-sd[i], mean[i]+sd[i]
+	}
+	return renderCurves(st, kind, mean, [][]float64{lo, hi}, false, w, h)
+}
+
+// renderCurves draws solid (the test colour) and the others (the train
+// colour): as braille lines when colour tells them apart (colored), else
+// dotted.
+func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float64, colored bool, w, h int) string {
+	n := len(solid)
+	for _, o := range others {
+		n = max(n, len(o))
+	}
 	maxX := max(n, 1)
-	lo, hi := yRange(kind, train, test)
+	lo, hi := yRange(kind, append([][]float64{solid}, others...)...)
 	ystep := 1
 	if h-2 >= 8 {
 		ystep = 2
@@ -187,16 +206,18 @@ func renderChart(st *Styles, kind chartKind, train, test []float64, w, h int) st
 		}
 		return c.View()
 	}
-	push(dsTest, test)
-	if !st.NoColor {
-		push(dsTrain, train)
+	push(dsTest, solid)
+	if colored && len(others) == 1 {
+		push(dsTrain, others[0])
 		c.DrawBrailleAll()
 		return c.View()
 	}
 	// Without colour the curves can only differ in their line: test solid,
-	// train dotted.
+	// train (or the band's edges) dotted.
 	c.DrawBrailleDataSets([]string{dsTest})
-	drawDotted(&c, train, st)
+	for _, o := range others {
+		drawDotted(&c, o, st)
+	}
 	return c.View()
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,43 @@ func TestTableGroupsSeeds(t *testing.T) {
 	press(m, "m")
 	if v := m.View(); strings.Count(v, "CNN2_dropout") != 3 {
 		t.Errorf("m again: not one row per run:\n%s", v)
+	}
+}
+
+// In the focus view, m shows the run's group: the mean test accuracy and
+// loss of its seeds, with ± one standard deviation.
+func TestFocusShowsSeedsMean(t *testing.T) {
+	runs := fixDiskRuns()
+	base := runs[0]
+	for i, k := range []float64{0.30, 0.40} {
+		r := *base
+		r.ID, r.Seed = base.ID+"-"+string(rune('2'+i)), int64(2+i)
+		r.Epochs = nil
+		for e := 1; e <= 8; e++ {
+			r.Epochs = append(r.Epochs, fixEpoch(e, k, 60))
+		}
+		runs = append(runs, &r)
+	}
+	m := New(Options{RunsDir: t.TempDir(), Runs: runs, Now: fixNow})
+	m.Update(teaSize(120, 40))
+	m.c.selected = base.ID
+	press(m, "tab", "tab")
+	if v := m.View(); strings.Contains(v, "mean of") {
+		t.Fatalf("the group's mean before m:\n%s", v)
+	}
+	press(m, "m")
+	var accs []float64
+	for _, r := range []*results.Run{runs[0], runs[2], runs[3]} {
+		accs = append(accs, r.Epochs[7].TestAcc*100)
+	}
+	st := results.NewStat(accs)
+	v := m.View()
+	if want := fmt.Sprintf("mean of 3 seeds %.2f%%", st.Mean); !strings.Contains(v, want) || !strings.Contains(v, fmt.Sprintf("± sd %.2f%%", st.SD)) {
+		t.Fatalf("focus view lacks %q ± %.2f:\n%s", want, st.SD, v)
+	}
+	// A run with no other seed keeps its own curves.
+	m.c.selected = runs[1].ID
+	if v := m.View(); strings.Contains(v, "mean of") {
+		t.Errorf("a run without seeds shows a group:\n%s", v)
 	}
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -22,6 +23,48 @@ type focusView struct {
 	// used: update scrolls it on the key table's keys.
 	vp     viewport.Model
 	models map[string]ModelInfo
+	// band shows, for a run trained with several seeds, its group's mean
+	// curves with ± one standard deviation instead of the run's own.
+	band bool
+}
+
+// groupBand is the per-epoch mean and standard deviation of the test
+// accuracy (percent) and loss of the runs grouped with r (same model,
+// recipe and data), over the epochs all of them have; n is the number of
+// runs, 0 when r has no group of two or more.
+func (v *focusView) groupBand(r *runState) (n int, acc, accSD, loss, lossSD []float64) {
+	list := v.c.store.list()
+	recs := records(list)
+	var ids []string
+	for _, g := range results.Groups(recs) {
+		if slices.Contains(g.IDs, r.ID) {
+			ids = g.IDs
+		}
+	}
+	var runs []*results.Run
+	for _, rec := range recs {
+		if slices.Contains(ids, rec.ID) && len(rec.Epochs) > 0 {
+			runs = append(runs, rec)
+		}
+	}
+	if len(runs) < 2 {
+		return 0, nil, nil, nil, nil
+	}
+	common := len(runs[0].Epochs)
+	for _, x := range runs {
+		common = min(common, len(x.Epochs))
+	}
+	for e := range common {
+		var a, l []float64
+		for _, x := range runs {
+			a = append(a, x.Epochs[e].TestAcc*100)
+			l = append(l, x.Epochs[e].TestLoss)
+		}
+		sa, sl := results.NewStat(a), results.NewStat(l)
+		acc, accSD = append(acc, sa.Mean), append(accSD, sa.SD)
+		loss, lossSD = append(loss, sl.Mean), append(lossSD, sl.SD)
+	}
+	return len(runs), acc, accSD, loss, lossSD
 }
 
 func newFocusView(c *common) *focusView {
@@ -31,6 +74,9 @@ func newFocusView(c *common) *focusView {
 func (v *focusView) update(msg tea.KeyMsg) tea.Cmd {
 	k := v.c.keys
 	switch {
+	case key.Matches(msg, k.Group):
+		v.band = !v.band
+		return nil
 	case key.Matches(msg, k.Left):
 		v.c.selectIndex(v.c.selectedIndex() - 1)
 		v.sync()
@@ -165,12 +211,22 @@ func (v *focusView) content(r *runState) []string {
 	add(progressBar(st, barFraction(r), bw) + "  " + truncate(act, w-bw-2))
 	add("")
 
-	// Charts side by side.
+	// Charts side by side: the run's, or its group's mean ± sd.
 	cw := (w - 2) / 2
 	chh := max(8, (h-6)/2)
-	add(padRight(legend(st, chartAcc, r, cw), cw) + "  " + legend(st, chartLoss, r, w-cw-2))
-	add(lipgloss.JoinHorizontal(lipgloss.Top, fit(r.chart(st, chartAcc, cw, chh), cw, chh), "  ",
-		fit(r.chart(st, chartLoss, w-cw-2, chh), w-cw-2, chh)))
+	if n, acc, accSD, loss, lossSD := v.groupBand(r); v.band && n >= 2 {
+		bandLegend := func(title string, mean, sd []float64, f string, w int) string {
+			m, d := mean[len(mean)-1], sd[len(sd)-1]
+			return truncate(fmt.Sprintf("%s %s mean of %d seeds "+f+"  %s ± sd "+f, st.Bold.Render(title), st.legendKey(false), n, m, st.legendKey(true), d), w)
+		}
+		add(padRight(bandLegend("test acc", acc, accSD, "%.2f%%", cw), cw) + "  " + bandLegend("test loss", loss, lossSD, "%.4f", w-cw-2))
+		add(lipgloss.JoinHorizontal(lipgloss.Top, fit(renderBand(st, chartAcc, acc, accSD, cw, chh), cw, chh), "  ",
+			fit(renderBand(st, chartLoss, loss, lossSD, w-cw-2, chh), w-cw-2, chh)))
+	} else {
+		add(padRight(legend(st, chartAcc, r, cw), cw) + "  " + legend(st, chartLoss, r, w-cw-2))
+		add(lipgloss.JoinHorizontal(lipgloss.Top, fit(r.chart(st, chartAcc, cw, chh), cw, chh), "  ",
+			fit(r.chart(st, chartLoss, w-cw-2, chh), w-cw-2, chh)))
+	}
 	add("")
 
 	hist := v.history(r)

@@ -73,7 +73,7 @@ func newKeyMap() *keyMap {
 		Export:     b(k("e"), h("e", "export table")),
 		Sort:       b(k("s"), h("s", "sort by column")),
 		SortColumn: b(k("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), h("1-9,0", "sort by Nth column")),
-		Group:      b(k("m"), h("m", "group seeds: mean ± sd")),
+		Group:      b(k("m"), h("m", "seeds: mean ± sd")),
 		Help:       b(k("?"), h("?", "help")),
 		Quit:       b(k("q", "ctrl+c"), h("q", "quit")),
 
@@ -162,7 +162,7 @@ func (k *keyMap) shortFor(v view) []key.Binding {
 	case viewTable:
 		return []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("group", k.Group), newRun, export, help, quit}
 	case viewFocus:
-		return []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("back", k.Back), cancel, help, quit}
+		return []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("back", k.Back), help, quit}
 	}
 	return []key.Binding{tab, h("move", k.Left, k.Up, k.Down, k.Right), h("focus", k.Focus), newRun, cancel, help, quit}
 }
