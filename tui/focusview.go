@@ -258,7 +258,12 @@ func (v *focusView) content(r *runState) []string {
 // history is the per-epoch table of run r, the epoch in training last.
 func (v *focusView) history(r *runState) []string {
 	st := v.c.styles
-	out := []string{st.Header.Render(fmt.Sprintf("%5s  %10s  %9s  %9s  %9s  %7s  %6s", "Epoch", "Train loss", "Train acc", "Test loss", "Test acc", "Train s", "Eval s"))}
+	val := r.ValSize > 0
+	head := fmt.Sprintf("%5s  %10s  %9s  %9s  %9s  %7s  %6s", "Epoch", "Train loss", "Train acc", "Test loss", "Test acc", "Train s", "Eval s")
+	if val {
+		head = fmt.Sprintf("%5s  %10s  %9s  %9s  %9s  %9s  %7s  %6s", "Epoch", "Train loss", "Train acc", "Val acc", "Test loss", "Test acc", "Train s", "Eval s")
+	}
+	out := []string{st.Header.Render(head)}
 	if len(r.Epochs) == 0 && r.Progress == nil {
 		out = append(out, st.Dim.Render("  no epoch finished yet"))
 	}
@@ -269,6 +274,10 @@ func (v *focusView) history(r *runState) []string {
 		}
 		line := fmt.Sprintf("%5d  %10.4f  %8s%%  %9.4f  %8s%%%s %7.1f  %6.1f", e.Epoch, e.TrainLoss, pct(e.TrainAcc),
 			e.TestLoss, pct(e.TestAcc), mark, e.TrainSeconds, e.EvalSeconds)
+		if val {
+			line = fmt.Sprintf("%5d  %10.4f  %8s%%  %8s%%  %9.4f  %8s%%%s %7.1f  %6.1f", e.Epoch, e.TrainLoss, pct(e.TrainAcc),
+				pct(e.ValAcc), e.TestLoss, pct(e.TestAcc), mark, e.TrainSeconds, e.EvalSeconds)
+		}
 		if mark == "*" {
 			line = st.Best.Render(line)
 		}
@@ -282,7 +291,11 @@ func (v *focusView) history(r *runState) []string {
 		out = append(out, st.Dim.Render(fmt.Sprintf("%5d  %10.4f  %8s%%  %-20s", p.Epoch, p.Loss, pct(p.Acc), doing+" …")))
 	}
 	if r.BestEpoch > 0 {
-		out = append(out, st.Dim.Render("* best test accuracy"))
+		note := "* best test accuracy (the seed's way of choosing)"
+		if val {
+			note = fmt.Sprintf("* best epoch, chosen on validation accuracy (%s images held out)", results.Thousands(r.ValSize))
+		}
+		out = append(out, st.Dim.Render(note))
 	}
 	return out
 }
