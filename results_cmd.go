@@ -18,9 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+	"github.com/muesli/termenv"
+
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/tui"
 )
 
 // loadModelArg loads the model --model names: "best" is the best model of
@@ -156,8 +161,78 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		default:
 			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: DIFFERENT (%v vs %v)\n", results.Percent(recorded), src.Epoch, ev.Accuracy(), recorded)
 		}
+		if f, ok := stdout.(*os.File); ok && isTerminal(stdout) {
+			width := 80
+			if w, _, err := term.GetSize(f.Fd()); err == nil && w > 0 {
+				width = w
+			}
+			writeEvalTerminal(stdout, ev, test, doc.Classes, termenv.NewOutput(f).EnvColorProfile(), width)
+			return nil
+		}
 		ev.WriteConfusion(stdout, doc.Classes)
 		return nil
+	}
+}
+
+// writeEvalTerminal writes what `fmnist eval` shows on a terminal after its
+// header lines, in at most width columns and colour profile prof: the
+// confusion matrix as a heatmap, per-class accuracy as bars, and the most
+// confident mistakes (up to 6, as many as fit side by side) as half-block
+// images of test's images, each captioned "true → pred" and with the
+// probability the model gave its wrong answer.
+func writeEvalTerminal(w io.Writer, ev *results.Evaluation, test *trainer.Dataset, classes []string, prof termenv.Profile, width int) {
+	name := func(c int) string {
+		if c < len(classes) {
+			return classes[c]
+		}
+		return fmt.Sprint(c)
+	}
+	fmt.Fprintf(w, "confusion matrix (rows: true class, columns: predicted class):\n")
+	for _, l := range tui.Heatmap(ev.Confusion, classes, prof, width) {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintf(w, "per-class accuracy:\n")
+	for _, l := range tui.ClassBars(ev.Confusion, classes, prof, width) {
+		fmt.Fprintln(w, l)
+	}
+	if len(ev.Mistakes) == 0 {
+		fmt.Fprintf(w, "no mistakes\n")
+		return
+	}
+
+	// 28x28 images are 28 cells by 14 lines; a terminal narrower than one
+	// gets one image scaled down to its width.
+	const side, gap = trainer.ImageSize, 2
+	k, size := min(6, len(ev.Mistakes), (width+gap)/(side+gap)), side
+	if k == 0 {
+		k, size = 1, max(width, 1)
+	}
+	fmt.Fprintf(w, "most confident mistakes (%d of %d):\n", k, len(ev.Mistakes))
+	images := make([][]string, k)
+	captions := make([][2]string, k)
+	for i, mk := range ev.Mistakes[:k] {
+		g := tui.Gray{W: side, H: side, Pix: test.Images[mk.Index*trainer.Pixels : (mk.Index+1)*trainer.Pixels]}
+		if size != side {
+			g = tui.ScaleGray(g, size, size)
+		}
+		images[i] = tui.HalfBlocks(g, prof)
+		captions[i] = [2]string{name(mk.True) + " → " + name(mk.Pred), fmt.Sprintf("%s, image %d", results.Percent(mk.Prob), mk.Index)}
+	}
+	sep := strings.Repeat(" ", gap)
+	for y := range (size + 1) / 2 {
+		row := make([]string, k)
+		for i := range images {
+			row[i] = images[i][y]
+		}
+		fmt.Fprintln(w, strings.Join(row, sep))
+	}
+	for line := range 2 {
+		row := make([]string, k)
+		for i := range captions {
+			c := ansi.Truncate(captions[i][line], size, "…")
+			row[i] = c + strings.Repeat(" ", size-ansi.StringWidth(c))
+		}
+		fmt.Fprintln(w, strings.TrimRight(strings.Join(row, sep), " "))
 	}
 }
 

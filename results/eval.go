@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 
 	"fmnist/archs"
 	"fmnist/trainer"
@@ -16,6 +17,16 @@ type Evaluation struct {
 	Loss       float64 // mean cross-entropy
 	// Confusion[true][predicted] counts images.
 	Confusion [trainer.NumClasses][trainer.NumClasses]int
+	// Mistakes are the wrongly classified images, most confident first.
+	Mistakes []Mistake
+}
+
+// Mistake is a wrongly classified image: Index into the evaluated data set,
+// its True and predicted (Pred) classes, and Prob, the softmax probability
+// the model gave Pred.
+type Mistake struct {
+	Index, True, Pred int
+	Prob              float64
 }
 
 // Accuracy is Correct/N, computed as trainer.Evaluate does (so the two are
@@ -46,6 +57,7 @@ func (e *Evaluation) ClassCount(c int) int {
 
 // Evaluate runs m over d in evaluation mode (BatchNorm moving statistics, no
 // dropout), with the same batches as training's per-epoch evaluation.
+// Mistakes come sorted by Prob, highest first (ties by Index).
 func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluation, error) {
 	if d == nil || d.N == 0 {
 		return nil, fmt.Errorf("no test images")
@@ -58,12 +70,21 @@ func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluat
 		p := trainer.Argmax(logits)
 		if p == l {
 			ev.Correct++
+		} else {
+			ev.Mistakes = append(ev.Mistakes, Mistake{Index: i, True: l, Pred: p, Prob: Softmax(logits)[p]})
 		}
 		ev.Confusion[l][p]++
 	})
 	if err != nil {
 		return nil, err
 	}
+	sort.Slice(ev.Mistakes, func(a, b int) bool {
+		ma, mb := ev.Mistakes[a], ev.Mistakes[b]
+		if ma.Prob != mb.Prob {
+			return ma.Prob > mb.Prob
+		}
+		return ma.Index < mb.Index
+	})
 	ev.Loss = lossSum / float64(d.N)
 	return ev, nil
 }

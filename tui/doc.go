@@ -21,7 +21,9 @@
 //	tableview.go   Table view: every run against the seed study, sortable
 //	focusview.go   Focus view: one run, large charts, history, recipe, layers,
 //	               scrolled in a bubbles viewport
-//	chart.go       per-epoch accuracy and loss charts (ntcharts)
+//	chart.go       per-epoch accuracy and loss charts (ntcharts), a group's mean ± sd
+//	halfblock.go   Gray, ScaleGray, HalfBlocks: grey images in half blocks
+//	heatmap.go     Heatmap, ClassBars: the confusion matrix and per-class accuracy
 //	newrun.go, confirm.go   the new-run form and the yes/no questions
 //	help.go        the help screen and the footer's key help
 //	keys.go        the key table (keyMap): every key binding, with the

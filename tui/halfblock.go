@@ -1,0 +1,217 @@
+package tui
+
+// Grey images on the terminal: two pixels per cell with the upper half block
+// "▀" (foreground: upper pixel, background: lower pixel), or shade characters
+// when there is no colour. The escape codes are written here directly, not
+// through lipgloss: an image is hundreds of cells.
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/muesli/termenv"
+)
+
+// Gray is a grey image: W x H values, row-major, 0 black to 1 white.
+type Gray struct {
+	W, H int
+	Pix  []float32
+}
+
+// at is the pixel at (x, y) clamped to [0,1]; outside the image it is black.
+func (g Gray) at(x, y int) float32 {
+	if x < 0 || y < 0 || x >= g.W || y >= g.H || y*g.W+x >= len(g.Pix) {
+		return 0
+	}
+	v := g.Pix[y*g.W+x]
+	switch {
+	case v > 1:
+		return 1
+	case v >= 0:
+		return v
+	}
+	return 0 // negative or NaN
+}
+
+// ScaleGray resamples g to w x h by area averaging: each new pixel is the
+// mean of the part of g it covers (weighted by overlap). Equal sizes return a
+// copy of g.
+func ScaleGray(g Gray, w, h int) Gray {
+	w, h = max(w, 0), max(h, 0)
+	out := Gray{W: w, H: h, Pix: make([]float32, w*h)}
+	if w == g.W && h == g.H {
+		for i := range out.Pix {
+			out.Pix[i] = g.at(i%w, i/w)
+		}
+		return out
+	}
+	if g.W <= 0 || g.H <= 0 {
+		return out
+	}
+	xs, ys := areaWeights(g.W, w), areaWeights(g.H, h)
+	norm := float64(g.W) * float64(g.H)
+	for y := range h {
+		for x := range w {
+			var sum float64
+			for _, wy := range ys[y] {
+				for _, wx := range xs[x] {
+					sum += float64(wy.n) * float64(wx.n) * float64(g.at(wx.i, wy.i))
+				}
+			}
+			out.Pix[y*w+x] = float32(sum / norm)
+		}
+	}
+	return out
+}
+
+// overlap is source pixel i's share n of a destination pixel.
+type overlap struct{ i, n int }
+
+// areaWeights maps src pixels onto dst pixels along one axis. In units of
+// 1/(src*dst), destination pixel d spans [d*src, (d+1)*src) and source pixel
+// i spans [i*dst, (i+1)*dst); the weights are the (integer) overlaps, which
+// add up to src for every d.
+func areaWeights(src, dst int) [][]overlap {
+	ws := make([][]overlap, dst)
+	for d := range dst {
+		lo, hi := d*src, (d+1)*src
+		for i := lo / dst; i < src && i*dst < hi; i++ {
+			if n := min(hi, (i+1)*dst) - max(lo, i*dst); n > 0 {
+				ws[d] = append(ws[d], overlap{i, n})
+			}
+		}
+	}
+	return ws
+}
+
+// shades are the characters used without colour, from empty to full.
+var shades = []rune(" ░▒▓█")
+
+// shade is the shade character for v in [0,1].
+func shade(v float64) rune {
+	i := int(math.Round(v * float64(len(shades)-1)))
+	return shades[min(max(i, 0), len(shades)-1)]
+}
+
+// sgrReset ends every coloured line.
+const sgrReset = "\x1b[0m"
+
+// HalfBlocks draws g as ceil(H/2) lines of W cells. With colour each cell is
+// "▀" with the upper pixel's grey as foreground and the lower pixel's as
+// background (black below the last row), in the profile's nearest grey
+// (TrueColor exact, ANSI256 the xterm greys 16, 231 and 232-255, ANSI black,
+// bright black, white and bright white); a colour code is written only when
+// the colour changes and every line ends with a reset. With termenv.Ascii
+// there are no escape codes: each cell is a shade character (" ░▒▓█") for
+// the mean of its two pixels.
+func HalfBlocks(g Gray, prof termenv.Profile) []string {
+	if g.W <= 0 || g.H <= 0 {
+		return nil
+	}
+	lines := make([]string, 0, (g.H+1)/2)
+	var b strings.Builder
+	for y := 0; y < g.H; y += 2 {
+		b.Reset()
+		if prof == termenv.Ascii {
+			for x := range g.W {
+				b.WriteRune(shade((float64(g.at(x, y)) + float64(g.at(x, y+1))) / 2))
+			}
+			lines = append(lines, b.String())
+			continue
+		}
+		fg, bg := -1, -1
+		for x := range g.W {
+			f, k := greyIndex(prof, g.at(x, y)), greyIndex(prof, g.at(x, y+1))
+			if f != fg {
+				writeGreySGR(&b, prof, f, false)
+				fg = f
+			}
+			if k != bg {
+				writeGreySGR(&b, prof, k, true)
+				bg = k
+			}
+			b.WriteString("▀")
+		}
+		b.WriteString(sgrReset)
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
+// grey8 is v in [0,1] as 0-255.
+func grey8(v float32) int { return int(math.Round(float64(v) * 255)) }
+
+// The greys of the 16-colour palette (as termenv has them): black, bright
+// black, white, bright white, with their foreground SGR codes.
+var (
+	ansiGreyLevels = [4]int{0, 128, 192, 255}
+	ansiGreyFG     = [4]int{30, 90, 37, 97}
+)
+
+// xterm256Grey is the level of grey palette entry n (16, 231 or 232-255).
+func xterm256Grey(n int) int {
+	switch n {
+	case 16:
+		return 0
+	case 231:
+		return 255
+	}
+	return 8 + 10*(n-232)
+}
+
+// greyIndex is v's colour in prof: the 0-255 level for TrueColor, the
+// palette entry for ANSI256 (16, 231 or 232-255) and an index into
+// ansiGreyLevels for ANSI. Ties go to the darker grey.
+func greyIndex(prof termenv.Profile, v float32) int {
+	l := float64(v) * 255
+	switch prof {
+	case termenv.ANSI256:
+		best, bd := 16, l
+		for _, n := range [...]int{232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 231} {
+			if d := math.Abs(l - float64(xterm256Grey(n))); d < bd {
+				best, bd = n, d
+			}
+		}
+		return best
+	case termenv.ANSI:
+		best, bd := 0, l
+		for i, lv := range ansiGreyLevels {
+			if d := math.Abs(l - float64(lv)); d < bd {
+				best, bd = i, d
+			}
+		}
+		return best
+	}
+	return grey8(v)
+}
+
+// writeGreySGR writes the escape code that sets the foreground (or
+// background) to grey c, as greyIndex gave it for prof.
+func writeGreySGR(b *strings.Builder, prof termenv.Profile, c int, bg bool) {
+	b.WriteString("\x1b[")
+	switch prof {
+	case termenv.ANSI256:
+		if bg {
+			b.WriteString("48;5;")
+		} else {
+			b.WriteString("38;5;")
+		}
+		b.WriteString(strconv.Itoa(c))
+	case termenv.ANSI:
+		code := ansiGreyFG[c]
+		if bg {
+			code += 10
+		}
+		b.WriteString(strconv.Itoa(code))
+	default:
+		s := strconv.Itoa(c)
+		if bg {
+			b.WriteString("48;2;")
+		} else {
+			b.WriteString("38;2;")
+		}
+		b.WriteString(s + ";" + s + ";" + s)
+	}
+	b.WriteByte('m')
+}
