@@ -9,6 +9,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
 	tslc "github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
+	"github.com/charmbracelet/lipgloss"
 )
 
 // chartKind is which figure a chart plots.
@@ -144,13 +145,45 @@ func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float6
 	for _, o := range others {
 		n = max(n, len(o))
 	}
-	maxX := max(n, 1)
 	lo, hi := yRange(kind, append([][]float64{solid}, others...)...)
+	c := epochChart(st, kind, n, lo, hi, w, h,
+		tslc.WithDataSetStyle(dsTrain, st.Train),
+		tslc.WithDataSetStyle(dsTest, st.Test),
+	)
+	if n == 0 {
+		return emptyChart(c, st)
+	}
+	push := func(name string, vs []float64) {
+		for i, v := range vs {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				c.PushDataSet(name, tslc.TimePoint{Time: time.Unix(int64(i+1), 0), Value: v})
+			}
+		}
+	}
+	push(dsTest, solid)
+	if colored && len(others) == 1 {
+		push(dsTrain, others[0])
+		c.DrawBrailleAll()
+		return c.View()
+	}
+	// Without colour the curves can only differ in their line: test solid,
+	// train (or the band's edges) dotted.
+	c.DrawBrailleDataSets([]string{dsTest})
+	for _, o := range others {
+		drawLine(c, o, st.Train, dotted)
+	}
+	return c.View()
+}
+
+// epochChart is an empty chart of w x h cells for n epochs (epoch e at
+// X = e) and Y from lo to hi, its axes labelled: whole epochs on X.
+func epochChart(st *Styles, kind chartKind, n int, lo, hi float64, w, h int, opts ...tslc.Option) *tslc.Model {
+	maxX := max(n, 1)
 	ystep := 1
 	if h-2 >= 8 {
 		ystep = 2
 	}
-	var c tslc.Model
+	c := new(tslc.Model)
 	// Epoch e is plotted at X = e in an X range of [0.5, maxX+0.5], so that
 	// the first and last points do not sit on the chart's edges. ntcharts
 	// puts the label of graph column i-1 in column i (its column 0 is the
@@ -173,14 +206,12 @@ func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float6
 		}
 		return ""
 	}
-	c = tslc.New(w, h,
+	*c = tslc.New(w, h, append([]tslc.Option{
 		tslc.WithXLabelFormatter(xLabel),
 		tslc.WithYLabelFormatter(yFormat(kind, lo, hi)),
 		tslc.WithXYSteps(1, ystep),
 		tslc.WithAxesStyles(st.Axis, st.AxisLabel),
-		tslc.WithDataSetStyle(dsTrain, st.Train),
-		tslc.WithDataSetStyle(dsTest, st.Test),
-	)
+	}, opts...)...)
 	// A column and a half of room right of the last point, so that its
 	// label (one column right of it) is drawn.
 	xmax := float64(maxX) + 0.5 + 1.5*float64(maxX)/float64(max(1, w-8))
@@ -189,45 +220,104 @@ func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float6
 	c.SetYRange(lo, hi)
 	c.SetViewYRange(lo, hi) // rescales
 	c.AutoMinX, c.AutoMaxX, c.AutoMinY, c.AutoMaxY = false, false, false, false
-	push := func(name string, vs []float64) {
-		for i, v := range vs {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				c.PushDataSet(name, tslc.TimePoint{Time: time.Unix(int64(i+1), 0), Value: v})
-			}
-		}
-	}
-	if n == 0 {
-		c.Clear()
-		c.DrawXYAxisAndLabel()
-		msg := "no epoch yet"
-		if gw := c.GraphWidth(); gw >= len(msg) {
-			x := c.Origin().X + 1 + (gw-len(msg))/2
-			c.Canvas.SetStringWithStyle(canvas.Point{X: x, Y: c.Origin().Y / 2}, msg, st.Dim)
-		}
-		return c.View()
-	}
-	push(dsTest, solid)
-	if colored && len(others) == 1 {
-		push(dsTrain, others[0])
-		c.DrawBrailleAll()
-		return c.View()
-	}
-	// Without colour the curves can only differ in their line: test solid,
-	// train (or the band's edges) dotted.
-	c.DrawBrailleDataSets([]string{dsTest})
-	for _, o := range others {
-		drawDotted(&c, o, st)
+	return c
+}
+
+// emptyChart draws c's axes with a note that there is nothing to plot yet.
+func emptyChart(c *tslc.Model, st *Styles) string {
+	c.Clear()
+	c.DrawXYAxisAndLabel()
+	msg := "no epoch yet"
+	if gw := c.GraphWidth(); gw >= len(msg) {
+		x := c.Origin().X + 1 + (gw-len(msg))/2
+		c.Canvas.SetStringWithStyle(canvas.Point{X: x, Y: c.Origin().Y / 2}, msg, st.Dim)
 	}
 	return c.View()
 }
 
-// drawDotted draws vs (epoch i+1 at X = i+1) over the chart as a dotted
-// braille line, scaled as timeserieslinechart scales its data sets.
-func drawDotted(c *tslc.Model, vs []float64, st *Styles) {
+// linePattern is how a curve is drawn: which of its braille dots are set.
+type linePattern int
+
+const (
+	solid  linePattern = iota // every dot
+	dashed                    // four dots on, two off
+	dotted                    // every third dot
+)
+
+// on reports whether the k-th dot along a curve of pattern p is drawn.
+func (p linePattern) on(k int) bool {
+	switch p {
+	case dashed:
+		return k%6 < 4
+	case dotted:
+		return k%3 == 0
+	}
+	return true
+}
+
+// curve is one of the series of a chart of several: per-epoch values,
+// drawn in style with pattern, and label drawn beside its latest point.
+type curve struct {
+	vals    []float64
+	style   lipgloss.Style
+	pattern linePattern
+	label   string // one cell; "" for none
+}
+
+// renderMulti draws curves over one chart of w x h cells, with the axes of
+// renderChart, each in its style and pattern, in order (later curves win
+// the cells they share), then each label one cell right of its curve's
+// latest point (or the nearest free cell about it).
+func renderMulti(st *Styles, kind chartKind, curves []curve, w, h int) string {
+	n := 0
+	var vals [][]float64
+	for _, cv := range curves {
+		n = max(n, len(cv.vals))
+		vals = append(vals, cv.vals)
+	}
+	lo, hi := yRange(kind, vals...)
+	c := epochChart(st, kind, n, lo, hi, w, h)
+	if n == 0 {
+		return emptyChart(c, st)
+	}
+	c.Clear()
+	c.DrawXYAxisAndLabel()
+	type labelAt struct {
+		p     canvas.Point
+		text  string
+		style lipgloss.Style
+	}
+	var labels []labelAt
+	for _, cv := range curves {
+		if last, ok := drawLine(c, cv.vals, cv.style, cv.pattern); ok && cv.label != "" {
+			labels = append(labels, labelAt{last, cv.label, cv.style})
+		}
+	}
+	// Labels go on the graph area only, one cell each, never on another.
+	left, right, bottom := c.Origin().X+1, c.Origin().X+1+c.GraphWidth(), c.Origin().Y
+	taken := map[canvas.Point]bool{}
+	for _, l := range labels {
+		for _, d := range []canvas.Point{{X: 1}, {X: 1, Y: -1}, {X: 1, Y: 1}, {X: 2}, {}, {Y: -1}, {Y: 1}} {
+			p := l.p.Add(d)
+			if p.X >= left && p.X < right && p.Y >= 0 && p.Y < bottom && !taken[p] {
+				taken[p] = true
+				c.Canvas.SetStringWithStyle(p, l.text, l.style)
+				break
+			}
+		}
+	}
+	return c.View()
+}
+
+// drawLine draws vs (epoch i+1 at X = i+1) over the chart as a braille
+// line of pattern p, scaled as timeserieslinechart scales its data sets;
+// the latest value is always drawn. It returns the canvas cell of the
+// latest value, ok false if vs has none.
+func drawLine(c *tslc.Model, vs []float64, style lipgloss.Style, p linePattern) (last canvas.Point, ok bool) {
 	gw, gh := c.GraphWidth(), c.GraphHeight()
 	dx, dy := c.ViewMaxX()-c.ViewMinX(), c.ViewMaxY()-c.ViewMinY()
 	if gw <= 0 || gh <= 0 || dx <= 0 || dy <= 0 {
-		return
+		return last, false
 	}
 	grid := graph.NewBrailleGrid(gw, gh, 0, float64(gw), 0, float64(gh))
 	xs, ys := float64(gw)/dx, float64(c.Origin().Y)/dy
@@ -245,17 +335,21 @@ func drawDotted(c *tslc.Model, vs []float64, st *Styles) {
 		if i < len(pts)-1 {
 			line = line[:len(line)-1] // the next segment starts there
 		}
-		for _, p := range line {
-			if k%3 == 0 {
-				grid.Set(p)
+		for _, q := range line {
+			if p.on(k) {
+				grid.Set(q)
 			}
 			k++
 		}
 	}
+	origin := canvas.Point{X: c.Origin().X + 1, Y: 0}
 	if len(pts) > 0 {
-		grid.Set(pts[len(pts)-1]) // always show the latest value
+		lp := pts[len(pts)-1]
+		grid.Set(lp) // always show the latest value
+		last, ok = origin.Add(canvas.Point{X: lp.X / 2, Y: lp.Y / 4}), true
 	}
-	graph.DrawBraillePatterns(&c.Canvas, canvas.Point{X: c.Origin().X + 1, Y: 0}, grid.BraillePatterns(), st.Train)
+	graph.DrawBraillePatterns(&c.Canvas, origin, grid.BraillePatterns(), style)
+	return last, ok
 }
 
 // legend is the line above a chart: what it plots and the latest train and

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,7 +19,7 @@ const (
 )
 
 // common is what every component shares: the terminal size, styles, keys,
-// clock, the runs and the selected run.
+// clock, the runs, the selected run and the runs marked to compare.
 type common struct {
 	width, height int
 	styles        *Styles
@@ -27,6 +28,21 @@ type common struct {
 	store         *store
 	runsDir       string
 	selected      string // ID of the selected run; "" if none
+	// marks are the IDs of the runs marked to compare, in the order they
+	// were marked; kept for the dashboard's life, whatever runs come and go.
+	marks []string
+}
+
+// marked reports whether run id is marked to compare.
+func (c *common) marked(id string) bool { return slices.Contains(c.marks, id) }
+
+// toggleMark marks run id to compare, or unmarks it if it was.
+func (c *common) toggleMark(id string) {
+	if i := slices.Index(c.marks, id); i >= 0 {
+		c.marks = slices.Delete(c.marks, i, i+1)
+		return
+	}
+	c.marks = append(c.marks, id)
 }
 
 // bodyHeight is the height between the header and footer lines.

@@ -21,7 +21,10 @@
 //	tableview.go   Table view: every run against the seed study, sortable
 //	focusview.go   Focus view: one run, large charts, history, recipe, layers,
 //	               scrolled in a bubbles viewport
-//	chart.go       per-epoch accuracy and loss charts (ntcharts), a group's mean ± sd
+//	compareview.go Compare view: the marked runs' curves (or each model's best
+//	               run's) overlaid, one colour and line pattern each, a legend
+//	chart.go       per-epoch accuracy and loss charts (ntcharts), a group's
+//	               mean ± sd, several runs on one chart
 //	halfblock.go   Gray, ScaleGray, HalfBlocks: grey images in half blocks
 //	heatmap.go     Heatmap, ClassBars: the confusion matrix and per-class accuracy
 //	newrun.go, confirm.go   the new-run form and the yes/no questions

@@ -124,8 +124,8 @@ func TestFocusScrolling(t *testing.T) {
 	want("ctrl+d", h-1)
 	press(m, "ctrl+u")
 	want("ctrl+u", 0)
-	press(m, " ")
-	want("space", h-1)
+	press(m, " ") // space marks runs (in Runs and Table); it pages no more
+	want("space", 0)
 	press(m, "G")
 	want("G", n-h)
 	press(m, "down", "pgdown")

@@ -29,6 +29,11 @@ func TestGolden(t *testing.T) {
 		{"newrun", []string{"n", "down", "5"}},
 		{"quit-confirm", []string{"q"}},
 		{"cancel-confirm", []string{"x"}},
+		{"runs-marked", []string{"space", "left", "space"}},
+		{"table-marked", []string{"tab", "space", "home", "space"}},
+		{"compare", []string{"shift+tab"}},
+		{"compare-train", []string{"shift+tab", "t"}},
+		{"compare-marked", []string{"space", "left", "space", "shift+tab"}},
 	}
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		for _, c := range cases {

@@ -22,7 +22,7 @@ func (v *helpView) model() help.Model {
 	h.Styles.ShortDesc = st.DescHelp
 	h.Styles.ShortSeparator = st.Dim
 	h.Styles.Ellipsis = st.Dim
-	h.ShortSeparator = "  "
+	h.ShortSeparator = footerSep
 	return h
 }
 
@@ -30,7 +30,7 @@ func (v *helpView) model() help.Model {
 func (v *helpView) short(vw view, w int) string {
 	h := v.model()
 	h.Width = w
-	return h.ShortHelpView(v.c.keys.shortFor(vw))
+	return h.ShortHelpView(v.c.keys.shortFor(vw, w))
 }
 
 // view is the help screen: the key table's bindings (FullHelp), then what
@@ -45,14 +45,16 @@ func (v *helpView) view() string {
 		"",
 		v.model().FullHelpView(k.FullHelp()),
 		"",
-		st.Bold.Render("Runs") + "   one panel per run: status, epoch, progress of the epoch in training",
-		"       with images/s and the run's ETA, accuracy and loss per epoch.",
-		st.Bold.Render("Table") + "  every run in the runs directory. " + leftRight + " choose a column, " + sort + " sorts by it",
-		"       (" + sort + " again reverses), " + nth + " sort by the Nth column; " + hintLabel(k.Focus) + " focuses.",
-		"       * marks the best accuracy and s/epoch; " + hintLabel(k.Group) + " groups seeds: mean ± sd, n.",
-		st.Bold.Render("Focus") + "  one run: charts, epochs, recipe, layers; " + leftRight + " other run; " + hintLabel(k.Group) + " its seeds' mean.",
-		st.Bold.Render("Charts") + " x axis: epoch. " + curves(st),
-		st.Bold.Render("Quit") + "   with runs active, " + hintLabel(k.Quit) + " asks first; quitting cancels them.",
+		st.Bold.Render("Runs") + "    one panel per run: status, progress, images/s, ETA, accuracy and loss.",
+		st.Bold.Render("Table") + "   every run in the runs directory. " + leftRight + " choose a column, " + sort + " sorts by it",
+		"        (" + sort + " again reverses), " + nth + " sort by the Nth column; " + hintLabel(k.Focus) + " focuses.",
+		"        * marks the best accuracy and s/epoch; " + hintLabel(k.Group) + " groups seeds: mean ± sd, n.",
+		st.Bold.Render("Focus") + "   one run: charts, epochs, recipe, layers; " + leftRight + " other run; " + hintLabel(k.Group) + " seeds' mean.",
+		st.Bold.Render("Compare") + " runs marked (" + markGlyph + ") with " + hintLabel(k.Mark) + ", else each model's best run; " +
+			hintLabel(k.TrainCurves) + ": train curves.",
+		"        " + compareRuns(st),
+		st.Bold.Render("Charts") + "  x axis: epoch. " + curves(st),
+		st.Bold.Render("Quit") + "    with runs active, " + hintLabel(k.Quit) + " asks first; quitting cancels them.",
 		"",
 		st.Dim.Render(k.closeHelp()),
 	}
@@ -65,4 +67,12 @@ func curves(st *Styles) string {
 		return st.legendKey(true) + " train (dotted), " + st.legendKey(false) + " test (solid)."
 	}
 	return st.legendKey(true) + " train (blue), " + st.legendKey(false) + " test (orange)."
+}
+
+// compareRuns explains how the Compare view tells its runs apart.
+func compareRuns(st *Styles) string {
+	if st.NoColor {
+		return "Each run has a line (━ ╍ ┄ in turn) and a label (1-9, a-z) at its end."
+	}
+	return "Each run has a colour of its own and a label (1-9, a-z) at its end."
 }

@@ -33,6 +33,7 @@ type keyMap struct {
 	New, Cancel, Export   key.Binding
 	Sort, SortColumn      key.Binding
 	Group                 key.Binding
+	Mark, TrainCurves     key.Binding // mark a run to compare; Compare's train curves
 	Help, Quit            key.Binding
 
 	// A question (confirmDialog): yes or no, plus a key of one question each:
@@ -56,26 +57,28 @@ func newKeyMap() *keyMap {
 	b := key.NewBinding
 	k, h := key.WithKeys, key.WithHelp
 	return &keyMap{
-		NextView:   b(k("tab"), h("tab", "next view")),
-		PrevView:   b(k("shift+tab"), h("shift+tab", "previous view")),
-		Up:         b(k("up", "k"), h("↑/k", "up")),
-		Down:       b(k("down", "j"), h("↓/j", "down")),
-		Left:       b(k("left", "h"), h("←/h", "left")),
-		Right:      b(k("right", "l"), h("→/l", "right")),
-		PageUp:     b(k("pgup", "ctrl+u"), h("pgup", "page up")),
-		PageDown:   b(k("pgdown", "ctrl+d", " "), h("pgdn", "page down")),
-		Top:        b(k("home", "g"), h("g/home", "first")),
-		Bottom:     b(k("end", "G"), h("G/end", "last")),
-		Focus:      b(k("enter"), h("enter", "focus run")),
-		Back:       b(k("esc"), h("esc", "back")),
-		New:        b(k("n"), h("n", "new run")),
-		Cancel:     b(k("x"), h("x", "cancel run")),
-		Export:     b(k("e"), h("e", "export table")),
-		Sort:       b(k("s"), h("s", "sort by column")),
-		SortColumn: b(k("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), h("1-9,0", "sort by Nth column")),
-		Group:      b(k("m"), h("m", "seeds: mean ± sd")),
-		Help:       b(k("?"), h("?", "help")),
-		Quit:       b(k("q", "ctrl+c"), h("q", "quit")),
+		NextView:    b(k("tab"), h("tab", "next view")),
+		PrevView:    b(k("shift+tab"), h("shift+tab", "previous view")),
+		Up:          b(k("up", "k"), h("↑/k", "up")),
+		Down:        b(k("down", "j"), h("↓/j", "down")),
+		Left:        b(k("left", "h"), h("←/h", "left")),
+		Right:       b(k("right", "l"), h("→/l", "right")),
+		PageUp:      b(k("pgup", "ctrl+u"), h("pgup", "page up")),
+		PageDown:    b(k("pgdown", "ctrl+d"), h("pgdn", "page down")),
+		Top:         b(k("home", "g"), h("g/home", "first")),
+		Bottom:      b(k("end", "G"), h("G/end", "last")),
+		Focus:       b(k("enter"), h("enter", "focus run")),
+		Back:        b(k("esc"), h("esc", "back")),
+		New:         b(k("n"), h("n", "new run")),
+		Cancel:      b(k("x"), h("x", "cancel run")),
+		Export:      b(k("e"), h("e", "export table")),
+		Sort:        b(k("s"), h("s", "sort by column")),
+		SortColumn:  b(k("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), h("1-9,0", "sort by Nth column")),
+		Group:       b(k("m"), h("m", "seeds: mean ± sd")),
+		Mark:        b(k(" "), h("space", "mark run to compare")),
+		TrainCurves: b(k("t"), h("t", "train curves")),
+		Help:        b(k("?"), h("?", "help")),
+		Quit:        b(k("q", "ctrl+c"), h("q", "quit")),
 
 		Yes:       b(k("y", "Y", "enter"), h("y/enter", "yes")),
 		No:        b(k("n", "N", "esc"), h("n/esc", "no")),
@@ -145,33 +148,66 @@ func hintLine(hints []key.Binding) string {
 
 // ShortHelp is the footer's help for the Runs view.
 func (k *keyMap) ShortHelp() []key.Binding {
-	return k.shortFor(viewRuns)
+	return k.shortFor(viewRuns, 0)
 }
 
-// shortFor is the footer's help in view v: the main keys, tersely.
-func (k *keyMap) shortFor(v view) []key.Binding {
+// footerSep is what separates the footer's hints.
+const footerSep = "  "
+
+// shortFor is the footer's help in view v, w cells wide (0: any width): the
+// main keys, tersely. When they do not all fit, the hints that matter least
+// there (moving with the arrows in Runs, a new run in Table) are left out
+// (disabled) first.
+func (k *keyMap) shortFor(v view, w int) []key.Binding {
 	h := keyHint
 	tab, help, quit := h("view", k.NextView), h("help", k.Help), h("quit", k.Quit)
 	newRun, cancel, export := h("new", k.New), h("cancel", k.Cancel), h("export", k.Export)
+	mark := h("mark", k.Mark)
 	if k.readOnly {
 		for _, kb := range []*key.Binding{&newRun, &cancel, &export} {
 			kb.SetEnabled(false) // the help view leaves disabled keys out
 		}
 	}
+	var hints []key.Binding
+	var spare []int // positions in hints, the first to go first
 	switch v {
 	case viewTable:
-		return []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("group", k.Group), newRun, export, help, quit}
+		hints = []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("group", k.Group), mark, newRun, export, help, quit}
+		spare = []int{5}
 	case viewFocus:
-		return []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("back", k.Back), help, quit}
+		hints = []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("back", k.Back), help, quit}
+	case viewCompare:
+		hints = []key.Binding{tab, h("train/test", k.TrainCurves), newRun, help, quit}
+	default:
+		hints = []key.Binding{tab, h("move", k.Left, k.Up, k.Down, k.Right), h("focus", k.Focus), mark, newRun, cancel, help, quit}
+		spare = []int{1}
 	}
-	return []key.Binding{tab, h("move", k.Left, k.Up, k.Down, k.Right), h("focus", k.Focus), newRun, cancel, help, quit}
+	for _, i := range spare {
+		if w <= 0 || hintsWidth(hints) <= w {
+			break
+		}
+		hints[i].SetEnabled(false)
+	}
+	return hints
+}
+
+// hintsWidth is the width of the enabled hints as a footer.
+func hintsWidth(hints []key.Binding) int {
+	w, n := 0, 0
+	for _, b := range hints {
+		if b.Enabled() {
+			w += cellWidth(b.Help().Key) + 1 + cellWidth(b.Help().Desc)
+			n++
+		}
+	}
+	return w + max(0, n-1)*len(footerSep)
 }
 
 // FullHelp is the help screen: one column per group.
 func (k *keyMap) FullHelp() [][]key.Binding {
-	runs := []key.Binding{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn, k.Group}
+	runs := []key.Binding{k.New, k.Cancel, k.Export, k.Sort, k.SortColumn, k.Group, k.Mark, k.TrainCurves}
 	if k.readOnly {
-		runs = []key.Binding{k.Sort, k.SortColumn, k.Group}
+		runs = []key.Binding{k.Sort, k.SortColumn, k.Group, k.Mark, k.TrainCurves}
 	}
 	return [][]key.Binding{
 		{k.NextView, k.PrevView, k.Focus, k.Back, k.Help, k.Quit},

@@ -15,17 +15,18 @@ import (
 	"fmnist/trainer"
 )
 
-// view is one of the dashboard's three views.
+// view is one of the dashboard's four views.
 type view int
 
 const (
 	viewRuns view = iota
 	viewTable
 	viewFocus
+	viewCompare
 	numViews
 )
 
-var viewNames = [numViews]string{"Runs", "Table", "Focus"}
+var viewNames = [numViews]string{"Runs", "Table", "Focus", "Compare"}
 
 // statusTTL is how long a status message stays in the footer.
 const statusTTL = 10 * time.Second
@@ -61,7 +62,7 @@ type Options struct {
 	Frame    time.Duration
 	Now      func() time.Time   // clock (default time.Now)
 	Renderer *lipgloss.Renderer // default: lipgloss's default renderer
-	View     string             // initial view: "runs" (default), "table" or "focus"
+	View     string             // initial view: "runs" (default), "table", "focus" or "compare"
 	// Shared: the runs belong to a server that outlives this dashboard (an
 	// SSH session of `fmnist serve`): quitting never asks to cancel them.
 	Shared bool
@@ -82,6 +83,7 @@ type Model struct {
 	runs       *runsView
 	table      *tableView
 	focus      *focusView
+	compare    *compareView
 	help       *helpView
 	showHelp   bool
 	newRun     *newRunDialog
@@ -120,6 +122,7 @@ func New(opts Options) *Model {
 	m.runs = &runsView{c: c}
 	m.table = newTableView(c)
 	m.focus = newFocusView(c)
+	m.compare = newCompareView(c)
 	m.help = &helpView{c: c}
 	if m.ctrl != nil {
 		for _, mi := range m.ctrl.Models() {
@@ -131,6 +134,8 @@ func New(opts Options) *Model {
 		m.view = viewTable
 	case "focus":
 		m.view = viewFocus
+	case "compare":
+		m.view = viewCompare
 	}
 	return m
 }
@@ -353,6 +358,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.view == viewFocus {
 			m.view = m.back
 		}
+	case key.Matches(msg, k.Mark) && (m.view == viewRuns || m.view == viewTable):
+		return m, m.mark()
 	default:
 		before := m.c.selected
 		var cmd tea.Cmd
@@ -363,6 +370,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			cmd = m.table.update(msg)
 		case viewFocus:
 			cmd = m.focus.update(msg)
+		case viewCompare:
+			cmd = m.compare.update(msg)
 		}
 		if m.c.selected != before {
 			m.userMoved = true
@@ -370,6 +379,19 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// mark marks the selected run to compare, or unmarks it. The grouped
+// table has no runs to mark, only groups.
+func (m *Model) mark() tea.Cmd {
+	if m.view == viewTable && m.table.grouped {
+		return m.setStatus("marks are per run: "+hintLabel(m.c.keys.Group)+" shows one row per run", true)
+	}
+	if m.c.selectedRun() == nil {
+		return m.setStatus("no run selected", true)
+	}
+	m.c.toggleMark(m.c.selected)
+	return nil
 }
 
 // quit quits at once when no run is active, else asks first.
@@ -484,6 +506,8 @@ func (m *Model) View() string {
 		body = m.table.view()
 	case m.view == viewFocus:
 		body = m.focus.view()
+	case m.view == viewCompare:
+		body = m.compare.view()
 	default:
 		body = m.runs.view()
 	}

@@ -71,7 +71,7 @@ func keyMsg(k string) tea.KeyMsg {
 		"tab": tea.KeyTab, "shift+tab": tea.KeyShiftTab, "enter": tea.KeyEnter, "esc": tea.KeyEsc,
 		"up": tea.KeyUp, "down": tea.KeyDown, "left": tea.KeyLeft, "right": tea.KeyRight,
 		"ctrl+c": tea.KeyCtrlC, "backspace": tea.KeyBackspace, "pgdown": tea.KeyPgDown, "pgup": tea.KeyPgUp,
-		"home": tea.KeyHome, "end": tea.KeyEnd,
+		"home": tea.KeyHome, "end": tea.KeyEnd, "space": tea.KeySpace,
 	}
 	if t, ok := types[k]; ok {
 		return tea.KeyMsg{Type: t}
@@ -130,18 +130,26 @@ func TestViewSwitching(t *testing.T) {
 		t.Fatalf("tab tab: view %d", m.view)
 	}
 	press(m, "tab")
-	if m.view != viewRuns {
+	if m.view != viewCompare || !strings.Contains(m.View(), "[Compare]") {
 		t.Fatalf("tab x3: view %d", m.view)
+	}
+	press(m, "tab")
+	if m.view != viewRuns {
+		t.Fatalf("tab x4: view %d", m.view)
+	}
+	press(m, "shift+tab")
+	if m.view != viewCompare {
+		t.Fatalf("shift+tab: view %d", m.view)
 	}
 	press(m, "shift+tab")
 	if m.view != viewFocus {
-		t.Fatalf("shift+tab: view %d", m.view)
+		t.Fatalf("shift+tab x2: view %d", m.view)
 	}
 	press(m, "esc") // back to where Focus was entered from
-	if m.view != viewRuns {
+	if m.view != viewCompare {
 		t.Fatalf("esc from Focus: view %d", m.view)
 	}
-	press(m, "tab", "enter")
+	press(m, "tab", "tab", "enter")
 	if m.view != viewFocus {
 		t.Fatalf("enter in Table: view %d", m.view)
 	}
@@ -426,7 +434,7 @@ func TestTooSmall(t *testing.T) {
 // so nothing wraps or scrolls.
 func TestViewFitsTerminal(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {81, 25}, {100, 30}, {120, 40}, {160, 48}, {200, 60}} {
-		for _, keys := range [][]string{nil, {"tab"}, {"tab", "tab"}, {"?"}, {"n"}, {"x"}, {"tab", "tab", "G"}} {
+		for _, keys := range [][]string{nil, {"tab"}, {"tab", "tab"}, {"shift+tab"}, {"space", "shift+tab"}, {"?"}, {"n"}, {"x"}, {"tab", "tab", "G"}} {
 			m := newTestModel(t, &fakeCtrl{active: 1}, sz[0], sz[1])
 			press(m, keys...)
 			lines := strings.Split(m.View(), "\n")

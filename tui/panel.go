@@ -132,7 +132,7 @@ func panel(c *common, r *runState, w, h int, selected bool) string {
 	if r.Progress != nil {
 		p = *r.Progress
 	}
-	key := fmt.Sprintf("%dx%d %v %d %s %v %v", w, h, selected, r.version, r.Status, r.Owned, p)
+	key := fmt.Sprintf("%dx%d %v %v %d %s %v %v", w, h, selected, c.marked(r.ID), r.version, r.Status, r.Owned, p)
 	if key != r.panelKey {
 		r.panel, r.panelKey = renderPanel(c, r, w, h, selected), key
 	}
@@ -144,7 +144,11 @@ func renderPanel(c *common, r *runState, w, h int, selected bool) string {
 	st := c.styles
 	cw, ih := w-4, h-2 // inside the border and the one-cell padding
 	var lines []string
-	lines = append(lines, spread(st.Bold.Render(r.Model), st.Badge(r.Status), cw))
+	title := st.Bold.Render(r.Model)
+	if c.marked(r.ID) {
+		title = markGlyph + " " + title
+	}
+	lines = append(lines, spread(title, st.Badge(r.Status), cw))
 	left := epochLine(r)
 	if r.done() > 0 {
 		left += fmt.Sprintf(" · best %s%% (%d)", pct(r.BestTestAcc), r.BestEpoch)

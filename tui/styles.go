@@ -25,12 +25,27 @@ var (
 	colSelection = lipgloss.AdaptiveColor{Light: "#EDE9FE", Dark: "#3B3560"}
 )
 
+// colRuns are the Compare view's colours, one per run in turn: eight hues
+// far apart, each a dark shade for light backgrounds and a light one for
+// dark backgrounds.
+var colRuns = []lipgloss.AdaptiveColor{
+	{Light: "#1D4ED8", Dark: "#60A5FA"}, // blue
+	{Light: "#C2410C", Dark: "#FB923C"}, // orange
+	{Light: "#15803D", Dark: "#4ADE80"}, // green
+	{Light: "#BE185D", Dark: "#F472B6"}, // pink
+	{Light: "#0E7490", Dark: "#22D3EE"}, // cyan
+	{Light: "#A16207", Dark: "#FACC15"}, // yellow
+	{Light: "#6D28D9", Dark: "#A78BFA"}, // violet
+	{Light: "#B91C1C", Dark: "#F87171"}, // red
+}
+
 // Styles are every style the dashboard uses, built for one renderer: the
 // local terminal's, or, under `fmnist serve`, the SSH session's, so that
 // each session gets its own terminal's colours. Without colour
 // (NO_COLOR, or a terminal without colours) nothing carries colour codes and
 // the few things that colour alone would tell apart get a textual mark:
-// status badges in brackets, the train curve dotted.
+// status badges in brackets, the train curve dotted, the Compare view's runs
+// in line patterns of their own (runStyle).
 type Styles struct {
 	r       *lipgloss.Renderer
 	NoColor bool
@@ -49,7 +64,9 @@ type Styles struct {
 	Header, Selected   lipgloss.Style
 	Best               lipgloss.Style
 	KeyHelp, DescHelp  lipgloss.Style
-	badge              map[string]lipgloss.Style
+	// Runs are the Compare view's per-run colours (colRuns), used in turn.
+	Runs  []lipgloss.Style
+	badge map[string]lipgloss.Style
 }
 
 // NewStyles builds the styles for renderer r (nil: lipgloss's default
@@ -92,6 +109,9 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 	s.Best = n().Foreground(colGood).Bold(true)
 	s.KeyHelp = n().Foreground(colAccent)
 	s.DescHelp = n().Foreground(colDim)
+	for _, c := range colRuns {
+		s.Runs = append(s.Runs, n().Foreground(s.resolve(c)))
+	}
 	s.badge = map[string]lipgloss.Style{}
 	for st, c := range map[string]lipgloss.Color{
 		trainer.StatusQueued: colDim, trainer.StatusRunning: colRunning, trainer.StatusDone: colGood,
@@ -169,4 +189,30 @@ func (s *Styles) legendKey(train bool) string {
 		return "━"
 	}
 	return s.Test.Render("━")
+}
+
+// runMarks are the one-cell labels of the Compare view's runs, in turn.
+const runMarks = "123456789abcdefghijklmnopqrstuvwxyz"
+
+// runStyle is how the Compare view draws its i-th run: a colour of Runs in
+// turn, a label (1-9, then a-z) beside the curve's latest point, and, for
+// lack of colour, a line pattern of its own in turn (solid, dashed,
+// dotted); with colour every line is solid.
+func (s *Styles) runStyle(i int) (style lipgloss.Style, label string, p linePattern) {
+	label = string(runMarks[i%len(runMarks)])
+	if s.NoColor {
+		return s.r.NewStyle(), label, linePattern(i % 3)
+	}
+	return s.Runs[i%len(s.Runs)], label, solid
+}
+
+// runKey is the legend's sample of the i-th run of the Compare view: its
+// label and a piece of its line, "1 ━━", "2 ╍╍" or "3 ┄┄" without colour.
+func (s *Styles) runKey(i int) string {
+	style, label, p := s.runStyle(i)
+	line := map[linePattern]string{solid: "━━", dashed: "╍╍", dotted: "┄┄"}[p]
+	if s.NoColor {
+		return label + " " + line
+	}
+	return style.Render(label + " " + line)
 }

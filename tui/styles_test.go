@@ -14,7 +14,7 @@ import (
 // Without colour (NO_COLOR or the ASCII profile) no view carries a single
 // escape code, and statuses still read as text.
 func TestNoColorHasNoEscapeCodes(t *testing.T) {
-	for _, keys := range [][]string{nil, {"tab"}, {"tab", "tab"}, {"?"}, {"n"}, {"q"}} {
+	for _, keys := range [][]string{nil, {"tab"}, {"tab", "tab"}, {"shift+tab"}, {"space", "shift+tab"}, {"?"}, {"n"}, {"q"}} {
 		m := newTestModel(t, &fakeCtrl{active: 1}, 160, 48)
 		press(m, keys...)
 		if v := m.View(); strings.Contains(v, "\x1b") {

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -611,10 +612,15 @@ func (v *tableView) view() string {
 			cells = append(cells, s)
 		}
 		line := strings.Join(cells, gap)
+		// The two cells before a row: ">" for the selection, then the mark.
+		mark := " "
+		if v.marked(r) {
+			mark = markGlyph
+		}
 		if j == sel {
-			line = st.Selected.Render("> " + padRight(line, w-2))
+			line = st.Selected.Render(">" + mark + padRight(line, w-2))
 		} else {
-			line = "  " + line
+			line = " " + mark + line
 		}
 		out = append(out, line)
 	}
@@ -624,6 +630,9 @@ func (v *tableView) view() string {
 	note := "* best test accuracy, fastest s/epoch"
 	if v.grouped {
 		note = "runs grouped by model and recipe: mean ± sd over seeds, n runs · * best mean"
+	}
+	if n := len(c.marks); n > 0 {
+		note += fmt.Sprintf(" · %s %d marked to compare", markGlyph, n)
 	}
 	if col := v.columnByID(v.sortCol); col != nil {
 		dir := "ascending"
@@ -637,6 +646,15 @@ func (v *tableView) view() string {
 	}
 	out = append(out[:h-1], st.Dim.Render(truncate(note, w)))
 	return fit(strings.Join(out, "\n"), w, h)
+}
+
+// marked reports whether row r's run is marked to compare; in the grouped
+// table, whether any run of its group is.
+func (v *tableView) marked(r tableRow) bool {
+	if r.group != nil {
+		return slices.ContainsFunc(r.group.IDs, v.c.marked)
+	}
+	return v.c.marked(r.run.ID)
 }
 
 // centerText centres s in w cells.
