@@ -160,8 +160,8 @@ func TestSharedRunsDataFlagHelp(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"runs": {"dashboard", "train", "table", "eval", "predict", "report", "detect", "serve", "sync"},
-		"data": {"dashboard", "train", "bench", "eval", "synth-video", "serve", "worker", "sweep"},
+		"runs": {"dashboard", "train", "table", "compare", "eval", "predict", "report", "detect", "serve", "sync"},
+		"data": {"dashboard", "train", "compare", "bench", "eval", "report", "synth-video", "serve", "worker", "sweep"},
 	}
 	if !reflect.DeepEqual(seen, want) {
 		t.Errorf("commands with --runs and --data: %v, want %v", seen, want)

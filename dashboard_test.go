@@ -263,7 +263,7 @@ func TestDashboardInTmux(t *testing.T) {
 	expectExit(t, exitFile, 10*time.Second, "0")
 	// After the dashboard, the session's table is printed in the terminal.
 	after := waitScreen(t, capture, "the summary", 5*time.Second, func(s string) bool { return strings.Contains(s, "| Model |") })
-	if !strings.Contains(after, "| CNN2 | done |") {
+	if !strings.Contains(after, "| CNN2 | seed | 1 | done |") {
 		t.Errorf("summary after quitting:\n%s", after)
 	}
 
