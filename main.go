@@ -66,12 +66,13 @@ func archsCmd(fs *flag.FlagSet) runFunc {
 	format := fs.String("format", "text", "output format: text or json")
 	return func(_ []string, stdout, _ io.Writer) error {
 		type archJSON struct {
-			Name   string       `json:"name"`
-			Title  string       `json:"title"`
-			Params int          `json:"params"`
-			InSeed bool         `json:"in_seed_list"`
-			Recipe archs.Recipe `json:"recipe"`
-			Layers []string     `json:"layers"`
+			Name     string       `json:"name"`
+			Title    string       `json:"title"`
+			Params   int          `json:"params"`
+			InSeed   bool         `json:"in_seed_list"`
+			Recipe   archs.Recipe `json:"recipe"`
+			Improved archs.Recipe `json:"improved_recipe"`
+			Layers   []string     `json:"layers"`
 		}
 		var list []archJSON
 		for _, s := range archs.Specs() {
@@ -79,7 +80,12 @@ func archsCmd(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			list = append(list, archJSON{s.Name, s.Title, m.ParamCount(), s.Seed, s.Recipe, m.Layers})
+			seed, _ := s.RecipeNamed(archs.RecipeSeed)
+			imp, err := s.RecipeNamed(archs.RecipeImproved)
+			if err != nil {
+				return err
+			}
+			list = append(list, archJSON{s.Name, s.Title, m.ParamCount(), s.Seed, seed, imp, m.Layers})
 		}
 		switch *format {
 		case "json":
@@ -88,7 +94,7 @@ func archsCmd(fs *flag.FlagSet) runFunc {
 			return err
 		case "text":
 			for _, a := range list {
-				fmt.Fprintf(stdout, "%s — %s\n  parameters %s (Keras count)\n  recipe     %s\n", a.Name, a.Title, results.Thousands(a.Params), a.Recipe)
+				fmt.Fprintf(stdout, "%s — %s\n  parameters %s (Keras count)\n  recipe     %s\n  improved   %s\n", a.Name, a.Title, results.Thousands(a.Params), a.Recipe, a.Improved)
 				fmt.Fprintf(stdout, "  %-26s %-22s %-12s %9s\n", "layer", "settings", "output", "params")
 				for _, l := range a.Layers {
 					fmt.Fprintf(stdout, "  %s\n", l)
