@@ -90,6 +90,10 @@ func newController(ctx context.Context, set dashSettings) *dashboard {
 	hs := hub.Settings{RunsDir: set.runsDir, Parallel: set.parallel, Seed: set.seed, Train: set.train, Test: set.test,
 		Load: func() (*trainer.Dataset, *trainer.Dataset, error) {
 			return trainer.Load(set.dataDir, set.limitTrain, set.limitTest)
+		},
+		LoadTest: func(n int) (*trainer.Dataset, error) {
+			_, test, err := trainer.Load(set.dataDir, 1, n)
+			return test, err
 		}}
 	if set.js != nil {
 		hs.CancelRemote = func(id string) bool { return cluster.Cancel(ctx, set.js, id) == nil }
@@ -119,7 +123,9 @@ func joinCluster(ctx context.Context, set *dashSettings) (attach func(*hub.Hub) 
 	}, nc.Close, nil
 }
 
-// feedSub subscribes a dashboard's Feed to the hub.
+// feedSub subscribes a dashboard's Feed to the hub: events (Push),
+// notices (Notify) and the evaluations of best models (Evaluated, which
+// makes it a hub.EvalSubscriber).
 type feedSub struct{ *tui.Feed }
 
 func (f feedSub) Notify(n hub.Notice) {
@@ -127,13 +133,14 @@ func (f feedSub) Notify(n hub.Notice) {
 }
 
 // subscribe joins f to the hub: the runs so far become the dashboard's
-// own, then the live events follow.
-func subscribe(h *hub.Hub, f *tui.Feed) []tui.LiveRun {
+// own, with the evaluations made so far, then the live events follow.
+func subscribe(h *hub.Hub, f *tui.Feed) ([]tui.LiveRun, []*results.BestEval) {
+	snap := h.Join(feedSub{f})
 	var out []tui.LiveRun
-	for _, l := range h.Subscribe(feedSub{f}) {
+	for _, l := range snap.Runs {
 		out = append(out, tui.LiveRun{Run: l.Run, Index: l.Index, Progress: l.Progress})
 	}
-	return out
+	return out, snap.Evals
 }
 
 // Models lists the six architectures (tui.Controller).
@@ -178,6 +185,10 @@ func (d *dashboard) Cancel(id string) bool { return d.hub.Cancel(id) }
 
 // Active counts queued and running runs (tui.Controller).
 func (d *dashboard) Active() int { return d.hub.Active() }
+
+// BestEval asks the hub to evaluate a run's saved best model
+// (tui.Controller); the result comes through the feeds.
+func (d *dashboard) BestEval(id string, epoch int) { d.hub.RequestEval(id, epoch) }
 
 // finish ends the session once the dashboard is gone: it cancels the runs
 // still active if cancel is set, waits for every run to end and its events

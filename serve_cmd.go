@@ -218,8 +218,8 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 }
 
 // join subscribes a new session's feed to the hub and returns the runs of
-// this process so far.
-func (s *server) join(f *tui.Feed) []tui.LiveRun {
+// this process so far and the evaluations of best models made so far.
+func (s *server) join(f *tui.Feed) ([]tui.LiveRun, []*results.BestEval) {
 	s.mu.Lock()
 	s.feeds[f] = true
 	s.mu.Unlock()
@@ -250,6 +250,9 @@ func (c readOnlyController) Start(string, int) (string, error) {
 }
 func (c readOnlyController) Cancel(string) bool { return false }
 func (c readOnlyController) Active() int        { return c.d.Active() }
+
+// BestEval is allowed: evaluating a saved model changes nothing.
+func (c readOnlyController) BestEval(id string, epoch int) { c.d.BestEval(id, epoch) }
 
 // sessionState is what the lifecycle middleware and the program handler
 // of one session share (through the session's context).
@@ -353,12 +356,12 @@ func (s *server) program(sess ssh.Session) *tea.Program {
 	if err != nil {
 		past = nil
 	}
-	live := s.join(st.feed)
+	live, evals := s.join(st.feed)
 	var ctrl tui.Controller = s.d
 	if s.cfg.readOnly {
 		ctrl = readOnlyController{s.d}
 	}
-	m := tui.New(tui.Options{RunsDir: s.cfg.set.runsDir, Runs: past, Live: live, Feed: st.feed, Controller: ctrl,
+	m := tui.New(tui.Options{RunsDir: s.cfg.set.runsDir, Runs: past, Live: live, Evals: evals, Feed: st.feed, Controller: ctrl,
 		Refresh: s.cfg.refresh, Renderer: bm.MakeRenderer(sess), Shared: true, ReadOnly: s.cfg.readOnly})
 	screen := tui.NewScreen(m, sess)
 	// The screen draws by itself (tui.Screen): no renderer of Bubble Tea's.

@@ -5,12 +5,14 @@
 // printer. A subscriber joins with a snapshot of the runs so far (their
 // records as folded and the latest progress) and gets the live events from
 // there on; model weights stay in the hub (EpochEnd reaches subscribers
-// without its checkpoint).
+// without its checkpoint). The hub also evaluates runs' best models for the
+// subscribers that show them (eval.go), beside the events.
 package hub
 
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,8 +46,12 @@ type Settings struct {
 	// when the first run is submitted.
 	Train, Test *trainer.Dataset
 	Load        func() (train, test *trainer.Dataset, err error)
-	Parallel    int
-	Seed        int64 // of jobs that give none
+	// LoadTest loads the first n test images (0: all), for evaluating a
+	// saved model when the hub has not loaded the data set (nil: such
+	// evaluations fail).
+	LoadTest func(n int) (*trainer.Dataset, error)
+	Parallel int
+	Seed     int64 // of jobs that give none
 	// CancelRemote, if set, cancels a run that this process does not
 	// train (a cluster's).
 	CancelRemote func(id string) bool
@@ -78,6 +84,11 @@ type Hub struct {
 	progress map[string]trainer.BatchProgress
 	failed   []trainer.RunFinished
 	recErr   error
+	evals    map[string]*results.BestEval // the latest evaluation of each run's best model
+
+	test   atomic.Pointer[trainer.Dataset] // the test set runs train with, once loaded
+	ev     evaluator
+	evalFn func(context.Context, evalJob) *results.BestEval
 
 	drained  chan struct{} // closed when the drain goroutine ends
 	attached sync.WaitGroup
@@ -90,9 +101,18 @@ var ErrClosing = errors.New("the dashboard is closing")
 // trains, and no data set is loaded, until the first Submit.
 func New(ctx context.Context, set Settings) *Hub {
 	ctx, cancel := context.WithCancel(ctx)
-	return &Hub{set: set, ctx: ctx, cancel: cancel, taken: map[string]bool{}, rec: results.NewRecorder(set.RunsDir),
-		subs: map[Subscriber]bool{}, progress: map[string]trainer.BatchProgress{}, drained: make(chan struct{})}
+	h := &Hub{set: set, ctx: ctx, cancel: cancel, taken: map[string]bool{}, rec: results.NewRecorder(set.RunsDir),
+		subs: map[Subscriber]bool{}, progress: map[string]trainer.BatchProgress{}, evals: map[string]*results.BestEval{},
+		drained: make(chan struct{})}
+	h.evalFn = h.evaluate
+	if set.Test != nil {
+		h.test.Store(set.Test)
+	}
+	return h
 }
+
+// errNoData: an evaluation from disk without a way to load the test set.
+var errNoData = errors.New("no data set to evaluate on")
 
 // managerLocked returns the manager, creating it (and loading the data set
 // if needed) on first use. h.submitMu must be held.
@@ -112,6 +132,7 @@ func (h *Hub) managerLocked() (*trainer.Manager, error) {
 			return nil, err
 		}
 		h.set.Train, h.set.Test = train, test
+		h.test.Store(test)
 	}
 	if err := results.CheckWritable(h.set.RunsDir); err != nil {
 		return nil, err
@@ -207,6 +228,7 @@ func (h *Hub) consume(events <-chan trainer.Event) {
 			h.progress[e.ID] = e
 		case trainer.EpochEnd:
 			delete(h.progress, e.ID)
+			h.bestImproved(e)
 			e.Checkpoint = nil // saved by the recorder; subscribers show figures
 			ev = e
 		case trainer.RunFinished:
@@ -222,23 +244,40 @@ func (h *Hub) consume(events <-chan trainer.Event) {
 	}
 }
 
+// Snapshot is what a subscriber joins with: the runs of this process so
+// far, in queue order, and the latest evaluation of each run's best model
+// that the hub made.
+type Snapshot struct {
+	Runs  []Live
+	Evals []*results.BestEval
+}
+
 // Subscribe registers s and returns the runs of this process so far, in
 // queue order; s then gets every later event, until Unsubscribe.
-func (h *Hub) Subscribe(s Subscriber) []Live {
+func (h *Hub) Subscribe(s Subscriber) []Live { return h.Join(s).Runs }
+
+// Join is Subscribe, with the evaluations made so far (by run ID): s gets
+// every later one if it is an EvalSubscriber.
+func (h *Hub) Join(s Subscriber) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[s] = true
-	var out []Live
+	var out Snapshot
 	for _, q := range h.queued {
-		l := Live{Run: results.Run{ID: q.ID, Model: q.Model, Status: trainer.StatusQueued, Epochs: []trainer.EpochStats{}}, Index: q.Index}
+		l := Live{Run: results.Run{ID: q.ID, Model: q.Model, Status: trainer.StatusQueued, EpochsPlanned: q.Epochs,
+			Epochs: []trainer.EpochStats{}}, Index: q.Index}
 		if r := h.rec.Run(q.ID); r != nil {
 			l.Run = *r
 		}
 		if p, ok := h.progress[q.ID]; ok {
 			l.Progress = &p
 		}
-		out = append(out, l)
+		out.Runs = append(out.Runs, l)
 	}
+	for _, e := range h.evals {
+		out.Evals = append(out.Evals, e)
+	}
+	sort.Slice(out.Evals, func(i, j int) bool { return out.Evals[i].Run < out.Evals[j].Run })
 	return out
 }
 
@@ -260,6 +299,7 @@ func (h *Hub) Finish(cancel bool) (cancelled bool) {
 	h.submitMu.Unlock()
 	if mgr == nil {
 		h.cancel()
+		h.ev.stop()
 		return false
 	}
 	if cancel && mgr.Active() > 0 {
@@ -269,6 +309,7 @@ func (h *Hub) Finish(cancel bool) (cancelled bool) {
 	mgr.CloseWhenIdle()
 	<-h.drained
 	h.cancel()
+	h.ev.stop() // an evaluation under way stops at its next batch
 	return cancelled
 }
 

@@ -59,6 +59,12 @@ func (e *Evaluation) ClassCount(c int) int {
 // dropout), with the same batches as training's per-epoch evaluation.
 // Mistakes come sorted by Prob, highest first (ties by Index).
 func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluation, error) {
+	return evaluate(ctx, m, d, nil)
+}
+
+// evaluate is Evaluate; right, if set, is also called for every correctly
+// classified image, in test order, with its class and probability.
+func evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset, right func(i, class int, logits []float32)) (*Evaluation, error) {
 	if d == nil || d.N == 0 {
 		return nil, fmt.Errorf("no test images")
 	}
@@ -70,6 +76,9 @@ func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluat
 		p := trainer.Argmax(logits)
 		if p == l {
 			ev.Correct++
+			if right != nil {
+				right(i, l, logits)
+			}
 		} else {
 			ev.Mistakes = append(ev.Mistakes, Mistake{Index: i, True: l, Pred: p, Prob: Softmax(logits)[p]})
 		}

@@ -65,9 +65,9 @@ func (r *Run) MarkFinished(e trainer.RunFinished) {
 // (which shows it). Events of other runs, and progress reports, change
 // nothing; it reports whether the record changed.
 //
-// RunStarted sets what the run is (a resumed run continues its record:
-// its start, its resumptions and the epochs of its checkpoint); EpochEnd
-// adds the epoch, replacing any the record already holds from that epoch
+// RunQueued names the run and its planned epochs; RunStarted sets what the
+// run is (a resumed run continues its record: its start, its resumptions
+// and the epochs of its checkpoint); EpochEnd adds the epoch, replacing any the record already holds from that epoch
 // on (a record read from disk may be ahead of the events), and keeps the
 // best epoch (the first with the highest test accuracy); RunFinished
 // closes the record.
@@ -86,6 +86,9 @@ func (r *Run) Apply(ev trainer.Event) bool {
 		}
 		if r.Epochs == nil {
 			r.Epochs = []trainer.EpochStats{}
+		}
+		if e.Epochs > 0 && r.EpochsPlanned == 0 {
+			r.EpochsPlanned = e.Epochs
 		}
 		return true
 	case trainer.RunStarted:

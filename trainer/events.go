@@ -26,6 +26,9 @@ type RunQueued struct {
 	ID    string
 	Model string
 	Index int // position in the order the runs were asked for
+	// Epochs is the epoch count the run is to reach (Job.PlannedEpochs); 0:
+	// not known.
+	Epochs int `json:",omitempty"`
 }
 
 // RunStarted: training began.

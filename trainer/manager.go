@@ -57,7 +57,7 @@ func (m *Manager) Events() <-chan Event { return m.events }
 func (m *Manager) Submit(jobs ...Job) {
 	m.mu.Lock()
 	for _, j := range jobs {
-		m.events <- RunQueued{ID: j.ID, Model: j.Model, Index: m.index}
+		m.events <- RunQueued{ID: j.ID, Model: j.Model, Index: m.index, Epochs: j.PlannedEpochs()}
 		m.index++
 		if m.ctx.Err() != nil {
 			m.finish(j.ID, StatusCancelled, nil)

@@ -44,6 +44,27 @@ type Job struct {
 	Data DataSource
 }
 
+// PlannedEpochs is the epoch count the job trains to, as Train will
+// reckon it (a resumed run's recipe's, else the recipe's own or Epochs);
+// 0 if the model or recipe is unknown.
+func (j Job) PlannedEpochs() int {
+	if cp := j.Resume; cp != nil && len(cp.Recipe.Phases) > 0 {
+		return cp.Recipe.Epochs()
+	}
+	spec, err := archs.Lookup(j.Model)
+	if err != nil {
+		return 0
+	}
+	recipe, err := spec.RecipeNamed(j.Recipe)
+	if err != nil {
+		return 0
+	}
+	if j.Epochs > 0 {
+		recipe = recipe.WithEpochs(j.Epochs)
+	}
+	return recipe.Epochs()
+}
+
 // DataSource supplies a run's data when it is not the data set itself.
 type DataSource interface {
 	// Phase returns the training and test sets of recipe phase p (0-based).

@@ -10,6 +10,8 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"fmnist/results"
 )
 
 // Minimum terminal size the dashboard draws in.
@@ -31,6 +33,10 @@ type common struct {
 	// marks are the IDs of the runs marked to compare, in the order they
 	// were marked; kept for the dashboard's life, whatever runs come and go.
 	marks []string
+	// evals are the latest evaluations of runs' best models, by run ID;
+	// canEval: a controller can be asked for them.
+	evals   map[string]*results.BestEval
+	canEval bool
 }
 
 // marked reports whether run id is marked to compare.

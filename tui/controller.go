@@ -28,4 +28,10 @@ type Controller interface {
 	Cancel(id string) bool
 	// Active is the number of queued and running runs.
 	Active() int
+	// BestEval asks for the evaluation of run runID's best model, epoch
+	// epoch as the dashboard knows it (the Focus view shows it). It returns
+	// at once; the evaluation comes back through the Feed (Feed.Evaluated),
+	// to every dashboard, as do the evaluations of this process's runs after
+	// each new best epoch.
+	BestEval(runID string, epoch int)
 }

@@ -11,16 +11,24 @@
 //	screen.go      Screen, RunScreen: draws changed lines as soon as they change
 //	feed.go        Feed: a hub subscription; hands events over without
 //	               blocking the trainer, coalescing progress reports, and
-//	               Notices (the hub's own messages) on a queue of their own
+//	               Notices (the hub's own messages) and evaluations of best
+//	               models on queues of their own
 //	controller.go  Controller and ModelInfo: what starts and cancels runs
 //	store.go       the runs shown: records from disk, the hub's snapshot
 //	               (LiveRun) and this process's events (folded by
 //	               results.Run.Apply)
 //	metrics.go     figures derived from a run: progress, speed, ETA
+//	sysline.go     the title bar's system line: the process's CPU and memory
+//	               (/proc, sampled once a second), images/s of the last
+//	               minute as a sparkline, the ETA of every queued run
 //	runsview.go    Runs view: a grid of panels (panel.go), one per run
 //	tableview.go   Table view: every run against the seed study, sortable
 //	focusview.go   Focus view: one run, large charts, history, recipe, layers,
 //	               scrolled in a bubbles viewport
+//	evalview.go    the Focus view's section on the run's best model: heatmap,
+//	               per-class bars, most confident mistakes (or correct
+//	               examples) as images; the evaluations come from the hub
+//	               through the Feed (or on request, Controller.BestEval)
 //	compareview.go Compare view: the marked runs' curves (or each model's best
 //	               run's) overlaid, one colour and line pattern each, a legend
 //	chart.go       per-epoch accuracy and loss charts (ntcharts), a group's

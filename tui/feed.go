@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"slices"
 	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"fmnist/results"
 	"fmnist/trainer"
 )
 
@@ -23,14 +25,16 @@ type Notice struct {
 // which each run keeps at most one BatchProgress (the latest) between its
 // other events, so a burst of progress reports costs no memory and no time,
 // while RunQueued, RunStarted, EpochEnd and RunFinished events are all
-// delivered, in the order they were pushed. Notices wait in a queue of their
-// own and are delivered after the events pushed before them. The dashboard takes
-// everything queued at once, at most once per frame.
+// delivered, in the order they were pushed. Notices and evaluations of best
+// models (Evaluated) wait in queues of their own and are delivered after the
+// events pushed before them. The dashboard takes everything queued at once,
+// at most once per frame.
 type Feed struct {
 	mu      sync.Mutex
 	queue   []trainer.Event
 	pending map[string]int // run ID -> index in queue of its BatchProgress
 	notices []Notice
+	evals   []*results.BestEval
 	closed  bool
 
 	ready  chan struct{} // holds a token when the queue may be non-empty
@@ -87,6 +91,24 @@ func (f *Feed) Notify(n Notice) {
 	f.signal(true)
 }
 
+// Evaluated queues the evaluation of a run's best model (the hub's, beside
+// the trainer's events); like Push, it never blocks. Of a run's
+// evaluations still queued only the latest is kept.
+func (f *Feed) Evaluated(e *results.BestEval) {
+	if e == nil {
+		return
+	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.evals = slices.DeleteFunc(f.evals, func(x *results.BestEval) bool { return x.Run == e.Run })
+	f.evals = append(f.evals, e)
+	f.mu.Unlock()
+	f.signal(true)
+}
+
 // signal wakes a dashboard waiting for events (at once if urgent).
 func (f *Feed) signal(urgent bool) {
 	if urgent {
@@ -110,11 +132,20 @@ func (f *Feed) takeNotices() []Notice {
 	return n
 }
 
-// hasNotices reports whether notices are queued.
-func (f *Feed) hasNotices() bool {
+// takeEvals removes and returns the queued evaluations.
+func (f *Feed) takeEvals() []*results.BestEval {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.notices) > 0
+	e := f.evals
+	f.evals = nil
+	return e
+}
+
+// hasAside reports whether notices or evaluations are queued.
+func (f *Feed) hasAside() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.notices) > 0 || len(f.evals) > 0
 }
 
 // Drain removes and returns every queued event, oldest first.
@@ -161,7 +192,7 @@ func (f *Feed) Close() {
 // progress reports queue up and coalesce meanwhile; any other event cuts the
 // pause short), then blocks until events are queued (or the Feed is closed)
 // and returns them all as one eventsMsg, or the notices queued as one
-// noticesMsg.
+// noticesMsg, or the evaluations queued as one evalsMsg.
 func (f *Feed) wait(pause time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		if pause > 0 {
@@ -180,15 +211,22 @@ func (f *Feed) wait(pause time.Duration) tea.Cmd {
 			case <-f.done:
 				closed = true
 			}
-			// Events first: a notice comes after the events pushed before it.
+			// Events first: a notice or an evaluation comes after the
+			// events pushed before it.
 			if evs := f.Drain(); len(evs) > 0 {
-				if f.hasNotices() {
+				if f.hasAside() {
 					f.signal(true)
 				}
 				return eventsMsg(evs)
 			}
 			if ns := f.takeNotices(); len(ns) > 0 {
+				if f.hasAside() {
+					f.signal(true)
+				}
 				return noticesMsg(ns)
+			}
+			if es := f.takeEvals(); len(es) > 0 {
+				return evalsMsg(es)
 			}
 			if closed {
 				return feedClosedMsg{}

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"fmnist/results"
 	"fmnist/trainer"
 )
 
@@ -47,7 +48,7 @@ func TestFeedCoalescesProgressKeepsOrder(t *testing.T) {
 	if f.Len() != 0 || len(f.Drain()) != 0 {
 		t.Fatal("queue not empty after Drain")
 	}
-	if ns := f.takeNotices(); len(ns) != 1 || ns[0].Text != "hi" || f.hasNotices() {
+	if ns := f.takeNotices(); len(ns) != 1 || ns[0].Text != "hi" || f.hasAside() {
 		t.Fatalf("notices %v", ns)
 	}
 	pushed, coalesced := f.Stats()
@@ -211,4 +212,32 @@ func TestFeedUrgentEventsCutThePause(t *testing.T) {
 	}
 	f.Close()
 	<-got
+}
+
+// Evaluations travel beside the events, like notices: after the events
+// pushed before them, at once (not after a frame's pause), only a run's
+// latest when several wait, and none after Close.
+func TestFeedEvaluations(t *testing.T) {
+	f := NewFeed()
+	f.Push(trainer.RunQueued{ID: "a"})
+	f.Evaluated(&results.BestEval{Run: "a", Epoch: 1})
+	f.Evaluated(&results.BestEval{Run: "b", Epoch: 3})
+	f.Evaluated(&results.BestEval{Run: "a", Epoch: 2})
+	f.Notify(Notice{Text: "hi"})
+	wait := f.wait(time.Hour) // an evaluation cuts the pause short
+	if msg, ok := wait().(eventsMsg); !ok || len(msg) != 1 {
+		t.Fatalf("first delivery %#v, want the event", msg)
+	}
+	if msg, ok := wait().(noticesMsg); !ok || len(msg) != 1 {
+		t.Fatalf("second delivery %#v, want the notice", msg)
+	}
+	msg, ok := wait().(evalsMsg)
+	if !ok || len(msg) != 2 || msg[0].Run != "b" || msg[1].Run != "a" || msg[1].Epoch != 2 {
+		t.Fatalf("third delivery %#v, want b's evaluation and a's latest", msg)
+	}
+	f.Close()
+	f.Evaluated(&results.BestEval{Run: "c"})
+	if msg := wait(); msg != (feedClosedMsg{}) {
+		t.Fatalf("after Close: %#v", msg)
+	}
 }

@@ -14,9 +14,10 @@ import (
 	"fmnist/trainer"
 )
 
-// focusView shows one run full screen: large charts, the per-epoch history,
-// the recipe and the layers. It scrolls (a bubbles viewport) when that is
-// taller than the screen.
+// focusView shows one run full screen: large charts, its best model's
+// evaluation (evalview.go), the per-epoch history, the recipe and the
+// layers. It scrolls (a bubbles viewport) when that is taller than the
+// screen.
 type focusView struct {
 	c *common
 	// vp holds the page and how far it is scrolled. Its own key map is not
@@ -26,6 +27,11 @@ type focusView struct {
 	// band shows, for a run trained with several seeds, its group's mean
 	// curves with ± one standard deviation instead of the run's own.
 	band bool
+	// correct shows the best model's correct examples instead of its
+	// mistakes; evalKey and evalLines cache the section (evalSection).
+	correct   bool
+	evalKey   string
+	evalLines []string
 }
 
 // groupBand is the per-epoch mean and standard deviation of the test
@@ -76,6 +82,9 @@ func (v *focusView) update(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Group):
 		v.band = !v.band
+		return nil
+	case key.Matches(msg, k.Correct):
+		v.correct = !v.correct
 		return nil
 	case key.Matches(msg, k.Left):
 		v.c.selectIndex(v.c.selectedIndex() - 1)
@@ -228,6 +237,10 @@ func (v *focusView) content(r *runState) []string {
 			fit(r.chart(st, chartLoss, w-cw-2, chh), w-cw-2, chh)))
 	}
 	add("")
+	if sec := v.evalSection(r); len(sec) > 0 {
+		out = append(out, sec...)
+		add("")
+	}
 
 	hist := v.history(r)
 	layers := v.layers(r, info, hasInfo)

@@ -49,7 +49,7 @@ func (v *helpView) view() string {
 		st.Bold.Render("Table") + "   every run in the runs directory. " + leftRight + " choose a column, " + sort + " sorts by it",
 		"        (" + sort + " again reverses), " + nth + " sort by the Nth column; " + hintLabel(k.Focus) + " focuses.",
 		"        * marks the best accuracy and s/epoch; " + hintLabel(k.Group) + " groups seeds: mean ± sd, n.",
-		st.Bold.Render("Focus") + "   one run: charts, epochs, recipe, layers; " + leftRight + " other run; " + hintLabel(k.Group) + " seeds' mean.",
+		st.Bold.Render("Focus") + "   one run: charts, best model, epochs; " + leftRight + " other run; " + hintLabel(k.Group) + " seeds' mean.",
 		st.Bold.Render("Compare") + " runs marked (" + markGlyph + ") with " + hintLabel(k.Mark) + ", else each model's best run; " +
 			hintLabel(k.TrainCurves) + ": train curves.",
 		"        " + compareRuns(st),

@@ -34,6 +34,7 @@ type keyMap struct {
 	Sort, SortColumn      key.Binding
 	Group                 key.Binding
 	Mark, TrainCurves     key.Binding // mark a run to compare; Compare's train curves
+	Correct               key.Binding // Focus: the best model's correct examples instead of its mistakes
 	Help, Quit            key.Binding
 
 	// A question (confirmDialog): yes or no, plus a key of one question each:
@@ -77,6 +78,7 @@ func newKeyMap() *keyMap {
 		Group:       b(k("m"), h("m", "seeds: mean ± sd")),
 		Mark:        b(k(" "), h("space", "mark run to compare")),
 		TrainCurves: b(k("t"), h("t", "train curves")),
+		Correct:     b(k("c"), h("c", "correct examples")),
 		Help:        b(k("?"), h("?", "help")),
 		Quit:        b(k("q", "ctrl+c"), h("q", "quit")),
 
@@ -156,8 +158,8 @@ const footerSep = "  "
 
 // shortFor is the footer's help in view v, w cells wide (0: any width): the
 // main keys, tersely. When they do not all fit, the hints that matter least
-// there (moving with the arrows in Runs, a new run in Table) are left out
-// (disabled) first.
+// there (moving with the arrows in Runs, a new run in Table, the seeds' mean
+// and then going back in Focus) are left out (disabled) first.
 func (k *keyMap) shortFor(v view, w int) []key.Binding {
 	h := keyHint
 	tab, help, quit := h("view", k.NextView), h("help", k.Help), h("quit", k.Quit)
@@ -175,7 +177,9 @@ func (k *keyMap) shortFor(v view, w int) []key.Binding {
 		hints = []key.Binding{tab, h("column", k.Left, k.Right), h("sort", k.Sort), h("group", k.Group), mark, newRun, export, help, quit}
 		spare = []int{5}
 	case viewFocus:
-		hints = []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("back", k.Back), help, quit}
+		hints = []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("correct", k.Correct),
+			h("back", k.Back), help, quit}
+		spare = []int{3, 5}
 	case viewCompare:
 		hints = []key.Binding{tab, h("train/test", k.TrainCurves), newRun, help, quit}
 	default:
@@ -210,7 +214,7 @@ func (k *keyMap) FullHelp() [][]key.Binding {
 		runs = []key.Binding{k.Sort, k.SortColumn, k.Group, k.Mark, k.TrainCurves}
 	}
 	return [][]key.Binding{
-		{k.NextView, k.PrevView, k.Focus, k.Back, k.Help, k.Quit},
+		{k.NextView, k.PrevView, k.Focus, k.Back, k.Correct, k.Help, k.Quit},
 		{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		runs,
 	}

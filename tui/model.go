@@ -69,6 +69,15 @@ type Options struct {
 	// ReadOnly: n, x and e (which writes into RunsDir) are refused with a
 	// status line (a read-only server).
 	ReadOnly bool
+	// Evals are the evaluations of runs' best models the hub had made when
+	// the Feed subscribed; the Feed brings the later ones.
+	Evals []*results.BestEval
+	// System measures the process for the title bar (default: ProcSampler,
+	// none where there is no /proc). SysEvery is how often it is sampled,
+	// with the training speed for the sparkline (default one second;
+	// negative: never, tests send sysTickMsg).
+	System   SysSampler
+	SysEvery time.Duration
 }
 
 // Model is the dashboard, a Bubble Tea model.
@@ -88,6 +97,15 @@ type Model struct {
 	showHelp   bool
 	newRun     *newRunDialog
 	confirm    *confirmDialog
+
+	// The system line (sysline.go): the latest sample, the training speeds
+	// of the last minute, one per sysTickMsg.
+	sys     SysSampler
+	sysLast SysSample
+	speeds  []float64
+	// asked is, per run, the best epoch whose evaluation was asked of the
+	// controller.
+	asked map[string]int
 
 	status     string
 	statusBad  bool
@@ -110,7 +128,11 @@ func New(opts Options) *Model {
 	}
 	keys := newKeyMap()
 	keys.readOnly = opts.ReadOnly
-	c := &common{styles: NewStyles(opts.Renderer), keys: keys, now: opts.Now, store: newStore(), runsDir: opts.RunsDir}
+	c := &common{styles: NewStyles(opts.Renderer), keys: keys, now: opts.Now, store: newStore(), runsDir: opts.RunsDir,
+		evals: map[string]*results.BestEval{}, canEval: opts.Controller != nil}
+	for _, e := range opts.Evals {
+		c.evals[e.Run] = e
+	}
 	c.store.mergeDisk(opts.Runs)
 	for _, l := range opts.Live {
 		c.store.adopt(l)
@@ -118,7 +140,16 @@ func New(opts Options) *Model {
 	if n := c.store.len(); n > 0 {
 		c.selected = c.store.list()[n-1].ID // the newest
 	}
-	m := &Model{c: c, opts: opts, ctrl: opts.Controller, feed: opts.Feed, frame: frame}
+	m := &Model{c: c, opts: opts, ctrl: opts.Controller, feed: opts.Feed, frame: frame, sys: opts.System, asked: map[string]int{}}
+	if m.sys == nil {
+		m.sys = ProcSampler()
+	}
+	if m.opts.SysEvery == 0 {
+		m.opts.SysEvery = time.Second
+	}
+	if m.sys != nil {
+		m.sysLast = m.sys() // the memory at once; the CPU from the next sample
+	}
 	m.runs = &runsView{c: c}
 	m.table = newTableView(c)
 	m.focus = newFocusView(c)
@@ -149,7 +180,39 @@ func (m *Model) Init() tea.Cmd {
 	if m.opts.Refresh > 0 {
 		cmds = append(cmds, tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return refreshTickMsg{} }))
 	}
+	cmds = append(cmds, m.sysTick(), m.askEval())
 	return tea.Batch(cmds...)
+}
+
+// sysTick waits for the next system sample.
+func (m *Model) sysTick() tea.Cmd {
+	if m.opts.SysEvery < 0 {
+		return nil
+	}
+	return tea.Tick(m.opts.SysEvery, func(time.Time) tea.Msg { return sysTickMsg{} })
+}
+
+// askEval asks the controller, off the event loop, for the evaluation of
+// the best model of the run the Focus view shows, when it has none of that
+// epoch and has not asked for it yet (the hub evaluates the best epochs of
+// its own runs by itself; it does nothing twice).
+func (m *Model) askEval() tea.Cmd {
+	if m.view != viewFocus || m.showHelp || m.ctrl == nil {
+		return nil
+	}
+	r := m.c.selectedRun()
+	if r == nil || r.BestEpoch == 0 {
+		return nil
+	}
+	if e := m.c.evals[r.ID]; (e != nil && e.Epoch >= r.BestEpoch) || m.asked[r.ID] == r.BestEpoch {
+		return nil
+	}
+	m.asked[r.ID] = r.BestEpoch
+	ctrl, id, epoch := m.ctrl, r.ID, r.BestEpoch
+	return func() tea.Msg {
+		ctrl.BestEval(id, epoch)
+		return nil
+	}
 }
 
 // CancelsRuns reports whether the user quit with runs active and confirmed
@@ -189,8 +252,17 @@ func loadRunsCmd(dir string) tea.Cmd {
 	}
 }
 
-// Update handles a message.
+// Update handles a message; then, if the Focus view shows a run without
+// the evaluation of its best model, it asks for one.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, cmd := m.update(msg)
+	if ask := m.askEval(); ask != nil {
+		cmd = tea.Batch(cmd, ask)
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.width, m.c.height = msg.Width, msg.Height
@@ -203,6 +275,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmd = m.setStatus(n.Text, n.Error)
 		}
 		return m, tea.Batch(cmd, m.nextDelivery())
+	case evalsMsg:
+		for _, e := range msg {
+			m.c.evals[e.Run] = e
+		}
+		return m, m.nextDelivery()
+	case sysTickMsg:
+		m.sample()
+		return m, m.sysTick()
 	case feedClosedMsg:
 		m.feedDone = true
 		return m, nil
@@ -534,14 +614,7 @@ func (m *Model) header() string {
 		}
 	}
 	left := st.Accent.Render("fmnist") + "  " + strings.Join(tabs, " ")
-	n, act := m.c.store.len(), m.c.store.active()
-	right := plural(n, "run")
-	if act > 0 {
-		right += fmt.Sprintf(" · %d active", act)
-	}
-	if m.opts.RunsDir != "" {
-		right += " · " + m.opts.RunsDir
-	}
+	right := m.headerRight(w - cellWidth(left) - 1)
 	return spread(left, st.Dim.Render(right), w)
 }
 

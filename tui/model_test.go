@@ -31,6 +31,7 @@ type fakeCtrl struct {
 	active    int
 	startErr  error
 	cancelOK  bool
+	evals     []string // "run/epoch" asked for
 }
 
 func (f *fakeCtrl) Models() []ModelInfo {
@@ -65,6 +66,12 @@ func (f *fakeCtrl) Active() int {
 	return f.active
 }
 
+func (f *fakeCtrl) BestEval(id string, epoch int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.evals = append(f.evals, fmt.Sprintf("%s/%d", id, epoch))
+}
+
 // keyMsg turns a key name into the message Bubble Tea would send.
 func keyMsg(k string) tea.KeyMsg {
 	types := map[string]tea.KeyType{
@@ -82,7 +89,7 @@ func keyMsg(k string) tea.KeyMsg {
 // newTestModel is a dashboard of the fixture runs at w x h.
 func newTestModel(t *testing.T, ctrl Controller, w, h int) *Model {
 	t.Helper()
-	m := New(Options{RunsDir: "runs", Runs: fixDiskRuns(), Now: fixNow, Controller: ctrl, Frame: -1})
+	m := New(Options{RunsDir: "runs", Runs: fixDiskRuns(), Now: fixNow, Controller: ctrl, Frame: -1, System: fixSys, SysEvery: -1})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(eventsMsg(fixEvents()))
 	return m

@@ -11,6 +11,13 @@ type eventsMsg []trainer.Event
 // noticesMsg carries the notices taken from the Feed in one go.
 type noticesMsg []Notice
 
+// evalsMsg carries evaluations of runs' best models taken from the Feed.
+type evalsMsg []*results.BestEval
+
+// sysTickMsg: time to sample the process's CPU and memory use and the
+// training speed (systemLine).
+type sysTickMsg struct{}
+
 // feedClosedMsg: the Feed was closed; no more events will come.
 type feedClosedMsg struct{}
 
