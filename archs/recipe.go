@@ -195,10 +195,17 @@ func (p Phase) Settings() string {
 
 // RecipeNamed is the spec's recipe of that name: RecipeSeed (or "") is the
 // seed's own; RecipeImproved trains the same network for the same epochs
-// and batches with what modern recipes add: a cosine learning-rate
-// schedule after a one-epoch warm-up, label smoothing, decoupled weight
-// decay and light augmentation (shifts of up to 2 pixels, mirror images,
-// random erasing). Detection models have only their own.
+// and batches with a cosine learning-rate schedule after a one-epoch
+// warm-up, label smoothing 0.1, decoupled weight decay and mirror images.
+// A single-phase Adam recipe (the CNN2 family) also doubles its peak rate:
+// the schedule's low rates at the end let it.
+//
+// Chosen on CNN2 (55,000 images, validation-chosen epoch, seed 1; the
+// seed recipe gives 91.81%): this recipe 92.43%; with shifts of up to 2
+// pixels and random erasing as well 91.07% (without the doubled rate);
+// without the doubled rate 91.71%; the schedule and label smoothing alone
+// 91.65%. Shifts cost most: on a 6-epoch probe they took 5.5 points off.
+// Detection models have only their own.
 func (s Spec) RecipeNamed(name string) (Recipe, error) {
 	switch strings.ToLower(name) {
 	case "", RecipeSeed:
@@ -225,7 +232,10 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 				r.Phases[i].Decay = 0 // the schedule replaces Keras' time decay
 			}
 		}
-		r.Augment = &Augment{Shift: 2, Flip: true, Erase: 0.25}
+		if len(r.Phases) == 1 && r.Phases[0].Optimizer == "adam" {
+			r.Phases[0].LR *= 2
+		}
+		r.Augment = &Augment{Flip: true}
 		return r, nil
 	}
 	return Recipe{}, fmt.Errorf("unknown recipe %q (want seed or improved)", name)
