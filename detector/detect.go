@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"fmt"
+	"image"
 	"math"
 	"runtime"
 	"time"
@@ -149,7 +150,7 @@ type StageMillis struct {
 	Proposals float64 `json:"proposals"`
 	Prepare   float64 `json:"prepare"`
 	Classify  float64 `json:"classify"`
-	DrawWrite float64 `json:"draw_write"`
+	DrawWrite float64 `json:"draw_write"` // boxes drawn, frame written, thumbnail made
 	Total     float64 `json:"total"`
 }
 
@@ -171,6 +172,55 @@ type FrameDone struct {
 	Boxes      []Detection `json:"boxes"`      // drawn (label probability > threshold)
 	Millis     StageMillis `json:"ms"`
 	Truth      *Counts     `json:"-"` // matching counts, with a truth file
+	// Thumb is the frame as written, scaled down (thumbnail); only some
+	// frames carry one (thumbEvery), the others nil. Not in the JSON report.
+	Thumb *Thumb `json:"-"`
+}
+
+// Thumb is a small copy of a frame as written, boxes and labels drawn: W x
+// H pixels, row-major, 3 bytes (R, G, B) a pixel.
+type Thumb struct {
+	W, H int
+	Pix  []byte
+}
+
+// ThumbSide is the longest side of a Thumb, in pixels. A thumbnail is made
+// at most every thumbEvery (the first frame always gets one): a viewer
+// redraws no faster, and each costs a resize, a colour conversion and a
+// copy (about 60 KB at 160x120).
+const (
+	ThumbSide  = 160
+	thumbEvery = 250 * time.Millisecond
+)
+
+// thumbSize is the size of the thumbnail of a w x h frame: scaled so that
+// its longer side is at most ThumbSide, never enlarged.
+func thumbSize(w, h int) (int, int) {
+	if m := max(w, h); m > ThumbSide {
+		f := float64(ThumbSide) / float64(m)
+		return max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f)))
+	}
+	return w, h
+}
+
+// thumbnail is frame (8-bit BGR) scaled by area averaging (INTER_AREA) to
+// thumbSize, as RGB; small and rgb are its buffers. Nil if OpenCV fails.
+func thumbnail(frame gocv.Mat, small, rgb *gocv.Mat) *Thumb {
+	w, h := frame.Cols(), frame.Rows()
+	if w <= 0 || h <= 0 || frame.Type() != gocv.MatTypeCV8UC3 {
+		return nil
+	}
+	tw, th := thumbSize(w, h)
+	src := frame
+	if tw != w || th != h {
+		gocv.Resize(frame, small, image.Pt(tw, th), 0, 0, gocv.InterpolationArea)
+		src = *small
+	}
+	gocv.CvtColor(src, rgb, gocv.ColorBGRToRGB)
+	if rgb.Cols() != tw || rgb.Rows() != th || rgb.Type() != gocv.MatTypeCV8UC3 {
+		return nil
+	}
+	return &Thumb{W: tw, H: th, Pix: rgb.ToBytes()}
 }
 
 // Summary is the last event: totals and means, and the error that ended the
@@ -290,6 +340,10 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 	evaluated, truthItems := 0, 0
 	out := gocv.NewMat()
 	defer out.Close()
+	thumbSmall, thumbRGB := gocv.NewMat(), gocv.NewMat()
+	defer thumbSmall.Close()
+	defer thumbRGB.Close()
+	var lastThumb time.Time // when the latest thumbnail was made
 
 	start := time.Now()
 	fail := func(err error) Summary {
@@ -325,6 +379,9 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			return err
 		}
 		ev := f.ev
+		if now := time.Now(); now.Sub(lastThumb) >= thumbEvery {
+			ev.Thumb, lastThumb = thumbnail(out, &thumbSmall, &thumbRGB), now
+		}
 		ev.Millis.DrawWrite = millis(time.Since(t0))
 		ev.Millis.Total = ev.Millis.Decode + ev.Millis.Proposals + ev.Millis.Prepare + ev.Millis.Classify + ev.Millis.DrawWrite
 		ev.Boxes = dets

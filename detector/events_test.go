@@ -3,10 +3,13 @@ package detector
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"gocv.io/x/gocv"
 
 	"fmnist/archs"
 	"fmnist/trainer"
@@ -65,17 +68,29 @@ func TestJobEvents(t *testing.T) {
 	if s, ok := evs[0].(Started); !ok || s.W != 320 || s.H != 240 || s.FPS != 10 || s.MinSize != 500 {
 		t.Fatalf("first event %#v", evs[0])
 	}
-	dets := 0
+	dets, thumbs := 0, 0
 	for i, ev := range evs[1:13] {
 		f, ok := ev.(FrameDone)
 		if !ok || f.Index != i || f.Millis.Total <= 0 || f.Truth == nil {
 			t.Fatalf("event %d: %#v", i+1, ev)
 		}
 		dets += len(f.Boxes)
+		if f.Thumb != nil {
+			thumbs++
+			if f.Thumb.W != 160 || f.Thumb.H != 120 || len(f.Thumb.Pix) != 160*120*3 {
+				t.Fatalf("frame %d: thumbnail %dx%d with %d bytes, want 160x120x3", i, f.Thumb.W, f.Thumb.H, len(f.Thumb.Pix))
+			}
+		} else if i == 0 {
+			t.Fatal("the first frame has no thumbnail")
+		}
 	}
 	sum, ok := evs[13].(Summary)
 	if !ok || sum.Err != "" || sum.Frames != 12 || sum.Detections != dets || sum.Metrics == nil || sum.Metrics.FramesEvaluated != 12 || sum.FPS <= 0 {
 		t.Fatalf("summary %#v", evs[13])
+	}
+	// At most one thumbnail every thumbEvery, the first at once.
+	if most := 1 + int(sum.Seconds/thumbEvery.Seconds()); thumbs > most {
+		t.Errorf("%d thumbnails in %.2f s, want at most %d", thumbs, sum.Seconds, most)
 	}
 	if n, _, _, err := CountFrames(cfg.Out); err != nil || n != 12 {
 		t.Fatalf("output: %d frames, %v", n, err)
@@ -143,5 +158,89 @@ func TestProposeAheadKeepsOrder(t *testing.T) {
 	}
 	if slices.Equal(one[0].rects, one[1].rects) && slices.Equal(one[1].rects, one[2].rects) {
 		t.Fatalf("frames 0-2 have the same proposals: not per frame")
+	}
+}
+
+// TestThumbnail: frames are scaled to a longer side of at most ThumbSide by
+// area averaging, never enlarged, and come back as RGB.
+func TestThumbnail(t *testing.T) {
+	for _, c := range [][4]int{{320, 240, 160, 120}, {640, 480, 160, 120}, {200, 50, 160, 40}, {90, 300, 48, 160}, {100, 80, 100, 80}, {160, 160, 160, 160}} {
+		if w, h := thumbSize(c[0], c[1]); w != c[2] || h != c[3] {
+			t.Errorf("thumbSize(%d, %d) = %d, %d, want %d, %d", c[0], c[1], w, h, c[2], c[3])
+		}
+	}
+	// Left half blue, right half red (BGR), a 2x2 green square at (100, 100).
+	w, h := 320, 240
+	bgr := make([]byte, w*h*3)
+	for y := range h {
+		for x := range w {
+			p := bgr[(y*w+x)*3:]
+			switch {
+			case x >= 100 && x < 102 && y >= 100 && y < 102:
+				p[1] = 255
+			case x < w/2:
+				p[0] = 255
+			default:
+				p[2] = 255
+			}
+		}
+	}
+	frame, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, bgr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frame.Close()
+	small, rgb := gocv.NewMat(), gocv.NewMat()
+	defer small.Close()
+	defer rgb.Close()
+	th := thumbnail(frame, &small, &rgb)
+	if th == nil || th.W != 160 || th.H != 120 || len(th.Pix) != 160*120*3 {
+		t.Fatalf("thumbnail %+v", th)
+	}
+	at := func(x, y int) [3]byte { p := th.Pix[(y*th.W+x)*3:]; return [3]byte{p[0], p[1], p[2]} }
+	for _, c := range []struct {
+		x, y int
+		want [3]byte
+	}{{10, 10, [3]byte{0, 0, 255}}, {150, 100, [3]byte{255, 0, 0}}, {50, 50, [3]byte{0, 255, 0}}} {
+		if got := at(c.x, c.y); got != c.want {
+			t.Errorf("pixel (%d,%d) is %v, want %v (RGB)", c.x, c.y, got, c.want)
+		}
+	}
+}
+
+// TestReportDropsThumbs: the JSON report neither writes nor keeps
+// thumbnails.
+func TestReportDropsThumbs(t *testing.T) {
+	f := FrameDone{Index: 3, Proposals: 7, Boxes: []Detection{}}
+	plain, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Thumb = &Thumb{W: 2, H: 1, Pix: []byte{1, 2, 3, 4, 5, 6}}
+	withThumb, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(plain, withThumb) {
+		t.Errorf("FrameDone's JSON changes with a thumbnail:\n%s\n%s", plain, withThumb)
+	}
+	var r Report
+	r.Add(f)
+	if len(r.Frames) != 1 || r.Frames[0].Thumb != nil {
+		t.Errorf("the report keeps the thumbnail: %+v", r.Frames)
+	}
+}
+
+// BenchmarkThumbnail: the cost of one thumbnail of a 320x240 frame.
+func BenchmarkThumbnail(b *testing.B) {
+	frame := gocv.NewMatWithSize(240, 320, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	small, rgb := gocv.NewMat(), gocv.NewMat()
+	defer small.Close()
+	defer rgb.Close()
+	for b.Loop() {
+		if thumbnail(frame, &small, &rgb) == nil {
+			b.Fatal("no thumbnail")
+		}
 	}
 }

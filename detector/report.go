@@ -33,6 +33,7 @@ func (r *Report) Add(ev Event) {
 		r.Width, r.Height, r.FPS, r.MinSize = e.W, e.H, e.FPS, e.MinSize
 		r.Threshold, r.Background = e.Threshold, e.Background
 	case FrameDone:
+		e.Thumb = nil // not written, and not kept for the length of the video
 		r.Frames = append(r.Frames, e)
 	case Summary:
 		r.Summary = &e

@@ -15,6 +15,20 @@ import (
 // detectListMax is how many labelled frames the detector view keeps.
 const detectListMax = 200
 
+// The picture of the latest frame (its thumbnail, the frame as written):
+// from detectWide columns on it stands between the labelled frames (at
+// least listMinWidth wide) and the counts, else above the labelled frames
+// (which keep listMinLines lines), as large as the room allows, never
+// enlarged. With less room than picMinLines lines or picMinWidth cells it is
+// left out.
+const (
+	detectWide   = 140
+	listMinWidth = 40
+	listMinLines = 3 // the header and two frames
+	picMinLines  = 4
+	picMinWidth  = 16
+)
+
 // DetectOptions configure a DetectView.
 type DetectOptions struct {
 	In     string // input video
@@ -33,8 +47,9 @@ type detectEventMsg struct{ ev detector.Event }
 type detectClosedMsg struct{}
 
 // DetectView is the detector's terminal view: progress through the video,
-// frames per second, stage times, the latest labelled frames, counts per
-// class and, at the end, the summary.
+// frames per second, stage times, a picture of the latest frame with its
+// boxes, the latest labelled frames, counts per class and, at the end, the
+// summary.
 type DetectView struct {
 	opt           DetectOptions
 	st            *Styles
@@ -48,6 +63,10 @@ type DetectView struct {
 	counts        [trainer.NumClasses]int
 	last          detector.FrameDone // the latest frame
 	regions, bg   int                // regions classified and rejected as background, all frames
+	thumb         RGB                // the latest thumbnail (W 0: none yet)
+	thumbFrame    int                // its frame's index
+	pic           []string           // the thumbnail drawn, for picKey
+	picKey        [3]int             // thumbFrame, width and lines of pic
 	summary       *detector.Summary
 	closed        bool
 	cancelled     bool // q before the end
@@ -131,6 +150,9 @@ func (v *DetectView) Handle(ev detector.Event) {
 		v.last = e
 		v.regions += e.Regions
 		v.bg += e.Background
+		if e.Thumb != nil {
+			v.thumb, v.thumbFrame, v.pic = RGB(*e.Thumb), e.Index, nil
+		}
 		if len(e.Boxes) == 0 {
 			return
 		}
@@ -289,18 +311,36 @@ func (v *DetectView) View() string {
 	return strings.Join(out, "\n")
 }
 
-// columns are the labelled frames (left) and the counts per class (right).
+// columns are the labelled frames (left) and the counts per class
+// (right), with the picture of the latest frame between them (wide) or
+// above the labelled frames.
 func (v *DetectView) columns(w, h int) string {
-	st := v.st
 	cw := 30 // counts column
 	if w >= 120 {
 		cw = 48
 	}
 	lw := w - cw - 3
+	right := v.countsColumn(cw)
+	if w >= detectWide {
+		if pw, lines := v.picSize(lw-3-listMinWidth, h-1); pw > 0 {
+			listW := lw - pw - 3
+			return joinColumns(v.st, h, textCol{v.labelledColumn(listW, h), listW}, textCol{v.picture(pw, lines), pw}, textCol{right, cw})
+		}
+	} else if pw, lines := v.picSize(lw, h-1-listMinLines); pw > 0 {
+		pic := v.picture(pw, lines)
+		left := append(pic, v.labelledColumn(lw, h-len(pic))...)
+		return joinColumns(v.st, h, textCol{left, lw}, textCol{right, cw})
+	}
+	return joinColumns(v.st, h, textCol{v.labelledColumn(lw, h), lw}, textCol{right, cw})
+}
+
+// countsColumn is the labels per class, cw cells wide: bars while running;
+// at the end, with a truth file, precision, recall and (when there is room)
+// mean IoU per class.
+func (v *DetectView) countsColumn(cw int) []string {
+	st := v.st
 	var right []string
 	if s := v.summary; s != nil && s.Metrics != nil && len(s.Metrics.PerClass) > 0 {
-		// The end, with a truth file: labels, precision, recall and (when
-		// there is room) mean IoU per class.
 		wide := cw >= 36
 		head := padRight("Labels per class", 17) + " prec  rec"
 		if wide {
@@ -315,7 +355,7 @@ func (v *DetectView) columns(w, h int) string {
 			}
 			right = append(right, row)
 		}
-		return joinColumns(st, v.labelledColumn(lw, h), right, lw, h)
+		return right
 	}
 	right = append(right, st.Header.Render("Labels per class"))
 	most := 0
@@ -331,7 +371,38 @@ func (v *DetectView) columns(w, h int) string {
 		bar := st.Running.Render(strings.Repeat("█", n)) + st.Faint.Render(strings.Repeat("·", barW-n))
 		right = append(right, padRight(trainer.ClassNames[i], 12)+bar+padLeft(fmt.Sprint(c), 6))
 	}
-	return joinColumns(st, v.labelledColumn(lw, h), right, lw, h)
+	return right
+}
+
+// picSize is the size of the picture of the latest frame in at most maxW
+// cells and maxLines lines (two pixel rows a line), its aspect kept and
+// never enlarged; 0, 0 without a thumbnail or room for one.
+func (v *DetectView) picSize(maxW, maxLines int) (w, lines int) {
+	t := v.thumb
+	if t.W <= 0 || t.H <= 0 || maxW <= 0 {
+		return 0, 0
+	}
+	lines = min(maxLines, maxW*t.H/(2*t.W), (t.H+1)/2)
+	if lines < picMinLines {
+		return 0, 0
+	}
+	w = min(maxW, t.W, (4*lines*t.W+t.H)/(2*t.H)) // 2*lines*W/H, rounded
+	if w < picMinWidth {
+		return 0, 0
+	}
+	return w, lines
+}
+
+// picture is the latest thumbnail in half blocks, w cells by lines lines,
+// and its caption below; drawn again only for another frame or size.
+func (v *DetectView) picture(w, lines int) []string {
+	key := [3]int{v.thumbFrame, w, lines}
+	if v.pic == nil || key != v.picKey {
+		v.pic = HalfBlocksRGB(ScaleRGB(v.thumb, w, 2*lines), v.st.Profile)
+		v.picKey = key
+	}
+	caption := v.st.Dim.Render(truncate(fmt.Sprintf("frame %d", v.thumbFrame), w))
+	return append(v.pic[:len(v.pic):len(v.pic)], caption)
 }
 
 // labelledColumn is the column of the latest labelled frames.
@@ -350,18 +421,31 @@ func (v *DetectView) labelledColumn(lw, h int) []string {
 	return left
 }
 
-// joinColumns puts two columns side by side, h lines.
-func joinColumns(st *Styles, left, right []string, lw, h int) string {
+// textCol is a column of lines, w cells wide.
+type textCol struct {
+	lines []string
+	w     int
+}
+
+// joinColumns puts columns side by side, h lines, a rule between them;
+// each but the last is padded to its width.
+func joinColumns(st *Styles, h int, cols ...textCol) string {
+	rule := " " + st.Faint.Render("│") + " "
 	lines := make([]string, h)
 	for i := range lines {
-		l, r := "", ""
-		if i < len(left) {
-			l = left[i]
+		var b strings.Builder
+		for j, c := range cols {
+			l := ""
+			if i < len(c.lines) {
+				l = c.lines[i]
+			}
+			if j < len(cols)-1 {
+				b.WriteString(padRight(l, c.w) + rule)
+			} else {
+				b.WriteString(l)
+			}
 		}
-		if i < len(right) {
-			r = right[i]
-		}
-		lines[i] = padRight(l, lw) + " " + st.Faint.Render("│") + " " + r
+		lines[i] = b.String()
 	}
 	return strings.Join(lines, "\n")
 }
@@ -388,6 +472,8 @@ func (v *DetectView) helpText(w, h int) string {
 		"Progress is frames done of the video's frames; frames/s and the ETA",
 		"come from the mean time per frame. Labelled frames lists the latest",
 		"frames with a label above the threshold, each with its probability.",
+		"The picture is the latest frame written, its boxes and labels drawn,",
+		"renewed up to four times a second, when there is room for it.",
 		"",
 		st.Dim.Render(v.keys.closeHelp()),
 	)

@@ -2,12 +2,16 @@ package tui
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
 
 	"fmnist/detector"
 	"fmnist/trainer"
@@ -183,5 +187,112 @@ func TestDetectGoldenDetectionModel(t *testing.T) {
 			}
 			teatest.RequireEqualOutput(t, []byte(view))
 		})
+	}
+}
+
+// fixThumb is a synthetic 160x120 thumbnail: a dark background, red, blue
+// and yellow rectangles, and a green box (as the detector draws one) round
+// the red one.
+func fixThumb() *detector.Thumb {
+	w, h := 160, 120
+	t := &detector.Thumb{W: w, H: h, Pix: make([]byte, w*h*3)}
+	fill := func(x0, y0, x1, y1 int, c [3]byte) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				copy(t.Pix[(y*w+x)*3:], c[:])
+			}
+		}
+	}
+	fill(0, 0, w, h, [3]byte{20, 20, 24})
+	fill(16, 16, 64, 76, [3]byte{0, 200, 0})
+	fill(20, 20, 60, 72, [3]byte{230, 60, 60})
+	fill(90, 28, 142, 62, [3]byte{60, 110, 240})
+	fill(70, 82, 132, 110, [3]byte{230, 200, 40})
+	return t
+}
+
+// fixThumbEvents are fixDetectEvents with a thumbnail on frame 4.
+func fixThumbEvents(summary bool) []detector.Event {
+	evs := fixDetectEvents(summary)
+	for i, ev := range evs {
+		if f, ok := ev.(detector.FrameDone); ok && f.Index == 4 {
+			f.Thumb = fixThumb()
+			evs[i] = f
+		}
+	}
+	return evs
+}
+
+// TestDetectGoldenThumb: the picture of the latest frame above the labelled
+// frames (80x24) and between them and the counts (160x48), in 256 colours
+// and without colour (testdata/TestDetectGoldenThumb).
+func TestDetectGoldenThumb(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		for _, prof := range []termenv.Profile{termenv.ANSI256, termenv.Ascii} {
+			for _, summary := range []bool{false, true} {
+				colour := map[termenv.Profile]string{termenv.Ascii: "nocolor", termenv.ANSI256: "ansi256"}[prof]
+				state := map[bool]string{false: "running", true: "done"}[summary]
+				t.Run(fmt.Sprintf("%s-%s-%dx%d", state, colour, size[0], size[1]), func(t *testing.T) {
+					r := lipgloss.NewRenderer(io.Discard)
+					r.SetColorProfile(prof)
+					v := NewDetectView(DetectOptions{In: "clips/shop.avi", Model: "runs/20260101-120000-CNN2/best", Total: 10, Styles: NewStyles(r)})
+					tm := teatest.NewTestModel(t, v, teatest.WithInitialTermSize(size[0], size[1]))
+					for _, ev := range fixThumbEvents(summary) {
+						tm.Send(detectEventMsg{ev})
+					}
+					tm.Send(tea.QuitMsg{})
+					fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second))
+					teatest.RequireEqualOutput(t, []byte(fm.View()))
+				})
+			}
+		}
+	}
+}
+
+// TestDetectViewPictureFits: at every size the view keeps its size, shows
+// the counts and, with room, the picture and its caption; a thumbnail too
+// flat for the room is left out.
+func TestDetectViewPictureFits(t *testing.T) {
+	for _, summary := range []bool{false, true} {
+		for _, size := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {139, 30}, {140, 30}, {160, 48}, {200, 60}, {300, 80}} {
+			r := lipgloss.NewRenderer(io.Discard)
+			r.SetColorProfile(termenv.Ascii)
+			v := NewDetectView(DetectOptions{In: "clips/shop.avi", Model: "runs/20260101-120000-CNN2/best", Total: 10, Styles: NewStyles(r)})
+			v.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			for _, ev := range fixThumbEvents(summary) {
+				v.Handle(ev)
+			}
+			view := ansi.Strip(v.View())
+			lines := strings.Split(view, "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%v: %d lines", size, len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > size[0] {
+					t.Errorf("%v line %d: %d cells", size, i, w)
+				}
+			}
+			// the counts, the list, the caption (padded) and the yellow
+			// rectangle in shades
+			for _, want := range []string{"Labels per class", "Ankle boot", "Labelled frames", "frame 4 ", "▓▓▓▓"} {
+				if !strings.Contains(view, want) {
+					t.Errorf("%v (summary %v) lacks %q:\n%s", size, summary, want, view)
+				}
+			}
+		}
+	}
+
+	flat := newFixDetectView()
+	plain := newFixDetectView()
+	for _, v := range []*DetectView{flat, plain} {
+		v.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		for _, ev := range fixDetectEvents(false) {
+			v.Handle(ev)
+		}
+	}
+	flat.Handle(detector.FrameDone{Index: 5, Thumb: &detector.Thumb{W: 160, H: 8, Pix: make([]byte, 160*8*3)}})
+	plain.Handle(detector.FrameDone{Index: 5})
+	if a, b := flat.View(), plain.View(); a != b {
+		t.Errorf("a 160x8 thumbnail is drawn at 80x24:\n%s", a)
 	}
 }

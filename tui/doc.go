@@ -33,7 +33,8 @@
 //	               run's) overlaid, one colour and line pattern each, a legend
 //	chart.go       per-epoch accuracy and loss charts (ntcharts), a group's
 //	               mean ± sd, several runs on one chart
-//	halfblock.go   Gray, ScaleGray, HalfBlocks: grey images in half blocks
+//	halfblock.go   Gray, RGB, ScaleGray, ScaleRGB, HalfBlocks, HalfBlocksRGB:
+//	               grey and colour images in half blocks
 //	heatmap.go     Heatmap, ClassBars: the confusion matrix and per-class accuracy
 //	newrun.go, confirm.go   the new-run form and the yes/no questions
 //	help.go        the help screen and the footer's key help
@@ -41,7 +42,8 @@
 //	               footers, hints and help screens built from it
 //	export.go      the table as Markdown and CSV in the runs directory
 //	common.go, styles.go    shared state, width helpers; styles per renderer
-//	detectview.go  DetectView: the detector's full-screen view
+//	detectview.go  DetectView: the detector's full-screen view, with a
+//	               picture of the latest frame written (its thumbnail)
 //	plain.go       Plain: headless line output
 //
 // # Keys

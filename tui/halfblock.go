@@ -1,8 +1,8 @@
 package tui
 
-// Grey images on the terminal: two pixels per cell with the upper half block
-// "▀" (foreground: upper pixel, background: lower pixel), or shade characters
-// when there is no colour. The escape codes are written here directly, not
+// Grey (Gray) and colour (RGB) images on the terminal: two pixels per cell
+// with the upper half block "▀" (foreground: upper pixel, background: lower
+// pixel), or shade characters when there is no colour. The escape codes are written here directly, not
 // through lipgloss: an image is hundreds of cells.
 
 import (
@@ -212,6 +212,141 @@ func writeGreySGR(b *strings.Builder, prof termenv.Profile, c int, bg bool) {
 			b.WriteString("38;2;")
 		}
 		b.WriteString(s + ";" + s + ";" + s)
+	}
+	b.WriteByte('m')
+}
+
+// RGB is a colour image: W x H pixels, row-major, 3 bytes (R, G, B) a pixel.
+type RGB struct {
+	W, H int
+	Pix  []byte
+}
+
+// at is the pixel at (x, y); outside the image (or its bytes) it is black.
+func (img RGB) at(x, y int) rgb {
+	i := (y*img.W + x) * 3
+	if x < 0 || y < 0 || x >= img.W || y >= img.H || i+3 > len(img.Pix) {
+		return rgb{}
+	}
+	return rgb{img.Pix[i], img.Pix[i+1], img.Pix[i+2]}
+}
+
+// ScaleRGB resamples img to w x h by area averaging, as ScaleGray does, each
+// channel rounded to the nearest level. Equal sizes return a copy of img.
+func ScaleRGB(img RGB, w, h int) RGB {
+	w, h = max(w, 0), max(h, 0)
+	out := RGB{W: w, H: h, Pix: make([]byte, w*h*3)}
+	set := func(i int, c rgb) { out.Pix[i*3], out.Pix[i*3+1], out.Pix[i*3+2] = c.r, c.g, c.b }
+	if w == img.W && h == img.H {
+		for i := range w * h {
+			set(i, img.at(i%w, i/w))
+		}
+		return out
+	}
+	if img.W <= 0 || img.H <= 0 {
+		return out
+	}
+	xs, ys := areaWeights(img.W, w), areaWeights(img.H, h)
+	norm := img.W * img.H // the weights of a destination pixel add up to this
+	for y := range h {
+		for x := range w {
+			var r, g, b int
+			for _, wy := range ys[y] {
+				for _, wx := range xs[x] {
+					c, n := img.at(wx.i, wy.i), wy.n*wx.n
+					r, g, b = r+n*int(c.r), g+n*int(c.g), b+n*int(c.b)
+				}
+			}
+			round := func(v int) uint8 { return uint8((v + norm/2) / norm) }
+			set(y*w+x, rgb{round(r), round(g), round(b)})
+		}
+	}
+	return out
+}
+
+// HalfBlocksRGB draws img as HalfBlocks draws a grey image: ceil(H/2) lines
+// of W cells, each "▀" with the upper pixel's colour as foreground and the
+// lower pixel's as background (black below the last row), a code only when
+// a colour changes, a reset at the end of every line. The colours are
+// TrueColor exact, for ANSI256 the nearest (RGB distance) of the 6x6x6 cube
+// and the grey ramp (nearest256), for ANSI the nearest of the 16 basic
+// colours. With termenv.Ascii each cell is a shade character for the mean
+// luminance of its two pixels.
+func HalfBlocksRGB(img RGB, prof termenv.Profile) []string {
+	if img.W <= 0 || img.H <= 0 {
+		return nil
+	}
+	lines := make([]string, 0, (img.H+1)/2)
+	var b strings.Builder
+	for y := 0; y < img.H; y += 2 {
+		b.Reset()
+		if prof == termenv.Ascii {
+			for x := range img.W {
+				b.WriteRune(shade((luma(img.at(x, y)) + luma(img.at(x, y+1))) / 2 / 255))
+			}
+			lines = append(lines, b.String())
+			continue
+		}
+		fg, bg := -1, -1
+		for x := range img.W {
+			f, k := colourIndex(prof, img.at(x, y)), colourIndex(prof, img.at(x, y+1))
+			if f != fg {
+				writeColourSGR(&b, prof, f, false)
+				fg = f
+			}
+			if k != bg {
+				writeColourSGR(&b, prof, k, true)
+				bg = k
+			}
+			b.WriteString("▀")
+		}
+		b.WriteString(sgrReset)
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
+// colourIndex is c's colour in prof: R<<16|G<<8|B for TrueColor, the
+// palette entry (16-255) for ANSI256, the entry of ansi16 for ANSI.
+func colourIndex(prof termenv.Profile, c rgb) int {
+	switch prof {
+	case termenv.ANSI256:
+		n, _ := nearest256(c)
+		return n
+	case termenv.ANSI:
+		return nearest16(c)
+	}
+	return int(c.r)<<16 | int(c.g)<<8 | int(c.b)
+}
+
+// writeColourSGR writes the escape code that sets the foreground (or
+// background) to colour n, as colourIndex gave it for prof.
+func writeColourSGR(b *strings.Builder, prof termenv.Profile, n int, bg bool) {
+	b.WriteString("\x1b[")
+	switch prof {
+	case termenv.ANSI256:
+		if bg {
+			b.WriteString("48;5;")
+		} else {
+			b.WriteString("38;5;")
+		}
+		b.WriteString(strconv.Itoa(n))
+	case termenv.ANSI:
+		code := 30 + n
+		if n >= 8 {
+			code = 90 + n - 8
+		}
+		if bg {
+			code += 10
+		}
+		b.WriteString(strconv.Itoa(code))
+	default:
+		if bg {
+			b.WriteString("48;2;")
+		} else {
+			b.WriteString("38;2;")
+		}
+		b.WriteString(strconv.Itoa(n>>16) + ";" + strconv.Itoa(n>>8&0xff) + ";" + strconv.Itoa(n&0xff))
 	}
 	b.WriteByte('m')
 }

@@ -270,3 +270,169 @@ func TestHalfBlocksScaleGray(t *testing.T) {
 		}
 	}
 }
+
+// testRGB is a colour image: red, green and blue gradients across it, with
+// an odd height.
+func testRGB() RGB {
+	img := RGB{W: 24, H: 15, Pix: make([]byte, 24*15*3)}
+	for y := range img.H {
+		for x := range img.W {
+			p := img.Pix[(y*img.W+x)*3:]
+			p[0], p[1], p[2] = byte(x*11), byte(y*17), byte((x*7+y*13)%256)
+		}
+	}
+	return img
+}
+
+// TestHalfBlocksRGBTrueColorRoundTrip: every cell is ▀ with the upper
+// pixel's colour as foreground and the lower one's as background, exactly;
+// below the last row is black.
+func TestHalfBlocksRGBTrueColorRoundTrip(t *testing.T) {
+	img := testRGB()
+	lines := HalfBlocksRGB(img, termenv.TrueColor)
+	if len(lines) != 8 {
+		t.Fatalf("%d lines, want 8", len(lines))
+	}
+	colour := func(p, prefix string) [3]byte {
+		t.Helper()
+		f := strings.Split(strings.TrimPrefix(p, prefix), ";")
+		if !strings.HasPrefix(p, prefix) || len(f) != 3 {
+			t.Fatalf("not a %s colour: %q", prefix, p)
+		}
+		var c [3]byte
+		for i, s := range f {
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 0 || v > 255 {
+				t.Fatalf("bad level in %q", p)
+			}
+			c[i] = byte(v)
+		}
+		return c
+	}
+	pixel := func(x, y int) [3]byte {
+		if y >= img.H {
+			return [3]byte{}
+		}
+		p := img.Pix[(y*img.W+x)*3:]
+		return [3]byte{p[0], p[1], p[2]}
+	}
+	for row, line := range lines {
+		cells, reset := parseSGR(t, line)
+		if !reset {
+			t.Errorf("line %d does not end with a reset", row)
+		}
+		if len(cells) != img.W {
+			t.Fatalf("line %d: %d cells, want %d", row, len(cells), img.W)
+		}
+		for x, c := range cells {
+			if c.r != '▀' {
+				t.Fatalf("line %d cell %d: %q", row, x, c.r)
+			}
+			if got, want := colour(c.fg, "38;2;"), pixel(x, 2*row); got != want {
+				t.Errorf("line %d cell %d: foreground %v, want %v", row, x, got, want)
+			}
+			if got, want := colour(c.bg, "48;2;"), pixel(x, 2*row+1); got != want {
+				t.Errorf("line %d cell %d: background %v, want %v", row, x, got, want)
+			}
+		}
+	}
+}
+
+// TestHalfBlocksRGBNearest: the nearest colour of the 6x6x6 cube or the
+// grey ramp in 256 colours, of the basic 16 in ANSI, and shades of the
+// luminance without colour; a uniform row sets each colour once.
+func TestHalfBlocksRGBNearest(t *testing.T) {
+	cell := func(prof termenv.Profile, c [3]byte) halfCell {
+		t.Helper()
+		img := RGB{W: 1, H: 2, Pix: []byte{c[0], c[1], c[2], c[0], c[1], c[2]}}
+		cells, _ := parseSGR(t, HalfBlocksRGB(img, prof)[0])
+		return cells[0]
+	}
+	for _, c := range []struct {
+		c    [3]byte
+		want int
+	}{
+		{[3]byte{255, 0, 0}, 196}, {[3]byte{0, 0, 0}, 16}, {[3]byte{255, 255, 255}, 231},
+		{[3]byte{128, 128, 128}, 244}, // ramp 128, exact; cube 145 is 135
+		{[3]byte{20, 20, 20}, 233},    // ramp 18
+		{[3]byte{95, 135, 175}, 67},   // cube (1, 2, 3), exact
+		{[3]byte{250, 128, 10}, 208},  // cube (5, 2, 0)
+		{[3]byte{100, 100, 110}, 242}, // ramp 108 (distance² 132) beats cube (95, 95, 95) (275)
+		{[3]byte{30, 200, 120}, 42},   // cube (0, 4, 2): (0, 215, 135)
+	} {
+		want := strconv.Itoa(c.want)
+		if got := cell(termenv.ANSI256, c.c); got.fg != "38;5;"+want || got.bg != "48;5;"+want {
+			t.Errorf("%v in 256 colours: %q/%q, want %s", c.c, got.fg, got.bg, want)
+		}
+	}
+	for _, c := range []struct {
+		c      [3]byte
+		fg, bg string
+	}{
+		{[3]byte{255, 0, 0}, "91", "101"}, {[3]byte{120, 10, 0}, "31", "41"}, {[3]byte{0, 0, 240}, "94", "104"},
+		{[3]byte{200, 190, 200}, "37", "47"}, {[3]byte{10, 10, 10}, "30", "40"}, {[3]byte{0, 120, 140}, "36", "46"},
+	} {
+		if got := cell(termenv.ANSI, c.c); got.fg != c.fg || got.bg != c.bg {
+			t.Errorf("%v in 16 colours: %q/%q, want %s/%s", c.c, got.fg, got.bg, c.fg, c.bg)
+		}
+	}
+	// Luminance: white, black, pure green (0.587), pure blue (0.114), grey.
+	img := RGB{W: 5, H: 2, Pix: []byte{
+		255, 255, 255, 0, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128,
+		255, 255, 255, 0, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128,
+	}}
+	if got := HalfBlocksRGB(img, termenv.Ascii); len(got) != 1 || got[0] != "█ ▒ ▒" {
+		t.Errorf("Ascii: %q, want %q", got, "█ ▒ ▒")
+	}
+	row := RGB{W: 20, H: 2, Pix: make([]byte, 20*2*3)}
+	for i := range row.Pix {
+		row.Pix[i] = byte(40 + i%3*70)
+	}
+	for _, prof := range []termenv.Profile{termenv.TrueColor, termenv.ANSI256, termenv.ANSI} {
+		if n := strings.Count(HalfBlocksRGB(row, prof)[0], "\x1b["); n != 3 { // fg, bg, reset
+			t.Errorf("profile %v: %d escape codes, want 3", prof, n)
+		}
+	}
+}
+
+// TestScaleRGB: constant images stay constant, halving averages 2x2 blocks
+// (rounded), equal sizes copy.
+func TestScaleRGB(t *testing.T) {
+	c := RGB{W: 30, H: 20, Pix: make([]byte, 30*20*3)}
+	for i := range c.Pix {
+		c.Pix[i] = []byte{200, 13, 77}[i%3]
+	}
+	for _, sz := range [][2]int{{15, 10}, {7, 9}, {30, 20}, {41, 33}, {1, 1}} {
+		s := ScaleRGB(c, sz[0], sz[1])
+		if s.W != sz[0] || s.H != sz[1] || len(s.Pix) != sz[0]*sz[1]*3 {
+			t.Fatalf("%v: %dx%d with %d bytes", sz, s.W, s.H, len(s.Pix))
+		}
+		for i, v := range s.Pix {
+			if v != c.Pix[i%3] {
+				t.Fatalf("%v: byte %d is %d, want %d", sz, i, v, c.Pix[i%3])
+			}
+		}
+	}
+	img := testRGB()
+	img.H = 14
+	img.Pix = img.Pix[:24*14*3]
+	h := ScaleRGB(img, 12, 7)
+	for y := range 7 {
+		for x := range 12 {
+			for ch := range 3 {
+				sum := 0
+				for _, d := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+					sum += int(img.Pix[((2*y+d[1])*24+2*x+d[0])*3+ch])
+				}
+				if got, want := h.Pix[(y*12+x)*3+ch], byte((sum+2)/4); got != want {
+					t.Errorf("(%d,%d) channel %d: %d, want %d", x, y, ch, got, want)
+				}
+			}
+		}
+	}
+	same := ScaleRGB(img, 24, 14)
+	same.Pix[0] = 1
+	if img.Pix[0] == 1 || string(same.Pix[1:]) != string(img.Pix[1:]) {
+		t.Error("ScaleRGB to the same size does not copy")
+	}
+}
