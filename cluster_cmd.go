@@ -122,16 +122,11 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 	epochs := fs.Int("epochs", 0, "epochs of every run (0: each recipe's own)")
 	limitTrain := fs.Int("limit-train", 0, "train on the first N training images (0: all)")
 	limitTest := fs.Int("limit-test", 0, "evaluate on the first N test images (0: all)")
-	val, recipe := valRecipeFlags(fs)
+	valRecipe := valRecipeFlags(fs)
 	data := dataFlag(fs)
 	return func(_ []string, stdout, stderr io.Writer) error {
 		c, err := conn()
 		if err != nil {
-			return exitError{2, fmt.Errorf("sweep: %v", err)}
-		}
-		valGiven := false
-		fs.Visit(func(f *flag.Flag) { valGiven = valGiven || f.Name == "val" })
-		if err := checkRecipe(*recipe); err != nil {
 			return exitError{2, fmt.Errorf("sweep: %v", err)}
 		}
 		if c.url == "" {
@@ -156,15 +151,15 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 		if *epochs < 0 || *limitTrain < 0 || *limitTest < 0 {
 			return exitError{2, errors.New("sweep: --epochs, --limit-train and --limit-test must not be negative")}
 		}
-		valN, err := resolveVal(valGiven, *val, *limitTrain)
+		valN, recipe, err := valRecipe(*limitTrain)
 		if err != nil {
 			return exitError{2, fmt.Errorf("sweep: %v", err)}
 		}
 		var jobs []cluster.Job
 		for _, m := range names {
 			for _, s := range ss {
-				jobs = append(jobs, cluster.Job{ID: cluster.SweepID(m, s, *epochs, *limitTrain, *limitTest) + cluster.SweepSuffix(valN, *recipe),
-					Model: m, Epochs: *epochs, Seed: s, LimitTrain: *limitTrain, LimitTest: *limitTest, Val: valN, Recipe: *recipe})
+				jobs = append(jobs, cluster.Job{ID: cluster.SweepID(m, s, *epochs, *limitTrain, *limitTest) + cluster.SweepSuffix(valN, recipe),
+					Model: m, Epochs: *epochs, Seed: s, LimitTrain: *limitTrain, LimitTest: *limitTest, Val: valN, Recipe: recipe})
 			}
 		}
 		// The data's fingerprints, when this machine has the data set:

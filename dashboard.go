@@ -312,7 +312,7 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 	limitTrain := fs.Int("limit-train", 0, "runs started here use only the first N training images")
 	limitTest := fs.Int("limit-test", 0, "runs started here use only the first N test images")
 	seed := fs.Int64("seed", 1, "random seed of runs started here")
-	val, recipe := valRecipeFlags(fs)
+	valRecipe := valRecipeFlags(fs)
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	conn := natsFlags(fs)
 	return func() (dashSettings, error) {
@@ -320,13 +320,8 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 		if err != nil {
 			return dashSettings{}, err
 		}
-		valGiven := false
-		fs.Visit(func(f *flag.Flag) { valGiven = valGiven || f.Name == "val" })
-		valN, err := resolveVal(valGiven, *val, *limitTrain)
+		valN, recipe, err := valRecipe(*limitTrain)
 		if err != nil {
-			return dashSettings{}, err
-		}
-		if err := checkRecipe(*recipe); err != nil {
 			return dashSettings{}, err
 		}
 		for name, v := range map[string]int{"limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel} {
@@ -335,6 +330,6 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 			}
 		}
 		return dashSettings{runsDir: *runsDir, dataDir: *data, limitTrain: *limitTrain, limitTest: *limitTest, seed: *seed,
-			val: valN, recipe: *recipe, parallel: *parallel, nats: nc}, nil
+			val: valN, recipe: recipe, parallel: *parallel, nats: nc}, nil
 	}
 }

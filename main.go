@@ -128,7 +128,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	seed := fs.Int64("seed", 1, "random seed for weights, dropout, shuffling and the validation images")
 	seeds := fs.String("seeds", "", "train each model once per seed: a list (1,2,5) or a range (1-5); replaces --seed")
 	repeats := fs.Int("repeats", 0, "train each model N times, seeds --seed, --seed+1, ...")
-	val, recipe := valRecipeFlags(fs)
+	valRecipe := valRecipeFlags(fs)
 	kerasClip := fs.Bool("keras-clip", false, "clip the softmax's probabilities to [1e-7, 1-1e-7] in the loss, as the seed's Keras 2.2 did")
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
@@ -163,10 +163,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 				runSeeds = append(runSeeds, *seed+int64(i))
 			}
 		}
-		if err := checkRecipe(*recipe); err != nil {
-			return exitError{2, fmt.Errorf("train: %v", err)}
-		}
-		valN, err := resolveVal(set["val"], *val, *limitTrain)
+		valN, recipe, err := valRecipe(*limitTrain)
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: %v", err)}
 		}
@@ -189,7 +186,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			for _, s := range runSeeds {
 				id := results.NewRunID(*runsDir, n, now, taken)
 				taken[id] = true
-				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: *recipe, KerasClip: *kerasClip}
+				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: recipe, KerasClip: *kerasClip}
 				if isDetModel(n) {
 					// Scenes are its data; its validation scenes choose its best epoch.
 					job.Val, job.Recipe = 0, ""
@@ -202,7 +199,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 		}
 
 		ds := dashSettings{runsDir: *runsDir, dataDir: *data, train: train, test: test, limitTrain: *limitTrain, limitTest: *limitTest,
-			seed: *seed, val: valN, recipe: *recipe, parallel: *parallel}
+			seed: *seed, val: valN, recipe: recipe, parallel: *parallel}
 		if !*headless && isTerminal(stdout) {
 			return runDashboard(ds, jobs, stdout, stderr)
 		}
@@ -285,11 +282,22 @@ func checkRecipe(name string) error {
 // DefaultVal is the validation images held out of the full training set.
 const DefaultVal = 5000
 
-// valRecipeFlags registers --val and --recipe.
-func valRecipeFlags(fs *flag.FlagSet) (*int, *string) {
+// valRecipeFlags registers --val and --recipe. The function it returns,
+// called once the flags are parsed, checks them: the recipe's name
+// (checkRecipe) and the validation set's size for --limit-train
+// (resolveVal).
+func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int) (val int, recipe string, err error) {
 	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
 	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
-	return val, recipe
+	return func(limitTrain int) (int, string, error) {
+		if err := checkRecipe(*recipe); err != nil {
+			return 0, "", err
+		}
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "val" })
+		n, err := resolveVal(given, *val, limitTrain)
+		return n, *recipe, err
+	}
 }
 
 // resolveVal is the validation set's size: --val as given, else 5,000 of

@@ -15,19 +15,8 @@ import (
 // the first 3 images of each class the model gets right, in test order,
 // each with its pixels as bytes.
 func TestEvaluateBest(t *testing.T) {
-	_, test, err := trainer.Load(trainer.DefaultDataDir(), 1, 300)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := archs.New("CNN2", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	ev, err := Evaluate(ctx, m, test)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, test, ev := evalUntrained(t)
 	be, err := EvaluateBest(ctx, "CNN2-x", 7, m, test)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"fmnist/archs"
-	"fmnist/trainer"
 )
 
 // Side is one side of a comparison: one run, or a group of runs of one
@@ -33,22 +32,13 @@ func (s Side) Accs() []float64 {
 // run whose saved best model stands for the side.
 func (s Side) Best() *Run {
 	var best *Run
+	score := func(r *Run) float64 { return r.score(r.Epochs[r.bestIndex()]) }
 	for _, r := range s.Runs {
-		if best == nil || r.score(r.bestStats()) > best.score(best.bestStats()) {
+		if best == nil || score(r) > score(best) {
 			best = r
 		}
 	}
 	return best
-}
-
-// bestStats is the record's best epoch.
-func (r *Run) bestStats() trainer.EpochStats {
-	for _, x := range r.Epochs {
-		if x.Epoch == r.BestEpoch {
-			return x
-		}
-	}
-	return trainer.EpochStats{}
 }
 
 // Describe is the side in words: model, recipe, how its best epochs were

@@ -14,19 +14,8 @@ import (
 // predicted class's softmax probability, highest first; and the accuracy
 // is still trainer.Evaluate's.
 func TestEvaluateMistakes(t *testing.T) {
-	_, test, err := trainer.Load(trainer.DefaultDataDir(), 1, 300)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := archs.New("CNN2", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	ev, err := Evaluate(ctx, m, test)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, test, ev := evalUntrained(t)
 	if ev.N != 300 {
 		t.Fatalf("N = %d", ev.N)
 	}
@@ -97,4 +86,20 @@ func TestEvaluateMistakes(t *testing.T) {
 	if ev.Accuracy() != acc {
 		t.Errorf("accuracy %v, trainer.Evaluate %v", ev.Accuracy(), acc)
 	}
+}
+
+// evalUntrained evaluates an untrained CNN2 (seed 1) on the first 300 test
+// images: plenty of mistakes, in every class.
+func evalUntrained(t *testing.T) (*archs.Model, *trainer.Dataset, *Evaluation) {
+	t.Helper()
+	_, test := loadData(t, 1, 300)
+	m, err := archs.New("CNN2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Evaluate(context.Background(), m, test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, test, ev
 }

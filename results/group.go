@@ -2,7 +2,6 @@ package results
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -180,18 +179,10 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 				Params: g.Params, Epochs: g.Epochs, TrainSize: g.TrainSize, ValSize: g.ValSize, TestSize: g.TestSize,
 				SecPerEpoch: jsonStat(g.SecPerEpoch), BestTestAcc: jsonStat(g.Best), FinalTestAcc: jsonStat(g.Final),
 				Runs: g.IDs, Seeds: g.Seeds}
-			if g.HasSeed {
-				s, a := g.SeedSecPerEpoch, g.SeedAcc
-				j.SeedSecPerEpoch, j.SeedTestAcc = &s, &a
-			}
+			j.SeedSecPerEpoch, j.SeedTestAcc = seedRef(g.HasSeed, g.SeedSecPerEpoch, g.SeedAcc)
 			out = append(out, j)
 		}
-		data, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(data, '\n'))
-		return err
+		return writeIndentedJSON(w, out)
 	}
 	return fmt.Errorf("unknown table format %q (want md, csv or json)", format)
 }

@@ -155,20 +155,26 @@ func (r *Run) Apply(ev trainer.Event) bool {
 	return false
 }
 
-// bestOfEpochs sets the best epoch: the first with the highest validation
-// accuracy, or test accuracy for a run without a validation set.
+// bestOfEpochs sets the best epoch (bestIndex) and its accuracies.
 func (r *Run) bestOfEpochs() {
 	r.BestEpoch, r.BestTestAcc, r.BestValAcc = 0, 0, 0
+	if i := r.bestIndex(); i >= 0 {
+		x := r.Epochs[i]
+		r.BestTestAcc, r.BestValAcc, r.BestEpoch = x.TestAcc, x.ValAcc, x.Epoch
+	}
+}
+
+// bestIndex is the index in Epochs of the best epoch: the first with the
+// highest validation accuracy, or test accuracy for a run without a
+// validation set; -1 without epochs.
+func (r *Run) bestIndex() int {
 	best := -1
 	for i, x := range r.Epochs {
 		if best < 0 || r.score(x) > r.score(r.Epochs[best]) {
 			best = i
 		}
 	}
-	if best >= 0 {
-		x := r.Epochs[best]
-		r.BestTestAcc, r.BestValAcc, r.BestEpoch = x.TestAcc, x.ValAcc, x.Epoch
-	}
+	return best
 }
 
 // score is what chooses the best epoch.

@@ -49,11 +49,9 @@ func Rows(runs []*Run) []Row {
 				total += e.TrainSeconds + e.EvalSeconds
 				train += e.TrainSeconds
 			}
-			c := r.clone()
-			c.bestOfEpochs() // records written before validation sets kept the test-chosen best
 			row.TotalMinutes = total / 60
 			row.SecPerEpoch = train / float64(n)
-			row.BestAcc = c.BestTestAcc
+			row.BestAcc = r.Epochs[r.bestIndex()].TestAcc
 			row.FinalAcc = r.Epochs[n-1].TestAcc
 		}
 		if s, ok := SeedReference(r.Model); ok {
@@ -190,13 +188,24 @@ func writeJSON(w io.Writer, rows []Row) error {
 			TotalMinutes: r.TotalMinutes, SecPerEpoch: r.SecPerEpoch,
 			BestTestAcc: r.BestAcc, FinalTestAcc: r.FinalAcc,
 		}
-		if r.HasSeed {
-			s, a := r.SeedSecPerEpoch, r.SeedAcc
-			j.SeedSecPerEpoch, j.SeedTestAcc = &s, &a
-		}
+		j.SeedSecPerEpoch, j.SeedTestAcc = seedRef(r.HasSeed, r.SeedSecPerEpoch, r.SeedAcc)
 		out = append(out, j)
 	}
-	data, err := json.MarshalIndent(out, "", "  ")
+	return writeIndentedJSON(w, out)
+}
+
+// seedRef is the seed study's s/epoch and accuracy for JSON: null (nil)
+// for a model it did not train.
+func seedRef(has bool, sec, acc float64) (*float64, *float64) {
+	if !has {
+		return nil, nil
+	}
+	return &sec, &acc
+}
+
+// writeIndentedJSON writes v as indented JSON and a newline.
+func writeIndentedJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

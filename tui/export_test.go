@@ -79,18 +79,7 @@ func TestExportErrors(t *testing.T) {
 // its seeds, and e then exports the grouped table.
 func TestTableGroupsSeeds(t *testing.T) {
 	dir := t.TempDir()
-	runs := fixDiskRuns()
-	base := runs[0]
-	for i, k := range []float64{0.30, 0.40} {
-		r := *base
-		r.ID, r.Seed = base.ID+"-"+string(rune('2'+i)), int64(2+i)
-		r.Epochs = nil
-		for e := 1; e <= 8; e++ {
-			r.Epochs = append(r.Epochs, fixEpoch(e, k, 60))
-		}
-		r.BestTestAcc, r.BestEpoch = r.Epochs[7].TestAcc, 8
-		runs = append(runs, &r)
-	}
+	runs := fixSeedRuns()
 	m := New(Options{RunsDir: dir, Runs: runs, Now: fixNow})
 	m.Update(teaSize(120, 30))
 	press(m, "tab", "m")
@@ -122,17 +111,8 @@ func TestTableGroupsSeeds(t *testing.T) {
 // In the focus view, m shows the run's group: the mean test accuracy and
 // loss of its seeds, with ± one standard deviation.
 func TestFocusShowsSeedsMean(t *testing.T) {
-	runs := fixDiskRuns()
+	runs := fixSeedRuns()
 	base := runs[0]
-	for i, k := range []float64{0.30, 0.40} {
-		r := *base
-		r.ID, r.Seed = base.ID+"-"+string(rune('2'+i)), int64(2+i)
-		r.Epochs = nil
-		for e := 1; e <= 8; e++ {
-			r.Epochs = append(r.Epochs, fixEpoch(e, k, 60))
-		}
-		runs = append(runs, &r)
-	}
 	m := New(Options{RunsDir: t.TempDir(), Runs: runs, Now: fixNow})
 	m.Update(teaSize(120, 40))
 	m.c.selected = base.ID

@@ -147,3 +147,21 @@ func fixEval(run string, epoch int) *results.BestEval {
 	}
 	return e
 }
+
+// fixSeedRuns are fixDiskRuns and two more seeds of its first run (the
+// same model and recipe, learning at other rates), appended last.
+func fixSeedRuns() []*results.Run {
+	runs := fixDiskRuns()
+	base := runs[0]
+	for i, k := range []float64{0.30, 0.40} {
+		r := *base
+		r.ID, r.Seed = base.ID+"-"+string(rune('2'+i)), int64(2+i)
+		r.Epochs = nil
+		for e := 1; e <= 8; e++ {
+			r.Epochs = append(r.Epochs, fixEpoch(e, k, 60))
+		}
+		r.BestTestAcc, r.BestEpoch = r.Epochs[7].TestAcc, 8
+		runs = append(runs, &r)
+	}
+	return runs
+}

@@ -37,8 +37,12 @@ type focusView struct {
 // groupBand is the per-epoch mean and standard deviation of the test
 // accuracy (percent) and loss of the runs grouped with r (same model,
 // recipe and data), over the epochs all of them have; n is the number of
-// runs, 0 when r has no group of two or more.
+// runs, 0 when r has no group of two or more or the band is not shown (it
+// is not worked out on every frame for nothing).
 func (v *focusView) groupBand(r *runState) (n int, acc, accSD, loss, lossSD []float64) {
+	if !v.band {
+		return 0, nil, nil, nil, nil
+	}
 	list := v.c.store.list()
 	recs := records(list)
 	var ids []string
@@ -223,7 +227,7 @@ func (v *focusView) content(r *runState) []string {
 	// Charts side by side: the run's, or its group's mean ± sd.
 	cw := (w - 2) / 2
 	chh := max(8, (h-6)/2)
-	if n, acc, accSD, loss, lossSD := v.groupBand(r); v.band && n >= 2 {
+	if n, acc, accSD, loss, lossSD := v.groupBand(r); n >= 2 {
 		bandLegend := func(title string, mean, sd []float64, f string, w int) string {
 			m, d := mean[len(mean)-1], sd[len(sd)-1]
 			return truncate(fmt.Sprintf("%s %s mean of %d seeds "+f+"  %s ± sd "+f, st.Bold.Render(title), st.legendKey(false), n, m, st.legendKey(true), d), w)

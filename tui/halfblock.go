@@ -109,26 +109,37 @@ func HalfBlocks(g Gray, prof termenv.Profile) []string {
 	if g.W <= 0 || g.H <= 0 {
 		return nil
 	}
-	lines := make([]string, 0, (g.H+1)/2)
+	return halfBlockLines(g.W, g.H, prof,
+		func(x, y int) int { return greyColour(prof, g.at(x, y)) },
+		func(x, y int) float64 { return (float64(g.at(x, y)) + float64(g.at(x, y+1))) / 2 })
+}
+
+// halfBlockLines draws a w x h image as ceil(h/2) lines of w cells: with
+// colour, "▀" in colour(x, y) over colour(x, y+1) (as colourIndex gives
+// colours), a code only when a colour changes and a reset ending each line;
+// with termenv.Ascii, the shade character for cellShade(x, y), the level
+// in [0,1] of the cell whose upper pixel is (x, y).
+func halfBlockLines(w, h int, prof termenv.Profile, colour func(x, y int) int, cellShade func(x, y int) float64) []string {
+	lines := make([]string, 0, (h+1)/2)
 	var b strings.Builder
-	for y := 0; y < g.H; y += 2 {
+	for y := 0; y < h; y += 2 {
 		b.Reset()
 		if prof == termenv.Ascii {
-			for x := range g.W {
-				b.WriteRune(shade((float64(g.at(x, y)) + float64(g.at(x, y+1))) / 2))
+			for x := range w {
+				b.WriteRune(shade(cellShade(x, y)))
 			}
 			lines = append(lines, b.String())
 			continue
 		}
 		fg, bg := -1, -1
-		for x := range g.W {
-			f, k := greyIndex(prof, g.at(x, y)), greyIndex(prof, g.at(x, y+1))
+		for x := range w {
+			f, k := colour(x, y), colour(x, y+1)
 			if f != fg {
-				writeGreySGR(&b, prof, f, false)
+				writeColourSGR(&b, prof, f, false)
 				fg = f
 			}
 			if k != bg {
-				writeGreySGR(&b, prof, k, true)
+				writeColourSGR(&b, prof, k, true)
 				bg = k
 			}
 			b.WriteString("▀")
@@ -143,10 +154,10 @@ func HalfBlocks(g Gray, prof termenv.Profile) []string {
 func grey8(v float32) int { return int(math.Round(float64(v) * 255)) }
 
 // The greys of the 16-colour palette (as termenv has them): black, bright
-// black, white, bright white, with their foreground SGR codes.
+// black, white, bright white, with their entries in it.
 var (
 	ansiGreyLevels = [4]int{0, 128, 192, 255}
-	ansiGreyFG     = [4]int{30, 90, 37, 97}
+	ansiGreyEntry  = [4]int{0, 8, 7, 15}
 )
 
 // xterm256Grey is the level of grey palette entry n (16, 231 or 232-255).
@@ -160,10 +171,11 @@ func xterm256Grey(n int) int {
 	return 8 + 10*(n-232)
 }
 
-// greyIndex is v's colour in prof: the 0-255 level for TrueColor, the
-// palette entry for ANSI256 (16, 231 or 232-255) and an index into
-// ansiGreyLevels for ANSI. Ties go to the darker grey.
-func greyIndex(prof termenv.Profile, v float32) int {
+// greyColour is v's colour in prof, as colourIndex gives colours: the
+// grey R=G=B for TrueColor, the palette entry for ANSI256 (16, 231 or
+// 232-255), the ansi16 entry of the nearest of ansiGreyLevels for ANSI.
+// Ties go to the darker grey.
+func greyColour(prof termenv.Profile, v float32) int {
 	l := float64(v) * 255
 	switch prof {
 	case termenv.ANSI256:
@@ -181,39 +193,9 @@ func greyIndex(prof termenv.Profile, v float32) int {
 				best, bd = i, d
 			}
 		}
-		return best
+		return ansiGreyEntry[best]
 	}
-	return grey8(v)
-}
-
-// writeGreySGR writes the escape code that sets the foreground (or
-// background) to grey c, as greyIndex gave it for prof.
-func writeGreySGR(b *strings.Builder, prof termenv.Profile, c int, bg bool) {
-	b.WriteString("\x1b[")
-	switch prof {
-	case termenv.ANSI256:
-		if bg {
-			b.WriteString("48;5;")
-		} else {
-			b.WriteString("38;5;")
-		}
-		b.WriteString(strconv.Itoa(c))
-	case termenv.ANSI:
-		code := ansiGreyFG[c]
-		if bg {
-			code += 10
-		}
-		b.WriteString(strconv.Itoa(code))
-	default:
-		s := strconv.Itoa(c)
-		if bg {
-			b.WriteString("48;2;")
-		} else {
-			b.WriteString("38;2;")
-		}
-		b.WriteString(s + ";" + s + ";" + s)
-	}
-	b.WriteByte('m')
+	return grey8(v) * 0x010101
 }
 
 // RGB is a colour image: W x H pixels, row-major, 3 bytes (R, G, B) a pixel.
@@ -276,34 +258,9 @@ func HalfBlocksRGB(img RGB, prof termenv.Profile) []string {
 	if img.W <= 0 || img.H <= 0 {
 		return nil
 	}
-	lines := make([]string, 0, (img.H+1)/2)
-	var b strings.Builder
-	for y := 0; y < img.H; y += 2 {
-		b.Reset()
-		if prof == termenv.Ascii {
-			for x := range img.W {
-				b.WriteRune(shade((luma(img.at(x, y)) + luma(img.at(x, y+1))) / 2 / 255))
-			}
-			lines = append(lines, b.String())
-			continue
-		}
-		fg, bg := -1, -1
-		for x := range img.W {
-			f, k := colourIndex(prof, img.at(x, y)), colourIndex(prof, img.at(x, y+1))
-			if f != fg {
-				writeColourSGR(&b, prof, f, false)
-				fg = f
-			}
-			if k != bg {
-				writeColourSGR(&b, prof, k, true)
-				bg = k
-			}
-			b.WriteString("▀")
-		}
-		b.WriteString(sgrReset)
-		lines = append(lines, b.String())
-	}
-	return lines
+	return halfBlockLines(img.W, img.H, prof,
+		func(x, y int) int { return colourIndex(prof, img.at(x, y)) },
+		func(x, y int) float64 { return (luma(img.at(x, y)) + luma(img.at(x, y+1))) / 2 / 255 })
 }
 
 // colourIndex is c's colour in prof: R<<16|G<<8|B for TrueColor, the
