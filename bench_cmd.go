@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"fmnist/archs"
 	"fmnist/trainer"
@@ -49,14 +51,17 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		}
 		ctx, stop := signalContext()
 		defer stop()
+		rate := archs.SGEMMRate(time.Second)
 		if !*asJSON {
 			fmt.Fprintf(stdout, "%s; set %s to choose another kernel\n", archs.BLASInfo(), archs.BLASCoreEnv)
+			fmt.Fprintf(stdout, "SGEMM %.0f GFLOP/s on %d workers (1024x1024 each): the floor below is the training FLOPs at this rate\n", rate, runtime.GOMAXPROCS(0))
 		}
 		for _, n := range names {
 			r, err := trainer.Bench(ctx, n, *recipe, train, test, *seed)
 			if err != nil {
 				return fmt.Errorf("bench %s: %v", n, err)
 			}
+			r.SetSGEMMRate(rate)
 			if *asJSON {
 				b, _ := json.Marshal(r)
 				fmt.Fprintf(stdout, "%s\n", b)

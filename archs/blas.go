@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -125,6 +126,35 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		(*C.float)(unsafe.Pointer(&a[0])), C.int(lda),
 		(*C.float)(unsafe.Pointer(&b[0])), C.int(ldb), C.float(beta),
 		(*C.float)(unsafe.Pointer(&c[0])), C.int(ldc))
+}
+
+// SGEMMRate measures the SGEMM rate in GFLOP/s with every worker
+// multiplying its own 1024x1024 matrices, as the ops do: the ceiling that
+// FLOP counts are compared with. It runs for about d after a warm-up.
+func SGEMMRate(d time.Duration) float64 {
+	const n = 1024
+	nw := workers()
+	as, cs := make([][]float32, nw), make([][]float32, nw)
+	for i := range as {
+		as[i], cs[i] = make([]float32, n*n), make([]float32, n*n)
+		for j := range as[i] {
+			as[i][j] = float32(j%7) * 0.1
+		}
+	}
+	round := func() {
+		parallelFor(nw, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sgemm(false, false, n, n, n, 1, as[i], n, as[i], n, 0, cs[i], n)
+			}
+		})
+	}
+	round()
+	t0, rounds := time.Now(), 0
+	for rounds == 0 || time.Since(t0) < d {
+		round()
+		rounds++
+	}
+	return float64(nw*rounds) * 2 * n * n * n / time.Since(t0).Seconds() / 1e9
 }
 
 // BLASThreads reports how many threads OpenBLAS uses (1: we parallelise ourselves).

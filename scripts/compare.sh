@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh >/dev/null
-models="CNN2,CNN2_dropout,CNN3_dropout,reduced_all_cnn,model5"
+models="CNN2,CNN2_dropout,CNN3_dropout,reduced_all_cnn,all_cnn,model5"
 limit=12800
 rounds=2
 while (($#)); do

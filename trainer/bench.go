@@ -28,6 +28,13 @@ type BenchResult struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"` // the process's peak so far
 	CPUSecondsTrain float64 `json:"cpu_seconds_train"`
 	BLASCore        string  `json:"blas_core"` // OpenBLAS kernel that ran the SGEMMs
+
+	// The arithmetic (archs.FLOPs) against the machine's SGEMM rate.
+	TrainFLOPsPerImage float64 `json:"train_flops_per_image"`
+	TrainGFLOPS        float64 `json:"train_gflops"`           // achieved
+	SGEMMGFLOPS        float64 `json:"sgemm_gflops,omitempty"` // measured on all workers (Bench's caller sets it)
+	FloorRatio         float64 `json:"floor_ratio,omitempty"`  // train time / the time its FLOPs take at the SGEMM rate
+	EvalSeconds        float64 `json:"eval_seconds"`           // InferImages through Evaluate
 }
 
 // Bench trains model on the first images of d with its recipe's first batch
@@ -72,6 +79,10 @@ func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int
 	r.TrainImages = d.N
 	r.TrainPerSec = float64(d.N) / r.TrainSeconds
 	r.EpochSeconds = 60000 / r.TrainPerSec
+	if _, tf, err := archs.FLOPs(model); err == nil {
+		r.TrainFLOPsPerImage = tf
+		r.TrainGFLOPS = tf * r.TrainPerSec / 1e9
+	}
 	r.AllocsPerStep = float64(ms1.Mallocs-ms0.Mallocs) / steps
 	r.AllocMBPerStep = float64(ms1.TotalAlloc-ms0.TotalAlloc) / steps / (1 << 20)
 
@@ -85,7 +96,8 @@ func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int
 			return r, err
 		}
 		r.InferImages = test.N
-		r.InferPerSec = float64(test.N) / time.Since(t1).Seconds()
+		r.EvalSeconds = time.Since(t1).Seconds()
+		r.InferPerSec = float64(test.N) / r.EvalSeconds
 	}
 	r.PeakRSSMB = peakRSSMB()
 	return r, nil
@@ -106,8 +118,21 @@ func peakRSSMB() float64 {
 	return 0
 }
 
+// SetSGEMMRate records the machine's SGEMM rate and the floor ratio it gives.
+func (r *BenchResult) SetSGEMMRate(gflops float64) {
+	r.SGEMMGFLOPS = gflops
+	if gflops > 0 && r.TrainGFLOPS > 0 {
+		r.FloorRatio = gflops / r.TrainGFLOPS
+	}
+}
+
 // String is one human line.
 func (r BenchResult) String() string {
-	return fmt.Sprintf("%-16s batch %4d  train %6.0f img/s (%5.1f s/epoch, extrapolated; %5.2f CPU-s per 1000 img)  infer %6.0f img/s  %5.0f allocs/step %5.1f MB/step  peak RSS %5.0f MB",
-		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, 1000*r.CPUSecondsTrain/float64(r.TrainImages), r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
+	s := fmt.Sprintf("%-16s batch %4d  train %6.0f img/s (%5.1f s/epoch, extrapolated; %5.2f CPU-s per 1000 img)  %5.1f MFLOP/img %5.1f GFLOP/s",
+		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, 1000*r.CPUSecondsTrain/float64(r.TrainImages), r.TrainFLOPsPerImage/1e6, r.TrainGFLOPS)
+	if r.FloorRatio > 0 {
+		s += fmt.Sprintf(" (%.0f%% of SGEMM, %.1fx the floor)", 100/r.FloorRatio, r.FloorRatio)
+	}
+	return s + fmt.Sprintf("  eval %d img %.2f s (%6.0f img/s)  %5.0f allocs/step %5.1f MB/step  peak RSS %5.0f MB",
+		r.InferImages, r.EvalSeconds, r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
 }
