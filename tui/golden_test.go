@@ -55,6 +55,27 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenCompareColour: the Compare view in 256 colours, where the runs'
+// curves and legend entries are told apart by colour (the goldens above are
+// without colour, where line patterns do it).
+func TestGoldenCompareColour(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		for _, c := range []struct {
+			name string
+			keys []string
+		}{
+			{"compare", []string{"shift+tab"}},
+			{"compare-marked", []string{"space", "left", "space", "shift+tab"}},
+		} {
+			t.Run(fmt.Sprintf("%s-ansi256-%dx%d", c.name, size[0], size[1]), func(t *testing.T) {
+				r := lipgloss.NewRenderer(io.Discard)
+				r.SetColorProfile(termenv.ANSI256)
+				goldenWith(t, Options{Renderer: r}, size[0], size[1], c.keys...)
+			})
+		}
+	}
+}
+
 func golden(t *testing.T, w, h int, keys ...string) {
 	t.Helper()
 	goldenWith(t, Options{}, w, h, keys...)
