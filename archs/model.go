@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -31,10 +32,20 @@ type Model struct {
 	Layers []string    // one line per layer, from the first build
 	Info   []LayerInfo // the same layers, structured (describe.go)
 
-	seed   uint64
-	init   *rand.Rand
-	graphs map[graphKey]*Graph
+	seed     uint64
+	init     *rand.Rand
+	graphs   map[graphKey]*Graph
+	oneGraph bool // see KeepOneGraph
 }
+
+// KeepOneGraph makes the model keep one compiled graph at a time (besides
+// the small batch-1 one it is described with): building another first drops
+// the rest and collects their buffers, so that memory peaks at the largest
+// graph rather than at the sum of a training graph, the smaller one of an
+// epoch's last batch and the evaluation graph. Training switches graphs three
+// times an epoch, each switch a rebuild (graph and first-run buffers); for
+// CNN2 that is 0.6% of an epoch, for 40% less memory.
+func (m *Model) KeepOneGraph() { m.oneGraph = true }
 
 type graphKey struct {
 	batch    int
@@ -424,6 +435,13 @@ func (m *Model) Graph(batch int, training bool) (*Graph, error) {
 	if gr, ok := m.graphs[key]; ok {
 		return gr, nil
 	}
+	if m.oneGraph && len(m.graphs) > 0 {
+		m.DropGraphs()
+		// Twice: closing a tape machine leaves some of its values in
+		// sync.Pools, whose contents survive one collection.
+		runtime.GC()
+		runtime.GC()
+	}
 	gr := &Graph{Batch: batch, Training: training, m: m, g: G.NewGraph()}
 	gr.xT = tensor.New(tensor.WithShape(batch, 1, 28, 28), tensor.Of(tensor.Float32))
 	gr.x = G.NodeFromAny(gr.g, gr.xT, G.WithName("x"))
@@ -465,6 +483,9 @@ func (m *Model) DropGraphs(keep ...int) {
 		if !containsInt(keep, k.batch) {
 			gr.vm.Close()
 			delete(m.graphs, k)
+			// Cut the links to the compiled graph and its buffers, so that
+			// a caller still holding gr does not keep them alive.
+			*gr = Graph{Batch: gr.Batch, Training: gr.Training, m: m}
 		}
 	}
 }

@@ -53,7 +53,7 @@ func SplitOf(d *trainer.Dataset, name, source string) (*Split, error) {
 	if hi <= lo {
 		return nil, fmt.Errorf("split %s of %d images is empty", name, d.N)
 	}
-	return &Split{Name: name, Images: d.Images[lo*trainer.Pixels : hi*trainer.Pixels], Labels: d.Labels[lo:hi], N: hi - lo,
+	return &Split{Name: name, Images: d.Slice(lo, hi).Floats(), Labels: d.Labels[lo:hi], N: hi - lo,
 		Offset: lo, Source: fmt.Sprintf("%s, images %d-%d (%s split)", source, lo, hi-1, name)}, nil
 }
 

@@ -60,7 +60,7 @@ func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int
 	r := BenchResult{Model: m.Spec.Name, Batch: phase.Batch, BLASCore: archs.BLASCore()}
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	// Warm-up: build the graphs and touch every buffer once.
-	warm := &Dataset{Images: d.Images[:phase.Batch*Pixels], Labels: d.Labels[:phase.Batch], N: phase.Batch}
+	warm := d.Slice(0, min(phase.Batch, d.N))
 	if _, _, err := trainEpoch(ctx, m, solver, warm, opts, rng, func(int, int, float64, float64, float64) {}); err != nil {
 		return r, err
 	}
@@ -88,7 +88,7 @@ func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int
 
 	if test != nil && test.N > 0 {
 		// Warm the evaluation graphs, then time a full pass.
-		if err := Predict(ctx, m, test.Images, min(test.N, EvalBatch), func(int, []float32) {}); err != nil {
+		if err := PredictSet(ctx, m, test.Slice(0, min(test.N, EvalBatch)), func(int, []float32) {}); err != nil {
 			return r, err
 		}
 		t1 := time.Now()

@@ -57,11 +57,22 @@ func DataHash(d *Dataset) string {
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(d.N))
 	h.Write(n[:])
+	// The float32 values, however d stores them, so that the fingerprint
+	// does not depend on the storage.
 	buf := make([]byte, 0, 4*4096)
-	for i := 0; i < len(d.Images); i += 4096 {
+	vals := make([]float32, 4096)
+	for i := 0; i < d.values(); i += 4096 {
 		buf = buf[:0]
-		for _, v := range d.Images[i:min(i+4096, len(d.Images))] {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		v := vals[:min(4096, d.values()-i)]
+		if d.Pix != nil {
+			for j, b := range d.Pix[i : i+len(v)] {
+				v[j] = idxPixelLUT[b]
+			}
+		} else {
+			copy(v, d.Images[i:])
+		}
+		for _, x := range v {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
 		}
 		h.Write(buf)
 	}

@@ -22,12 +22,77 @@ import (
 	"sync"
 )
 
-// Dataset holds images scaled to [0,1] as float32, row-major N x 784
-// (28x28, row by row), and labels 0-9.
+// Dataset holds images scaled to [0,1], row-major N x 784 (28x28, row by
+// row), and labels 0-9. The images are float32 in Images or, for data read
+// from IDX files, their bytes in Pix (value byte/255, exactly as converted):
+// a quarter of the memory. Exactly one of the two is set; Image, Fill and
+// Floats read either.
 type Dataset struct {
-	Images []float32 // len N*784
+	Images []float32 // len N*784, or nil when Pix holds the images
+	Pix    []uint8   // len N*784, or nil when Images holds them
 	Labels []uint8   // len N
 	N      int
+}
+
+// Image writes image i into dst (len Pixels).
+func (d *Dataset) Image(i int, dst []float32) {
+	if d.Pix != nil {
+		for j, b := range d.Pix[i*Pixels : (i+1)*Pixels] {
+			dst[j] = idxPixelLUT[b]
+		}
+		return
+	}
+	copy(dst, d.Images[i*Pixels:(i+1)*Pixels])
+}
+
+// Fill writes images [lo, hi) into dst, one after the other.
+func (d *Dataset) Fill(lo, hi int, dst []float32) {
+	if d.Pix == nil {
+		copy(dst, d.Images[lo*Pixels:hi*Pixels])
+		return
+	}
+	for i, b := range d.Pix[lo*Pixels : hi*Pixels] {
+		dst[i] = idxPixelLUT[b]
+	}
+}
+
+// Floats returns all images as float32: Images itself, or a conversion of Pix.
+func (d *Dataset) Floats() []float32 {
+	if d.Pix == nil {
+		return d.Images
+	}
+	return pixFloats(d.Pix)
+}
+
+// Slice is images [lo, hi) of d, sharing its storage.
+func (d *Dataset) Slice(lo, hi int) *Dataset {
+	s := &Dataset{Labels: d.Labels[lo:hi], N: hi - lo}
+	if d.Pix != nil {
+		s.Pix = d.Pix[lo*Pixels : hi*Pixels]
+	} else {
+		s.Images = d.Images[lo*Pixels : hi*Pixels]
+	}
+	return s
+}
+
+// values reports how many image values d holds.
+func (d *Dataset) values() int {
+	if d.Pix != nil {
+		return len(d.Pix)
+	}
+	return len(d.Images)
+}
+
+// pixFloats converts IDX bytes to values in [0,1].
+func pixFloats(pix []uint8) []float32 {
+	if pix == nil {
+		return nil
+	}
+	f := make([]float32, len(pix))
+	for i, b := range pix {
+		f[i] = idxPixelLUT[b]
+	}
+	return f
 }
 
 const (
@@ -130,7 +195,7 @@ func Load(dir string, limitTrain, limitTest int) (train, test *Dataset, err erro
 	}
 
 	type imgResult struct {
-		images      []float32
+		images      []uint8
 		n, declared int
 		err         error
 	}
@@ -181,7 +246,14 @@ func Load(dir string, limitTrain, limitTest int) (train, test *Dataset, err erro
 		if im.n == 0 {
 			return nil, nil, fmt.Errorf("fashion-mnist: %s split: %s contains no images", split, imgPath)
 		}
-		sets[s] = &Dataset{Images: im.images, Labels: lb.labels, N: im.n}
+		// The training images stay bytes (a quarter of the memory: training
+		// converts a batch at a time); the test images, which evaluation and
+		// the galleries read whole, are converted once.
+		if split == "train" {
+			sets[s] = &Dataset{Pix: im.images, Labels: lb.labels, N: im.n}
+		} else {
+			sets[s] = &Dataset{Images: pixFloats(im.images), Labels: lb.labels, N: im.n}
+		}
 	}
 	return sets[0], sets[1], nil
 }
@@ -283,8 +355,8 @@ func (x *idxFile) Close() error { return x.f.Close() }
 // magic bytes 1f 8b, not by the name). limit > 0 keeps only the first limit
 // images; 0 keeps all.
 func ReadImages(path string, limit int) (images []float32, n int, err error) {
-	images, n, _, err = idxReadImages(path, limit)
-	return images, n, err
+	pix, n, _, err := idxReadImages(path, limit)
+	return pixFloats(pix), n, err
 }
 
 // ReadLabels parses one IDX label file (gzip'd or not, detected by the gzip
@@ -294,7 +366,7 @@ func ReadLabels(path string, limit int) ([]uint8, error) {
 	return labels, err
 }
 
-func idxReadImages(path string, limit int) (images []float32, n, declared int, err error) {
+func idxReadImages(path string, limit int) (images []uint8, n, declared int, err error) {
 	if limit < 0 {
 		return nil, 0, 0, idxErrf(path, "negative limit %d", limit)
 	}
@@ -339,8 +411,8 @@ func idxReadLabels(path string, limit int) (labels []uint8, declared int, err er
 // limit > 0 keeps only the first limit images, 0 keeps all; the rest of r is
 // not read.
 func ParseImages(r io.Reader, limit int) ([]float32, int, error) {
-	images, n, _, err := idxParseImages(r, limit, idxSource{maxBody: -1})
-	return images, n, err
+	pix, n, _, err := idxParseImages(r, limit, idxSource{maxBody: -1})
+	return pixFloats(pix), n, err
 }
 
 // ParseLabels parses an IDX label file from r (already decompressed).
@@ -451,7 +523,7 @@ func idxWhat(take, declared int, noun string, bytes int64, unit string) string {
 	return fmt.Sprintf("the first %d of %d %s (%d bytes of %s after the header)", take, declared, noun, bytes, unit)
 }
 
-func idxParseImages(r io.Reader, limit int, src idxSource) (images []float32, n, declared int, err error) {
+func idxParseImages(r io.Reader, limit int, src idxSource) (images []uint8, n, declared int, err error) {
 	br := idxBuffered(r)
 	var hdr [idxImageHeader]byte
 	if err := idxHeader(br, hdr[:], idxImageMagic, "image", src); err != nil {
@@ -478,21 +550,12 @@ func idxParseImages(r io.Reader, limit int, src idxSource) (images []float32, n,
 	} else {
 		capPix = min(total, idxInitialImages*Pixels)
 	}
-	images = make([]float32, 0, capPix)
+	images = make([]uint8, 0, capPix)
 	buf := make([]byte, min(idxChunkBytes, total))
 	done := 0
 	for done < total {
 		got, rerr := idxFill(br, buf[:min(len(buf), total-done)])
-		if need := done + got; need > cap(images) {
-			grown := make([]float32, done, min(total, max(need, 2*cap(images))))
-			copy(grown, images)
-			images = grown
-		}
-		dst := images[done : done+got]
-		for i, b := range buf[:got] {
-			dst[i] = idxPixelLUT[b]
-		}
-		images = images[:done+got]
+		images = append(images, buf[:got]...)
 		done += got
 		if rerr != nil {
 			what := idxWhat(take, declared, "images", int64(total), "pixel data")
@@ -575,14 +638,24 @@ func SplitVal(d *Dataset, n int, seed int64) (train, val *Dataset, err error) {
 	for _, i := range rand.New(rand.NewPCG(uint64(seed), 0x7a1)).Perm(d.N)[:n] {
 		held[i] = true
 	}
-	train = &Dataset{N: d.N - n, Images: make([]float32, 0, (d.N-n)*Pixels), Labels: make([]uint8, 0, d.N-n)}
-	val = &Dataset{N: n, Images: make([]float32, 0, n*Pixels), Labels: make([]uint8, 0, n)}
+	// Both parts keep d's storage kind (bytes stay bytes).
+	train = &Dataset{N: d.N - n, Labels: make([]uint8, 0, d.N-n)}
+	val = &Dataset{N: n, Labels: make([]uint8, 0, n)}
+	if d.Pix != nil {
+		train.Pix, val.Pix = make([]uint8, 0, (d.N-n)*Pixels), make([]uint8, 0, n*Pixels)
+	} else {
+		train.Images, val.Images = make([]float32, 0, (d.N-n)*Pixels), make([]float32, 0, n*Pixels)
+	}
 	for i := range d.N {
 		to := train
 		if held[i] {
 			to = val
 		}
-		to.Images = append(to.Images, d.Images[i*Pixels:(i+1)*Pixels]...)
+		if d.Pix != nil {
+			to.Pix = append(to.Pix, d.Pix[i*Pixels:(i+1)*Pixels]...)
+		} else {
+			to.Images = append(to.Images, d.Images[i*Pixels:(i+1)*Pixels]...)
+		}
 		to.Labels = append(to.Labels, d.Labels[i])
 	}
 	return train, val, nil

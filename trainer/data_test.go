@@ -181,11 +181,11 @@ func dataTCheckDataset(t *testing.T, name string, d *Dataset, n int) {
 	if d == nil {
 		t.Fatalf("%s: nil dataset", name)
 	}
-	if d.N != n || len(d.Labels) != n || len(d.Images) != n*Pixels {
-		t.Fatalf("%s: N=%d len(Labels)=%d len(Images)=%d, want N=%d, %d labels, %d pixels",
-			name, d.N, len(d.Labels), len(d.Images), n, n, n*Pixels)
+	if d.N != n || len(d.Labels) != n || d.values() != n*Pixels {
+		t.Fatalf("%s: N=%d len(Labels)=%d values=%d, want N=%d, %d labels, %d pixels",
+			name, d.N, len(d.Labels), d.values(), n, n, n*Pixels)
 	}
-	for i, v := range d.Images {
+	for i, v := range d.Floats() {
 		if !(v >= 0 && v <= 1) {
 			t.Fatalf("%s: pixel %d = %v, outside [0,1]", name, i, v)
 		}
@@ -253,15 +253,17 @@ func TestLoadRealFull(t *testing.T) {
 		raw  []byte
 		idx  int
 	}{{"train", train, trainImg, 0}, {"train", train, trainImg, 59999}, {"test", test, testImg, 0}, {"test", test, testImg, 9999}} {
+		img := make([]float32, Pixels)
+		c.d.Image(c.idx, img)
 		for p := range Pixels {
 			want := float32(c.raw[16+c.idx*Pixels+p]) / 255
-			if got := c.d.Images[c.idx*Pixels+p]; got != want {
+			if got := img[p]; got != want {
 				t.Fatalf("%s image %d pixel %d = %v, file says %v", c.name, c.idx, p, got, want)
 			}
 		}
 	}
 	var lo, hi float32 = 1, 0
-	for _, v := range train.Images[:Pixels*100] {
+	for _, v := range train.Slice(0, 100).Floats() {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	if lo != 0 || hi != 1 {
@@ -297,7 +299,7 @@ func TestLoadRealLimits(t *testing.T) {
 	dataTCheckDataset(t, "train", train, 6000)
 	dataTCheckDataset(t, "test", test, 2000)
 	fullTrain, fullTest := dataTFull(t)
-	if !slicesEqualF32(train.Images, fullTrain.Images[:6000*Pixels]) || !bytes.Equal(train.Labels, fullTrain.Labels[:6000]) {
+	if !bytes.Equal(train.Pix, fullTrain.Pix[:6000*Pixels]) || !bytes.Equal(train.Labels, fullTrain.Labels[:6000]) {
 		t.Error("limited train split is not a prefix of the full one")
 	}
 	if !slicesEqualF32(test.Images, fullTest.Images[:2000*Pixels]) || !bytes.Equal(test.Labels, fullTest.Labels[:2000]) {
@@ -493,7 +495,7 @@ func TestLoadUngzipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if train.N != fullTrain.N || !slicesEqualF32(train.Images, fullTrain.Images) || !bytes.Equal(train.Labels, fullTrain.Labels) {
+	if train.N != fullTrain.N || !bytes.Equal(train.Pix, fullTrain.Pix) || !bytes.Equal(train.Labels, fullTrain.Labels) {
 		t.Error("un-gzipped train split differs from the gzipped one")
 	}
 	if test.N != fullTest.N || !slicesEqualF32(test.Images, fullTest.Images) || !bytes.Equal(test.Labels, fullTest.Labels) {

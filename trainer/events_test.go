@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,7 +140,7 @@ func TestFailedRunDoesNotStopOthers(t *testing.T) {
 
 func TestNonFiniteLossFailsTheRun(t *testing.T) {
 	tr, te := loadSlice(t, 300, 100)
-	poisoned := &Dataset{Images: append([]float32(nil), tr.Images...), Labels: tr.Labels, N: tr.N}
+	poisoned := &Dataset{Images: slices.Clone(tr.Floats()), Labels: tr.Labels, N: tr.N}
 	for i := range poisoned.Images {
 		poisoned.Images[i] = float32(math.Inf(1))
 	}

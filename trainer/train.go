@@ -108,6 +108,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	if err != nil {
 		return StatusFailed, err
 	}
+	m.KeepOneGraph()
 	recipe, err := m.Spec.RecipeNamed(job.Recipe)
 	if err != nil {
 		return StatusFailed, err
@@ -308,7 +309,7 @@ func trainEpoch(ctx context.Context, m *archs.Model, solver G.Solver, d *Dataset
 		n := hi - lo
 		for i, idx := range perm[lo:hi] {
 			img := imgs[i*Pixels : (i+1)*Pixels]
-			copy(img, d.Images[idx*Pixels:(idx+1)*Pixels])
+			d.Image(idx, img)
 			if aug != nil {
 				o.recipe.Augment.Apply(img, tmp, ImageSize, aug)
 			}
@@ -360,8 +361,8 @@ func checkLabels(m *archs.Model, sets ...*Dataset) error {
 		if d == nil {
 			continue
 		}
-		if len(d.Labels) < d.N || len(d.Images) < d.N*Pixels {
-			return fmt.Errorf("data set of %d images has %d labels and %d values", d.N, len(d.Labels), len(d.Images))
+		if len(d.Labels) < d.N || d.values() < d.N*Pixels {
+			return fmt.Errorf("data set of %d images has %d labels and %d values", d.N, len(d.Labels), d.values())
 		}
 		for _, l := range d.Labels[:d.N] {
 			if int(l) >= k {
@@ -399,7 +400,7 @@ func Argmax(v []float32) int {
 func Evaluate(ctx context.Context, m *archs.Model, d *Dataset) (loss, acc float64, err error) {
 	var lossSum float64
 	correct := 0
-	err = Predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
+	err = PredictSet(ctx, m, d, func(i int, logits []float32) {
 		lossSum += archs.CrossEntropy(logits, int(d.Labels[i]))
 		if Argmax(logits) == int(d.Labels[i]) {
 			correct++
@@ -414,6 +415,24 @@ func Evaluate(ctx context.Context, m *archs.Model, d *Dataset) (loss, acc float6
 // Predict runs m in evaluation mode over n images and calls fn with the logits
 // of each, in order.
 func Predict(ctx context.Context, m *archs.Model, images []float32, n int, fn func(i int, logits []float32)) error {
+	return predict(ctx, m, n, func(lo, hi int) []float32 { return images[lo*Pixels : hi*Pixels] }, fn)
+}
+
+// PredictSet is Predict over the images of d, whichever way it stores them.
+func PredictSet(ctx context.Context, m *archs.Model, d *Dataset, fn func(i int, logits []float32)) error {
+	if d.Pix == nil {
+		return Predict(ctx, m, d.Images, d.N, fn)
+	}
+	var buf []float32
+	return predict(ctx, m, d.N, func(lo, hi int) []float32 {
+		buf = slices.Grow(buf[:0], (hi-lo)*Pixels)[:(hi-lo)*Pixels]
+		d.Fill(lo, hi, buf)
+		return buf
+	}, fn)
+}
+
+// predict runs batches [lo, hi) of n images, each from batch(lo, hi).
+func predict(ctx context.Context, m *archs.Model, n int, batch func(lo, hi int) []float32, fn func(i int, logits []float32)) error {
 	for lo := 0; lo < n; lo += EvalBatch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -423,7 +442,7 @@ func Predict(ctx context.Context, m *archs.Model, images []float32, n int, fn fu
 		if err != nil {
 			return err
 		}
-		if err := gr.Run(images[lo*Pixels:hi*Pixels], nil); err != nil {
+		if err := gr.Run(batch(lo, hi), nil); err != nil {
 			return err
 		}
 		lg := gr.Logits()

@@ -12,7 +12,9 @@ import (
 // key identifies an image by its pixels and label.
 func imageKey(d *Dataset, i int) string {
 	var b strings.Builder
-	for _, v := range d.Images[i*Pixels : (i+1)*Pixels] {
+	img := make([]float32, Pixels)
+	d.Image(i, img)
+	for _, v := range img {
 		b.WriteByte(byte(v * 255))
 	}
 	b.WriteByte(d.Labels[i])
@@ -25,8 +27,8 @@ func TestSplitValIsDisjointAndFixedBySeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if train.N != 2500 || val.N != 500 || len(train.Images) != 2500*Pixels || len(val.Labels) != 500 {
-		t.Fatalf("sizes: train %d (%d values), val %d (%d labels)", train.N, len(train.Images), val.N, len(val.Labels))
+	if train.N != 2500 || val.N != 500 || train.values() != 2500*Pixels || len(val.Labels) != 500 {
+		t.Fatalf("sizes: train %d (%d values), val %d (%d labels)", train.N, train.values(), val.N, len(val.Labels))
 	}
 	// Every image is in exactly one of the two (as often as in the full set).
 	count := map[string]int{}
@@ -53,7 +55,7 @@ func TestSplitValIsDisjointAndFixedBySeed(t *testing.T) {
 		t.Error("the same seed held out different images")
 	}
 	_, other, _ := SplitVal(full, 500, 5)
-	if reflect.DeepEqual(val.Labels, other.Labels) && slices.Equal(val.Images, other.Images) {
+	if reflect.DeepEqual(val.Labels, other.Labels) && slices.Equal(val.Floats(), other.Floats()) {
 		t.Error("seeds 4 and 5 held out the same images")
 	}
 	// All classes are there, roughly in proportion (500 of 3000 at random).
@@ -151,5 +153,32 @@ func TestImprovedRecipeTrains(t *testing.T) {
 	}
 	if _, err := Train(t.Context(), tr, te, Job{ID: "x", Model: "CNN2", Epochs: 1, Recipe: "best"}, func(Event) {}); err == nil {
 		t.Error("an unknown recipe was accepted")
+	}
+}
+
+// The training images are kept as bytes; read as floats, hashed, or split,
+// they are the same as a float32 copy of them.
+func TestByteStorageMatchesFloats(t *testing.T) {
+	train, _ := loadSlice(t, 300, 10)
+	if train.Pix == nil || train.Images != nil {
+		t.Fatal("the training images are not kept as bytes")
+	}
+	f := &Dataset{Images: train.Floats(), Labels: train.Labels, N: train.N}
+	if DataHash(f) != DataHash(train) {
+		t.Error("the fingerprint depends on the storage")
+	}
+	img := make([]float32, Pixels)
+	batch := make([]float32, 3*Pixels)
+	train.Fill(7, 10, batch)
+	for i := 7; i < 10; i++ {
+		train.Image(i, img)
+		if !slices.Equal(img, f.Images[i*Pixels:(i+1)*Pixels]) || !slices.Equal(batch[(i-7)*Pixels:(i-6)*Pixels], img) {
+			t.Fatalf("image %d differs between bytes and floats", i)
+		}
+	}
+	a, av, _ := SplitVal(train, 50, 3)
+	b, bv, _ := SplitVal(f, 50, 3)
+	if a.Pix == nil || !slices.Equal(a.Floats(), b.Images) || !slices.Equal(av.Floats(), bv.Images) || !slices.Equal(a.Labels, b.Labels) {
+		t.Error("splitting the bytes differs from splitting the floats")
 	}
 }
