@@ -43,8 +43,9 @@ type Model struct {
 // the rest and collects their buffers, so that memory peaks at the largest
 // graph rather than at the sum of a training graph, the smaller one of an
 // epoch's last batch and the evaluation graph. Training switches graphs three
-// times an epoch, each switch a rebuild (graph and first-run buffers); for
-// CNN2 that is 0.6% of an epoch, for 40% less memory.
+// times an epoch, each a rebuild (graph and first-run buffers): for CNN2
+// about 0.14 s an epoch (65, 40 and 30 ms measured per switch), 1% of its
+// 13 s, for 60% less memory.
 func (m *Model) KeepOneGraph() { m.oneGraph = true }
 
 type graphKey struct {
