@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // LayerInfo is the structured description of one layer, recorded on a
@@ -78,6 +79,26 @@ func (b *Builder) describe(kind string, y *G.Node, info LayerInfo, inputs ...*G.
 		info.Params += 2 * y.Shape()[info.Axis] // moving mean and variance
 	}
 	b.m.Info = append(b.m.Info, info)
+}
+
+// describeShape records a layer that has no node of its own (the add of a
+// fused add and pool) with its per-batch output shape, and returns its name.
+func (b *Builder) describeShape(kind string, shape tensor.Shape, info LayerInfo, inputs ...*G.Node) string {
+	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
+	if !b.first {
+		return name
+	}
+	info.Name, info.Type = name, kind
+	for _, x := range inputs {
+		n, ok := b.names[x]
+		if !ok {
+			n = "input"
+		}
+		info.Inputs = append(info.Inputs, n)
+	}
+	info.Output = append([]int(nil), shape[1:]...)
+	b.m.Info = append(b.m.Info, info)
+	return name
 }
 
 func padding(same bool) string {

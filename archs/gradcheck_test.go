@@ -177,12 +177,27 @@ func TestGradients(t *testing.T) {
 		{name: "softmax channels", inputs: []*tensor.Dense{randTensor(r, 2, 4, 3, 2)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) { return Softmax(ins[0], 1) }},
 		{name: "add broadcast", inputs: []*tensor.Dense{randTensor(r, 2, 1, 3, 3), randTensor(r, 2, 4, 3, 3)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) { return AddChannels(ins[0], ins[1]) }},
 		{name: "add same", inputs: []*tensor.Dense{randTensor(r, 2, 3, 2, 2), randTensor(r, 2, 3, 2, 2)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) { return AddChannels(ins[0], ins[1]) }},
+		{name: "add+maxpool broadcast same odd", inputs: []*tensor.Dense{scaled(distinct(r, 2, 1, 7, 7), 1e-3), distinct(r, 2, 3, 7, 7)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) {
+			return AddMaxPool2x2(ins[0], ins[1], true)
+		}},
+		{name: "add+maxpool same channels valid", inputs: []*tensor.Dense{scaled(distinct(r, 2, 3, 6, 6), 1e-3), distinct(r, 2, 3, 6, 6)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) {
+			return AddMaxPool2x2(ins[0], ins[1], false)
+		}},
 		{name: "global average pool", inputs: []*tensor.Dense{randTensor(r, 2, 3, 4, 4)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) { return GlobalAvgPool(ins[0]) }},
 		{name: "flatten", inputs: []*tensor.Dense{randTensor(r, 2, 3, 2, 2)}, build: func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) { return Flatten(ins[0]) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { gradCheck(t, c, 60) })
 	}
+}
+
+// scaled multiplies t's values by f (a residual small enough that adding it
+// never changes which cell of a pool window wins).
+func scaled(t *tensor.Dense, f float32) *tensor.Dense {
+	for i := range t.Float32s() {
+		t.Float32s()[i] *= f
+	}
+	return t
 }
 
 // distinct returns a tensor whose values are pairwise at least 0.1 apart, so a

@@ -220,3 +220,114 @@ void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *
 		}
 	}
 }
+
+// pool_row pools one output row whose windows all lie inside the image: rows
+// r0 and r1 (and, with add, a0 and a1 added), columns 2*ox - pl. idx0 is the
+// plane index of r0[0]. Branch-free (max, then the first cell holding it by
+// selects), so that it vectorises.
+static inline void pool_row(const float *restrict r0, const float *restrict r1,
+                            const float *restrict a0, const float *restrict a1, int add,
+                            float *restrict y, int *restrict g, int lo, int hi, int pl, int idx0, int w) {
+	for (int ox = lo; ox < hi; ox++) {
+		const int ix = ox * 2 - pl;
+		float v0 = r0[ix], v1 = r0[ix + 1], v2 = r1[ix], v3 = r1[ix + 1];
+		if (add) {
+			v0 += a0[ix];
+			v1 += a0[ix + 1];
+			v2 += a1[ix];
+			v3 += a1[ix + 1];
+		}
+		const float m01 = v0 > v1 ? v0 : v1, m23 = v2 > v3 ? v2 : v3;
+		const float m = m01 > m23 ? m01 : m23;
+		const int i = idx0 + ix;
+		int k = i + w + 1;
+		k = v2 == m ? i + w : k;
+		k = v1 == m ? i + 1 : k;
+		k = v0 == m ? i : k;
+		y[ox] = m;
+		g[ox] = k;
+	}
+}
+
+// pool_edge pools the window of output (oy, ox) that reaches into the
+// padding: the padded cells never win; the first maximum does.
+static inline void pool_edge(const float *bp, const float *ap, float *y, int *g,
+                             int h, int w, int iy, int ix) {
+	float best = 0;
+	int bi = -1;
+	for (int dy = 0; dy < 2; dy++) {
+		const int yy = iy + dy;
+		if (yy < 0 || yy >= h) continue;
+		for (int dx = 0; dx < 2; dx++) {
+			const int xx = ix + dx;
+			if (xx < 0 || xx >= w) continue;
+			float v = bp[yy * w + xx];
+			if (ap) v += ap[yy * w + xx];
+			if (bi < 0 || v > best) {
+				best = v;
+				bi = yy * w + xx;
+			}
+		}
+	}
+	*y = best;
+	*g = bi;
+}
+
+// fm_add_maxpool pools one image: y[c] is the 2x2, stride-2 max pool of
+// a[c or 0] + b[c] (a may be NULL: plain pooling of b; with ca == 1 its one
+// plane is added to every channel of b). arg[c][o] is the index within the
+// plane of the cell that won; on a tie the first in row order. 'same'
+// padding (pt, pl) pads with cells that never win.
+FM_CLONES
+void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
+                    int ca, int cb, int h, int w, int ho, int wo, int pt, int pl) {
+	const long hw = (long)h * w, howo = (long)ho * wo;
+	// Output columns [lo, hi) have both input columns inside the image.
+	int lo = (pl + 1) / 2, hi = (w - 2 + pl) / 2 + 1;
+	if (hi > wo) hi = wo;
+	if (lo > hi) lo = hi;
+	for (int c = 0; c < cb; c++) {
+		const float *bp = b + c * hw;
+		const float *ap = a ? a + (ca == 1 ? 0 : c * hw) : 0;
+		float *yp = y + c * howo;
+		int *gp = arg + c * howo;
+		for (int oy = 0; oy < ho; oy++) {
+			const int iy = oy * 2 - pt;
+			float *yr = yp + oy * wo;
+			int *gr = gp + oy * wo;
+			if (iy < 0 || iy + 1 >= h) {
+				for (int ox = 0; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+				continue;
+			}
+			for (int ox = 0; ox < lo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+			const float *r0 = bp + iy * w, *r1 = r0 + w;
+			if (ap) {
+				const float *a0 = ap + iy * w;
+				pool_row(r0, r1, a0, a0 + w, 1, yr, gr, lo, hi, pl, iy * w, w);
+			} else {
+				pool_row(r0, r1, 0, 0, 0, yr, gr, lo, hi, pl, iy * w, w);
+			}
+			for (int ox = hi; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+		}
+	}
+}
+
+// fm_maxpool_scatter is the gradient of fm_add_maxpool for one image: db
+// (cb planes of hw) gets gy at each window's winning cell and zero elsewhere;
+// da, when not NULL, gets the same (ca == cb) or, for one plane broadcast
+// over the channels (ca == 1), their sum over channels, in channel order.
+FM_CLONES
+void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
+                        int ca, int cb, int hw, int howo) {
+	memset(db, 0, sizeof(float) * (size_t)cb * hw);
+	if (da && ca == 1) memset(da, 0, sizeof(float) * (size_t)hw);
+	for (int c = 0; c < cb; c++) {
+		const float *g = gy + (long)c * howo;
+		const int *ap = arg + (long)c * howo;
+		float *d = db + (long)c * hw;
+		for (int j = 0; j < howo; j++) d[ap[j]] += g[j];
+		if (da && ca == 1)
+			for (int j = 0; j < howo; j++) da[ap[j]] += g[j];
+	}
+	if (da && ca != 1) memcpy(da, db, sizeof(float) * (size_t)cb * hw);
+}

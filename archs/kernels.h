@@ -18,5 +18,9 @@ void fm_bias_act(const float *res, long ld, float *y, const float *bias,
                  int cout, int p, int nb, int relu);
 void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *db,
                     int cout, int p, int nb, int relu);
+void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
+                    int ca, int cb, int h, int w, int ho, int wo, int pt, int pl);
+void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
+                        int ca, int cb, int hw, int howo);
 
 #endif

@@ -328,6 +328,29 @@ func (b *Builder) Add(a, x *G.Node) *G.Node {
 	return y
 }
 
+// AddMaxPool is Add(a, x) then MaxPool(same) in one fused op. The two Keras
+// layers keep their names and descriptions (add_N, then max_pooling2d_N
+// reading it); only the sum is never materialised.
+func (b *Builder) AddMaxPool(a, x *G.Node, same bool) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := AddMaxPool2x2(a, x, same)
+	if err != nil {
+		return b.fail(err)
+	}
+	b.layer("add", x.Shape(), 0, "residual")
+	sum := b.describeShape("add", x.Shape(), LayerInfo{}, a, x)
+	pad := padding(same)
+	b.layer("max_pooling2d", y.Shape(), 0, "2x2 "+pad)
+	b.describe("max_pooling2d", y, LayerInfo{Kernel: 2, Stride: 2, Padding: pad})
+	if b.first {
+		last := &b.m.Info[len(b.m.Info)-1]
+		last.Inputs = []string{sum}
+	}
+	return y
+}
+
 // Flatten keeps the batch axis.
 func (b *Builder) Flatten(x *G.Node) *G.Node {
 	if b.err != nil {

@@ -1,30 +1,60 @@
 package archs
 
+/*
+#include "kernels.h"
+*/
+import "C"
+
 import (
+	"fmt"
+	"unsafe"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // maxPoolOp is a 2x2, stride-2 max pool on NCHW data with TensorFlow padding
-// ('same' pads bottom/right with -inf, so padded cells never win).
+// ('same' pads bottom/right with cells that never win). With two inputs it is
+// the CNN2 family's residual add fused with the pool that follows it:
+// maxpool(a + b), a [N,Ca,H,W] with Ca 1 (broadcast over b's channels) or
+// Cb, so that the sum is never written out (it would be the largest tensor of
+// the block) and its gradient is the pool's scatter, handed to both inputs.
 type maxPoolOp struct {
 	base
+	add                        bool // two inputs: pool(a + b)
+	ca                         int  // channels of a
 	n, c, h, w, ho, wo, pt, pl int
 	out                        *tensor.Dense
 	arg                        []int32 // index within the image plane of each output's maximum
 }
 
-// MaxPool2x2 applies a 2x2 max pool with stride 2.
-func MaxPool2x2(x *G.Node, same bool) (*G.Node, error) {
-	s := x.Shape()
-	o := &maxPoolOp{base: newBase("maxpool", 4, 4), n: s[0], c: s[1], h: s[2], w: s[3]}
+func newMaxPool(s tensor.Shape, same bool) *maxPoolOp {
+	o := &maxPoolOp{n: s[0], c: s[1], h: s[2], w: s[3]}
 	if same {
 		o.ho, o.pt = samePads(o.h, 2, 2)
 		o.wo, o.pl = samePads(o.w, 2, 2)
 	} else {
 		o.ho, o.wo = (o.h-2)/2+1, (o.w-2)/2+1
 	}
+	return o
+}
+
+// MaxPool2x2 applies a 2x2 max pool with stride 2.
+func MaxPool2x2(x *G.Node, same bool) (*G.Node, error) {
+	o := newMaxPool(x.Shape(), same)
+	o.base = newBase("maxpool", 4, 4)
 	return G.ApplyOp(o, x)
+}
+
+// AddMaxPool2x2 is MaxPool2x2(AddChannels(a, b)) in one pass.
+func AddMaxPool2x2(a, b *G.Node, same bool) (*G.Node, error) {
+	sa, sb := a.Shape(), b.Shape()
+	if len(sa) != 4 || len(sb) != 4 || sa[0] != sb[0] || sa[2] != sb[2] || sa[3] != sb[3] || (sa[1] != 1 && sa[1] != sb[1]) {
+		return nil, fmt.Errorf("add: shapes %v and %v do not broadcast", sa, sb)
+	}
+	o := newMaxPool(sb, same)
+	o.base, o.add, o.ca = newBase("addmaxpool", 4, 4, 4), true, sa[1]
+	return G.ApplyOp(o, a, b)
 }
 
 func (o *maxPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
@@ -32,96 +62,80 @@ func (o *maxPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
+	var a []float32
 	x := f32(vals[0])
+	if o.add {
+		a, x = x, f32(vals[1])
+	}
 	out := buf(&o.out, o.n, o.c, o.ho, o.wo)
 	y := out.Float32s()
 	if len(o.arg) != len(y) {
 		o.arg = make([]int32, len(y))
 	}
-	planes := o.n * o.c
-	parallelFor(planes, func(_, lo, hi int) {
-		for p := lo; p < hi; p++ {
-			o.poolPlane(x[p*o.h*o.w:(p+1)*o.h*o.w], y[p*o.ho*o.wo:(p+1)*o.ho*o.wo], o.arg[p*o.ho*o.wo:(p+1)*o.ho*o.wo])
+	in, per := o.c*o.h*o.w, o.c*o.ho*o.wo
+	parallelFor(o.n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ap := (*C.float)(nil)
+			if a != nil {
+				ap = fptr(a[i*o.ca*o.h*o.w:])
+			}
+			C.fm_add_maxpool(ap, fptr(x[i*in:]), fptr(y[i*per:]), (*C.int)(unsafe.Pointer(&o.arg[i*per])),
+				C.int(o.ca), C.int(o.c), C.int(o.h), C.int(o.w), C.int(o.ho), C.int(o.wo), C.int(o.pt), C.int(o.pl))
 		}
 	})
 	return out, nil
 }
 
-// poolPlane pools one plane. Windows wholly inside the image (all of them for
-// 'valid' pooling) take a fast path; edge windows of 'same' pooling skip the
-// padded cells.
-func (o *maxPoolOp) poolPlane(xp, yp []float32, ap []int32) {
-	for oy := 0; oy < o.ho; oy++ {
-		iy := oy*2 - o.pt
-		rowsIn := iy >= 0 && iy+1 < o.h
-		for ox := 0; ox < o.wo; ox++ {
-			ix := ox*2 - o.pl
-			if rowsIn && ix >= 0 && ix+1 < o.w {
-				// Branch-free: the maximum by MAXSS, then the first cell
-				// holding it by conditional moves.
-				i := iy*o.w + ix
-				a, b, c, d := xp[i], xp[i+1], xp[i+o.w], xp[i+o.w+1]
-				m := max(max(a, b), max(c, d))
-				k := i + o.w + 1
-				if c == m {
-					k = i + o.w
-				}
-				if b == m {
-					k = i + 1
-				}
-				if a == m {
-					k = i
-				}
-				yp[oy*o.wo+ox], ap[oy*o.wo+ox] = m, int32(k)
-				continue
-			}
-			best, bi := float32(0), int32(-1)
-			for dy := 0; dy < 2; dy++ {
-				y := iy + dy
-				if y < 0 || y >= o.h {
-					continue
-				}
-				for dx := 0; dx < 2; dx++ {
-					x := ix + dx
-					if x < 0 || x >= o.w {
-						continue
-					}
-					if v := xp[y*o.w+x]; bi < 0 || v > best {
-						best, bi = v, int32(y*o.w+x)
-					}
-				}
-			}
-			yp[oy*o.wo+ox], ap[oy*o.wo+ox] = best, bi
-		}
+func (o *maxPoolOp) DiffWRT(inputs int) []bool {
+	if o.add {
+		return []bool{true, true}
 	}
+	return []bool{true}
 }
-
-func (o *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *maxPoolOp) SymDiff(ins G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	return symDiff("maxpool", &maxPoolGrad{o: o}, ins, out, grad, []bool{true})
+	return symDiff(o.name, &maxPoolGrad{o: o}, ins, out, grad, o.DiffWRT(len(ins)))
 }
 
+// maxPoolGrad scatters the output gradient to the winning cells: dx of the
+// plain pool; for the fused add, db and da (da summed over channels when a
+// was broadcast).
 type maxPoolGrad struct {
-	o  *maxPoolOp
-	dx *tensor.Dense
+	o      *maxPoolOp
+	dx, da *tensor.Dense // dx: the pooled input's gradient (b's, for the fused add)
 }
 
-func (k *maxPoolGrad) shape(int) tensor.Shape   { return tensor.Shape{k.o.n, k.o.c, k.o.h, k.o.w} }
-func (k *maxPoolGrad) result(int) *tensor.Dense { return k.dx }
+func (k *maxPoolGrad) shape(i int) tensor.Shape {
+	if k.o.add && i == 0 {
+		return tensor.Shape{k.o.n, k.o.ca, k.o.h, k.o.w}
+	}
+	return tensor.Shape{k.o.n, k.o.c, k.o.h, k.o.w}
+}
+
+func (k *maxPoolGrad) result(i int) *tensor.Dense {
+	if k.o.add && i == 0 {
+		return k.da
+	}
+	return k.dx
+}
+
 func (k *maxPoolGrad) compute(vals []G.Value) error {
 	o := k.o
-	gy := f32(vals[2])
+	gy := f32(vals[len(vals)-1])
 	dx := buf(&k.dx, o.n, o.c, o.h, o.w).Float32s()
-	parallelFor(o.n*o.c, func(_, lo, hi int) {
-		for p := lo; p < hi; p++ {
-			dp := dx[p*o.h*o.w : (p+1)*o.h*o.w]
-			clear(dp)
-			gp := gy[p*o.ho*o.wo : (p+1)*o.ho*o.wo]
-			ap := o.arg[p*o.ho*o.wo : (p+1)*o.ho*o.wo]
-			for j, g := range gp {
-				dp[ap[j]] += g
+	var da []float32
+	if o.add {
+		da = buf(&k.da, o.n, o.ca, o.h, o.w).Float32s()
+	}
+	hw, per := o.h*o.w, o.c*o.ho*o.wo
+	parallelFor(o.n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dap := (*C.float)(nil)
+			if da != nil {
+				dap = fptr(da[i*o.ca*hw:])
 			}
+			C.fm_maxpool_scatter(fptr(gy[i*per:]), (*C.int)(unsafe.Pointer(&o.arg[i*per])), fptr(dx[i*o.c*hw:]), dap,
+				C.int(o.ca), C.int(o.c), C.int(hw), C.int(o.ho*o.wo))
 		}
 	})
 	return nil

@@ -52,7 +52,7 @@ func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop flo
 		if i > 0 && convDrop > 0 {
 			c = b.Dropout(c, convDrop)
 		}
-		x = b.MaxPool(b.Add(bn, c), true)
+		x = b.AddMaxPool(bn, c, true)
 	}
 	x = b.Flatten(b.BN(x, 1))
 	x = b.Dropout(b.Dense(x, 128, true), finalDrop)

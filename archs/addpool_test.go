@@ -1,0 +1,71 @@
+package archs
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The fused add and pool gives, bit for bit, what AddChannels then
+// MaxPool2x2 give: the output and both inputs' gradients (ties included:
+// the inputs are rounded so that windows hold equal sums).
+func TestAddMaxPoolEqualsAddThenPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, c := range []struct {
+		name string
+		ca   int
+		h    int
+		same bool
+	}{{"broadcast, same, odd size", 1, 7, true}, {"same channels, same, even", 3, 8, true}, {"broadcast, valid", 1, 6, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := randTensor(r, 3, c.ca, c.h, c.h), randTensor(r, 3, 3, c.h, c.h)
+			for _, x := range [][]float32{a.Float32s(), b.Float32s()} {
+				for i := range x {
+					x[i] = float32(int(x[i]*2)) / 2 // many ties
+				}
+			}
+			run := func(fused bool) (y []float32, da, db []float32) {
+				g := G.NewGraph()
+				an := G.NodeFromAny(g, a.Clone().(*tensor.Dense), G.WithName("a"))
+				bn := G.NodeFromAny(g, b.Clone().(*tensor.Dense), G.WithName("b"))
+				var out *G.Node
+				var err error
+				if fused {
+					out, err = AddMaxPool2x2(an, bn, c.same)
+				} else if out, err = AddChannels(an, bn); err == nil {
+					out, err = MaxPool2x2(out, c.same)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				pr := &probeOp{base: newBase("probe", 0, 4), shape: out.Shape().Clone()}
+				pr.r = make([]float32, out.Shape().TotalSize())
+				for i := range pr.r {
+					pr.r[i] = float32(i%7) - 3
+				}
+				loss, err := G.ApplyOp(pr, out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				grads, err := G.Grad(loss, an, bn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vm := G.NewTapeMachine(g)
+				defer vm.Close()
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				return slices.Clone(f32(out.Value())), slices.Clone(f32(grads[0].Value())), slices.Clone(f32(grads[1].Value()))
+			}
+			y1, da1, db1 := run(true)
+			y2, da2, db2 := run(false)
+			if !slices.Equal(y1, y2) || !slices.Equal(da1, da2) || !slices.Equal(db1, db2) {
+				t.Errorf("fused: y %v da %v db %v\nseparate: y %v da %v db %v", y1[:6], da1[:6], db1[:6], y2[:6], da2[:6], db2[:6])
+			}
+		})
+	}
+}
