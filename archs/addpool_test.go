@@ -1,6 +1,7 @@
 package archs
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -65,6 +66,73 @@ func TestAddMaxPoolEqualsAddThenPool(t *testing.T) {
 			y2, da2, db2 := run(false)
 			if !slices.Equal(y1, y2) || !slices.Equal(da1, da2) || !slices.Equal(db1, db2) {
 				t.Errorf("fused: y %v da %v db %v\nseparate: y %v da %v db %v", y1[:6], da1[:6], db1[:6], y2[:6], da2[:6], db2[:6])
+			}
+		})
+	}
+}
+
+// Evaluation graphs of the CNN2 family compute each block as one convPoolOp;
+// their logits equal, bit for bit, those of the unfused graph (convolution,
+// dropout, fused add and pool), and the layers they describe are the same.
+func TestFusedEvaluationMatchesUnfused(t *testing.T) {
+	for _, name := range []string{"CNN2", "CNN2_dropout", "CNN3_dropout", "CNN2_det"} {
+		t.Run(name, func(t *testing.T) {
+			fused, err := New(name, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fuseEval = false
+			plain, err := New(name, 4)
+			fuseEval = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(fused.Layers, plain.Layers) || fmt.Sprint(fused.Info) != fmt.Sprint(plain.Info) {
+				t.Fatalf("layers differ:\n%v\n%v", fused.Info, plain.Info)
+			}
+			for i, p := range fused.Params {
+				if !slices.Equal(p.T.Float32s(), plain.Params[i].T.Float32s()) {
+					t.Fatalf("initial %s differs", p.Name)
+				}
+			}
+			// Moving statistics away from 0 and 1, so BatchNorm does something.
+			for i, st := range fused.BN {
+				for c := range st.Mean {
+					st.Mean[c], st.Var[c] = 0.1*float32(c%3), 0.5+0.2*float32(c%4)
+					plain.BN[i].Mean[c], plain.BN[i].Var[c] = st.Mean[c], st.Var[c]
+				}
+			}
+			const n = 37 // odd: chunks of several images and a short last one
+			r := rand.New(rand.NewPCG(2, 3))
+			images := make([]float32, n*784)
+			for i := range images {
+				images[i] = float32(r.Float64())
+			}
+			logits := func(m *Model, fuse bool) []float32 {
+				fuseEval = fuse
+				defer func() { fuseEval = true }()
+				gr, err := m.Graph(n, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := gr.Run(images, nil); err != nil {
+					t.Fatal(err)
+				}
+				return slices.Clone(gr.Logits())
+			}
+			a, b := logits(fused, true), logits(plain, false)
+			if !slices.Equal(a, b) {
+				t.Errorf("logits differ: %v vs %v", a[:5], b[:5])
+			}
+			found := false
+			gr, _ := fused.Graph(n, false)
+			for _, nd := range gr.g.AllNodes() {
+				if _, ok := nd.Op().(*convPoolOp); ok {
+					found = true
+				}
+			}
+			if !found {
+				t.Error("the evaluation graph has no fused block")
 			}
 		})
 	}

@@ -84,19 +84,30 @@ func (b *Builder) describe(kind string, y *G.Node, info LayerInfo, inputs ...*G.
 // describeShape records a layer that has no node of its own (the add of a
 // fused add and pool) with its per-batch output shape, and returns its name.
 func (b *Builder) describeShape(kind string, shape tensor.Shape, info LayerInfo, inputs ...*G.Node) string {
-	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
-	if !b.first {
-		return name
-	}
-	info.Name, info.Type = name, kind
-	for _, x := range inputs {
+	names := make([]string, len(inputs))
+	for i, x := range inputs {
 		n, ok := b.names[x]
 		if !ok {
 			n = "input"
 		}
-		info.Inputs = append(info.Inputs, n)
+		names[i] = n
 	}
+	return b.describeNamed(kind, shape, info, names...)
+}
+
+// describeNamed is describeShape with the inputs given by their layer names.
+func (b *Builder) describeNamed(kind string, shape tensor.Shape, info LayerInfo, inputs ...string) string {
+	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
+	if !b.first {
+		return name
+	}
+	info.Name, info.Type, info.Inputs = name, kind, inputs
 	info.Output = append([]int(nil), shape[1:]...)
+	for _, p := range b.m.Params {
+		if strings.HasPrefix(p.Name, name+".") {
+			info.Params += p.T.Shape().TotalSize()
+		}
+	}
 	b.m.Info = append(b.m.Info, info)
 	return name
 }

@@ -328,6 +328,59 @@ func (b *Builder) Add(a, x *G.Node) *G.Node {
 	return y
 }
 
+// fuseEval lets evaluation graphs use convPoolOp (tests turn it off to
+// build the unfused reference).
+var fuseEval = true
+
+// ResidualBlock is a CNN2-family block after its BatchNorm bn: Conv(3x3
+// same, ReLU) of bn, Dropout(drop) if drop > 0, add bn, MaxPool(2x2 same).
+// Training graphs build the convolution, the dropout and the fused add and
+// pool; evaluation graphs build one convPoolOp (dropout is the identity
+// there), with the same parameters, streams and layer descriptions.
+func (b *Builder) ResidualBlock(bn *G.Node, filters int, drop float64, kinit, binit initFn) *G.Node {
+	if b.training || !fuseEval {
+		c := b.Conv(bn, filters, 3, 1, true, true, kinit, binit)
+		if drop > 0 {
+			c = b.Dropout(c, drop)
+		}
+		return b.AddMaxPool(bn, c, true)
+	}
+	if b.err != nil {
+		return nil
+	}
+	cin := bn.Shape()[1]
+	name := fmt.Sprintf("conv2d_%d", b.counts["conv2d"]+1)
+	w := b.param(name+".kernel", []int{filters, cin * 9}, kinit, cin*9, filters*9)
+	bias := b.param(name+".bias", []int{filters}, binit, 0, 0)
+	if b.err != nil {
+		return nil
+	}
+	y, err := ConvAddPool(bn, w, bias, bn, 3)
+	if err != nil {
+		return b.fail(err)
+	}
+	s := bn.Shape()
+	convShape := tensor.Shape{s[0], filters, s[2], s[3]}
+	b.layer("conv2d", convShape, filters*cin*9+filters, "3x3/1 same relu")
+	last := b.describeShape("conv2d", convShape, LayerInfo{Filters: filters, Kernel: 3, Stride: 1, Padding: "same", Activation: "relu"}, bn)
+	if drop > 0 {
+		if b.first {
+			b.m.Drops = append(b.m.Drops, rand.NewPCG(b.m.seed, uint64(len(b.m.Drops))+1))
+		}
+		b.di++
+		b.layer("dropout", convShape, 0, fmt.Sprintf("rate %g", drop))
+		last = b.describeNamed("dropout", convShape, LayerInfo{Rate: drop}, last)
+	}
+	b.layer("add", convShape, 0, "residual")
+	sum := b.describeNamed("add", convShape, LayerInfo{}, b.names[bn], last)
+	b.layer("max_pooling2d", y.Shape(), 0, "2x2 same")
+	b.describe("max_pooling2d", y, LayerInfo{Kernel: 2, Stride: 2, Padding: "same"})
+	if b.first {
+		b.m.Info[len(b.m.Info)-1].Inputs = []string{sum}
+	}
+	return y
+}
+
 // AddMaxPool is Add(a, x) then MaxPool(same) in one fused op. The two Keras
 // layers keep their names and descriptions (add_N, then max_pooling2d_N
 // reading it); only the sum is never materialised.

@@ -47,12 +47,11 @@ var detSpecs = []Spec{
 // Kernels are Keras random_uniform, biases RandomNormal.
 func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop float64, k int) *G.Node {
 	for i := 0; i < blocks; i++ {
-		bn := b.BN(x, 1)
-		c := b.Conv(bn, filters, 3, 1, true, true, kerasRandomUniform, kerasRandomNormal)
-		if i > 0 && convDrop > 0 {
-			c = b.Dropout(c, convDrop)
+		drop := convDrop
+		if i == 0 {
+			drop = 0
 		}
-		x = b.AddMaxPool(bn, c, true)
+		x = b.ResidualBlock(b.BN(x, 1), filters, drop, kerasRandomUniform, kerasRandomNormal)
 	}
 	x = b.Flatten(b.BN(x, 1))
 	x = b.Dropout(b.Dense(x, 128, true), finalDrop)
