@@ -54,7 +54,8 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		rate := archs.SGEMMRate(time.Second)
 		if !*asJSON {
 			fmt.Fprintf(stdout, "%s; set %s to choose another kernel\n", archs.BLASInfo(), archs.BLASCoreEnv)
-			fmt.Fprintf(stdout, "SGEMM %.0f GFLOP/s on %d workers (1024x1024 each): the floor below is the training FLOPs at this rate\n", rate, runtime.GOMAXPROCS(0))
+			fmt.Fprintf(stdout, "SGEMM %.0f GFLOP/s on %d workers (1024x1024 each); floor: the training time over that of its FLOPs at this rate\n", rate, runtime.GOMAXPROCS(0))
+			fmt.Fprintln(stdout, trainer.BenchHeader())
 		}
 		for _, n := range names {
 			r, err := trainer.Bench(ctx, n, *recipe, train, test, *seed)

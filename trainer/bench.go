@@ -126,13 +126,23 @@ func (r *BenchResult) SetSGEMMRate(gflops float64) {
 	}
 }
 
-// String is one human line.
+// BenchHeader is the header of the table String's rows make.
+func BenchHeader() string {
+	return fmt.Sprintf("%-16s %5s %7s %8s %8s %9s %7s %6s %6s %7s %8s %7s",
+		"model", "batch", "img/s", "s/epoch", "CPU-s/1k", "MFLOP/img", "GFLOP/s", "SGEMM", "floor", "eval s", "peak RSS", "allocs")
+}
+
+// String is one row of the table BenchHeader heads: training images/s, the
+// 60,000-image epoch extrapolated from it, CPU seconds per 1000 images, the
+// training FLOPs per image and the rate they are done at, its share of the
+// SGEMM rate and the floor ratio, the test evaluation's seconds, the peak
+// RSS so far and the allocations per step.
 func (r BenchResult) String() string {
-	s := fmt.Sprintf("%-16s batch %4d  train %6.0f img/s (%5.1f s/epoch, extrapolated; %5.2f CPU-s per 1000 img)  %5.1f MFLOP/img %5.1f GFLOP/s",
-		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, 1000*r.CPUSecondsTrain/float64(r.TrainImages), r.TrainFLOPsPerImage/1e6, r.TrainGFLOPS)
+	share, floor := "-", "-"
 	if r.FloorRatio > 0 {
-		s += fmt.Sprintf(" (%.0f%% of SGEMM, %.1fx the floor)", 100/r.FloorRatio, r.FloorRatio)
+		share, floor = fmt.Sprintf("%.0f%%", 100/r.FloorRatio), fmt.Sprintf("%.1fx", r.FloorRatio)
 	}
-	return s + fmt.Sprintf("  eval %d img %.2f s (%6.0f img/s)  %5.0f allocs/step %5.1f MB/step  peak RSS %5.0f MB",
-		r.InferImages, r.EvalSeconds, r.InferPerSec, r.AllocsPerStep, r.AllocMBPerStep, r.PeakRSSMB)
+	return fmt.Sprintf("%-16s %5d %7.0f %8.1f %8.2f %9.1f %7.1f %6s %6s %7.2f %5.0f MB %7.0f",
+		r.Model, r.Batch, r.TrainPerSec, r.EpochSeconds, 1000*r.CPUSecondsTrain/float64(r.TrainImages),
+		r.TrainFLOPsPerImage/1e6, r.TrainGFLOPS, share, floor, r.EvalSeconds, r.PeakRSSMB, r.AllocsPerStep)
 }
