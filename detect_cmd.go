@@ -378,12 +378,17 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 func trainFile(dataDir string) (*trainer.Dataset, error) {
 	detTrainMu.Lock()
 	defer detTrainMu.Unlock()
-	if d := detTrainFile[dataDir]; d != nil {
-		return d, nil
+	d := detTrainFile[dataDir]
+	if d == nil {
+		var err error
+		if d, _, err = trainer.Load(dataDir, 0, 1); err != nil {
+			return nil, err
+		}
 	}
-	d, _, err := trainer.Load(dataDir, 0, 1)
-	if err != nil {
-		return nil, err
+	// Scenes are drawn from float images: convert the bytes once, here, so
+	// that every detection job's splits share one copy.
+	if d.Pix != nil {
+		d = &trainer.Dataset{Images: d.Floats(), Labels: d.Labels, N: d.N}
 	}
 	detTrainFile[dataDir] = d
 	return d, nil

@@ -137,3 +137,71 @@ func TestFusedEvaluationMatchesUnfused(t *testing.T) {
 		})
 	}
 }
+
+// The pool against a plain reference on every small plane, thin ones
+// included ('same' on widths and heights 1 to 7, 'valid' from 2), with and
+// without a residual: maximum, first winner in row order, padding never wins.
+func TestAddMaxPoolMatchesReferenceOnSmallPlanes(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for h := 1; h <= 7; h++ {
+		for w := 1; w <= 7; w++ {
+			for _, same := range []bool{true, false} {
+				if !same && (h < 2 || w < 2) {
+					continue
+				}
+				for _, ca := range []int{0, 1, 2} { // 0: no residual
+					const n, c = 2, 2
+					x := randTensor(r, n, c, h, w)
+					for i, v := range x.Float32s() {
+						x.Float32s()[i] = float32(int(v * 2)) // ties
+					}
+					var a *tensor.Dense
+					ins := []*tensor.Dense{x}
+					if ca > 0 {
+						a = randTensor(r, n, ca, h, w)
+						for i, v := range a.Float32s() {
+							a.Float32s()[i] = float32(int(v * 2))
+						}
+						ins = []*tensor.Dense{a, x}
+					}
+					got := runForward(t, ins, func(in G.Nodes) (*G.Node, error) {
+						if ca > 0 {
+							return AddMaxPool2x2(in[0], in[1], same)
+						}
+						return MaxPool2x2(in[0], same)
+					})
+					p := newMaxPool(x.Shape(), same)
+					var want []float32
+					for i := 0; i < n; i++ {
+						for ch := 0; ch < c; ch++ {
+							for oy := 0; oy < p.ho; oy++ {
+								for ox := 0; ox < p.wo; ox++ {
+									best, found := float32(0), false
+									for dy := 0; dy < 2; dy++ {
+										for dx := 0; dx < 2; dx++ {
+											y, xx := oy*2-p.pt+dy, ox*2-p.pl+dx
+											if y < 0 || y >= h || xx < 0 || xx >= w {
+												continue
+											}
+											v := x.Float32s()[((i*c+ch)*h+y)*w+xx]
+											if ca > 0 {
+												v += a.Float32s()[((i*ca+ch%ca)*h+y)*w+xx]
+											}
+											if !found || v > best {
+												best, found = v, true
+											}
+										}
+									}
+									want = append(want, best)
+								}
+							}
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("%dx%d same=%v residual channels %d: pooled %v, want %v", h, w, same, ca, got, want)
+					}
+				}
+			}
+		}
+	}
+}

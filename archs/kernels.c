@@ -224,7 +224,8 @@ void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *
 // pool_row pools one output row whose windows all lie inside the image: rows
 // r0 and r1 (and, with add, a0 and a1 added), columns 2*ox - pl. idx0 is the
 // plane index of r0[0]. Branch-free (max, then the first cell holding it by
-// selects), so that it vectorises.
+// selects), so that it vectorises. Unlike Go's max, a NaN cell may lose and
+// -0 may beat +0; the winner's index is the same for every finite input.
 static inline void pool_row(const float *restrict r0, const float *restrict r1,
                             const float *restrict a0, const float *restrict a1, int add,
                             float *restrict y, int *restrict g, int lo, int hi, int pl, int idx0, int w) {
@@ -283,7 +284,7 @@ void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
                     int ca, int cb, int h, int w, int ho, int wo, int pt, int pl) {
 	const long hw = (long)h * w, howo = (long)ho * wo;
 	// Output columns [lo, hi) have both input columns inside the image.
-	int lo = (pl + 1) / 2, hi = (w - 2 + pl) / 2 + 1;
+	int lo = (pl + 1) / 2, hi = (w + pl) / 2;
 	if (hi > wo) hi = wo;
 	if (lo > hi) lo = hi;
 	for (int c = 0; c < cb; c++) {

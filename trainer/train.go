@@ -108,7 +108,11 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 	if err != nil {
 		return StatusFailed, err
 	}
-	m.KeepOneGraph()
+	if job.Data == nil {
+		// Not for detection models: their validation and mining classify
+		// each frame's crops in batches whose size changes from frame to frame.
+		m.KeepOneGraph()
+	}
 	recipe, err := m.Spec.RecipeNamed(job.Recipe)
 	if err != nil {
 		return StatusFailed, err
