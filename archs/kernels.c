@@ -238,15 +238,15 @@ static inline void pool_row(const float *restrict r0, const float *restrict r1,
 			v2 += a1[ix];
 			v3 += a1[ix + 1];
 		}
-		const float m01 = v0 > v1 ? v0 : v1, m23 = v2 > v3 ? v2 : v3;
-		const float m = m01 > m23 ? m01 : m23;
+		// A tree of comparisons, ties to the earlier cell: the first cell
+		// in row order holding the maximum, without branches.
 		const int i = idx0 + ix;
-		int k = i + w + 1;
-		k = v2 == m ? i + w : k;
-		k = v1 == m ? i + 1 : k;
-		k = v0 == m ? i : k;
-		y[ox] = m;
-		g[ox] = k;
+		const int a01 = v0 >= v1, a23 = v2 >= v3;
+		const float m01 = a01 ? v0 : v1, m23 = a23 ? v2 : v3;
+		const int k01 = a01 ? i : i + 1, k23 = a23 ? i + w : i + w + 1;
+		const int top = m01 >= m23;
+		y[ox] = top ? m01 : m23;
+		g[ox] = top ? k01 : k23;
 	}
 }
 
