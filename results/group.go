@@ -59,6 +59,16 @@ type Group struct {
 // N is the number of runs with at least one finished epoch.
 func (g Group) N() int { return g.Best.N }
 
+// NCell is N as a table shows it: "3", or "3 (1 done)" while some of the
+// runs behind the mean are still training or were stopped early, so that a
+// mean over unfinished runs is not read as a result.
+func (g Group) NCell() string {
+	if g.Done < g.N() {
+		return fmt.Sprintf("%d (%d done)", g.N(), g.Done)
+	}
+	return strconv.Itoa(g.N())
+}
+
 // Groups gathers runs into groups in the order of their first run. Runs
 // with no finished epoch are counted in IDs only.
 func Groups(runs []*Run) []Group {
@@ -139,7 +149,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 			if recipe == "" {
 				recipe = "own"
 			}
-			cells := []string{mdEscape(g.Model), recipe, chosen, strconv.Itoa(g.N()), Thousands(g.Params), strconv.Itoa(g.Epochs),
+			cells := []string{mdEscape(g.Model), recipe, chosen, g.NCell(), Thousands(g.Params), strconv.Itoa(g.Epochs),
 				PlusMinus(g.SecPerEpoch, 1), PlusMinus(g.Best, 100), PlusMinus(g.Final, 100), none, none}
 			if g.HasSeed {
 				cells[9] = fmt.Sprintf("%.2f", g.SeedSecPerEpoch)
@@ -153,7 +163,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"model", "recipe", "chosen_on", "n", "params", "epochs", "train_size", "val_size", "test_size",
 			"sec_per_epoch_mean", "sec_per_epoch_sd", "best_test_acc_mean", "best_test_acc_sd", "final_test_acc_mean", "final_test_acc_sd",
-			"seed_sec_per_epoch", "seed_test_acc", "runs"})
+			"seed_sec_per_epoch", "seed_test_acc", "runs", "done"})
 		f := func(v float64, prec int) string {
 			if math.IsNaN(v) {
 				return ""
@@ -164,7 +174,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 			rec := []string{g.Model, g.Recipe, g.ChosenOn, strconv.Itoa(g.N()), strconv.Itoa(g.Params), strconv.Itoa(g.Epochs),
 				strconv.Itoa(g.TrainSize), strconv.Itoa(g.ValSize), strconv.Itoa(g.TestSize),
 				f(g.SecPerEpoch.Mean, 2), f(g.SecPerEpoch.SD, 2), f(g.Best.Mean, 4), f(g.Best.SD, 4), f(g.Final.Mean, 4), f(g.Final.SD, 4),
-				"", "", strings.Join(g.IDs, " ")}
+				"", "", strings.Join(g.IDs, " "), strconv.Itoa(g.Done)}
 			if g.HasSeed {
 				rec[15], rec[16] = f(g.SeedSecPerEpoch, 2), f(g.SeedAcc, 4)
 			}

@@ -292,3 +292,36 @@ func TestLegendScore(t *testing.T) {
 		t.Errorf("score over the curve %d, away from it %d", so, sa)
 	}
 }
+
+// A group whose runs have not all finished says so next to n, in Markdown
+// and (a "done" column) in CSV, so that a mean over unfinished runs is not
+// read as a result.
+func TestGroupsSayHowManyRunsAreDone(t *testing.T) {
+	runs := syntheticRuns()[:1]
+	second := *runs[0]
+	second.ID, second.Seed, second.Status = "CNN2-20260101-000001", 2, trainer.StatusRunning
+	second.Epochs = second.Epochs[:2]
+	runs = append(runs, &second)
+	gs := Groups(runs)
+	if len(gs) != 1 || gs[0].N() != 2 || gs[0].Done != 1 || gs[0].NCell() != "2 (1 done)" {
+		t.Fatalf("groups %+v: want one of 2 runs, 1 done", gs)
+	}
+	var md, csv strings.Builder
+	if err := WriteGroups(&md, gs, "md"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteGroups(&csv, gs, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| 2 (1 done) |") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
+	if !strings.HasSuffix(lines[0], ",runs,done") || !strings.HasSuffix(lines[1], ",1") {
+		t.Errorf("csv:\n%s", csv.String())
+	}
+	second.Status = trainer.StatusDone
+	if n := Groups(runs)[0].NCell(); n != "2" {
+		t.Errorf("all done: n %q, want 2", n)
+	}
+}
