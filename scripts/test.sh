@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up the machine, then vets and tests everything (about 8 minutes on 2 cores).
+# Sets up the machine, then vets and tests everything (about 7 minutes on 2 cores).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
