@@ -150,18 +150,24 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 		o.ws[wk] = grow(o.ws[wk], (g.kk+g.cout)*cb*g.p)
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
-			ld := nb * g.p
-			cols := g.gatherCols(x, o.ws[wk], i0, nb)
-			res := o.ws[wk][g.kk*cb*g.p:][:g.cout*ld]
-			if nb == 1 {
-				res = y[i0*g.cout*g.p : (i0+1)*g.cout*g.p] // already NCHW
-			}
-			sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
-			yc := y[i0*g.cout*g.p : (i0+nb)*g.cout*g.p]
-			C.fm_bias_act(fptr(res), C.long(ld), fptr(yc), fptr(b), C.int(g.cout), C.int(g.p), C.int(nb), cbool(g.relu))
+			g.forwardChunk(x, w, b, o.ws[wk], y[i0*g.cout*g.p:(i0+nb)*g.cout*g.p], i0, nb)
 		}
 	})
 	return out, nil
+}
+
+// forwardChunk convolves images [i0, i0+nb) of x into yc (nb images, NCHW),
+// adding the bias and applying the activation. ws is the worker's scratch,
+// at least (kk+cout)*chunk()*p: the column matrix, then the SGEMM result.
+func (g *convGeom) forwardChunk(x, w, b, ws, yc []float32, i0, nb int) {
+	ld := nb * g.p
+	cols := g.gatherCols(x, ws, i0, nb)
+	res := ws[g.kk*g.chunk()*g.p:][:g.cout*ld]
+	if nb == 1 {
+		res = yc // already NCHW
+	}
+	sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
+	C.fm_bias_act(fptr(res), C.long(ld), fptr(yc), fptr(b), C.int(g.cout), C.int(g.p), C.int(nb), cbool(g.relu))
 }
 
 func (o *convOp) DiffWRT(int) []bool { return []bool{o.g.needDX, true, true} }

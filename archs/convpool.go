@@ -69,15 +69,8 @@ func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 		arg := (*C.int)(unsafe.Pointer(&o.arg[wk][0]))
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
-			ld := nb * g.p
-			cols := g.gatherCols(x, o.ws[wk], i0, nb)
-			res := o.ws[wk][g.kk*cb*g.p:][:g.cout*ld]
 			act := o.ws[wk][(g.kk+g.cout)*cb*g.p:][:nb*span]
-			if nb == 1 {
-				res = act // already NCHW
-			}
-			sgemm(false, false, g.cout, ld, g.kk, 1, w, g.kk, cols, ld, 0, res, ld)
-			C.fm_bias_act(fptr(res), C.long(ld), fptr(act), fptr(b), C.int(g.cout), C.int(g.p), C.int(nb), cbool(g.relu))
+			g.forwardChunk(x, w, b, o.ws[wk], act, i0, nb)
 			for bi := 0; bi < nb; bi++ {
 				i := i0 + bi
 				C.fm_add_maxpool(fptr(a[i*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), arg,

@@ -53,46 +53,26 @@ func KnownLayerType(t string) bool {
 // b.layer(kind, ...) (so the layer's name is kind_<count>), with output y read
 // from inputs. Only the first build records.
 func (b *Builder) describe(kind string, y *G.Node, info LayerInfo, inputs ...*G.Node) {
-	name := fmt.Sprintf("%s_%d", kind, b.counts[kind])
-	if b.names == nil {
-		b.names = map[*G.Node]string{}
-	}
-	b.names[y] = name
-	if !b.first {
-		return
-	}
-	info.Name, info.Type = name, kind
-	for _, x := range inputs {
-		n, ok := b.names[x]
-		if !ok {
-			n = "input"
-		}
-		info.Inputs = append(info.Inputs, n)
-	}
-	info.Output = append([]int(nil), y.Shape()[1:]...)
-	for _, p := range b.m.Params {
-		if strings.HasPrefix(p.Name, name+".") {
-			info.Params += p.T.Shape().TotalSize()
-		}
-	}
-	if kind == "batch_normalization" {
-		info.Params += 2 * y.Shape()[info.Axis] // moving mean and variance
-	}
-	b.m.Info = append(b.m.Info, info)
+	b.names[y] = b.describeShape(kind, y.Shape(), info, inputs...)
 }
 
-// describeShape records a layer that has no node of its own (the add of a
-// fused add and pool) with its per-batch output shape, and returns its name.
+// describeShape records a layer by its per-batch output shape (also one
+// that has no node of its own, such as the add of a fused add and pool),
+// and returns its name.
 func (b *Builder) describeShape(kind string, shape tensor.Shape, info LayerInfo, inputs ...*G.Node) string {
-	names := make([]string, len(inputs))
-	for i, x := range inputs {
-		n, ok := b.names[x]
-		if !ok {
-			n = "input"
-		}
-		names[i] = n
+	var names []string
+	for _, x := range inputs {
+		names = append(names, b.inputName(x))
 	}
 	return b.describeNamed(kind, shape, info, names...)
+}
+
+// inputName is the name of the layer whose output x is ("input" for the image).
+func (b *Builder) inputName(x *G.Node) string {
+	if n, ok := b.names[x]; ok {
+		return n
+	}
+	return "input"
 }
 
 // describeNamed is describeShape with the inputs given by their layer names.
@@ -107,6 +87,9 @@ func (b *Builder) describeNamed(kind string, shape tensor.Shape, info LayerInfo,
 		if strings.HasPrefix(p.Name, name+".") {
 			info.Params += p.T.Shape().TotalSize()
 		}
+	}
+	if kind == "batch_normalization" {
+		info.Params += 2 * shape[info.Axis] // moving mean and variance
 	}
 	b.m.Info = append(b.m.Info, info)
 	return name

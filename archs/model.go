@@ -215,16 +215,7 @@ func (b *Builder) Conv(x *G.Node, cout, k, stride int, same, relu bool, kinit, b
 	if b.err != nil {
 		return nil
 	}
-	if kinit == nil {
-		kinit = glorotUniform
-	}
-	if binit == nil {
-		binit = zeros
-	}
-	cin := x.Shape()[1]
-	name := fmt.Sprintf("conv2d_%d", b.counts["conv2d"]+1)
-	w := b.param(name+".kernel", []int{cout, cin * k * k}, kinit, cin*k*k, cout*k*k)
-	bias := b.param(name+".bias", []int{cout}, binit, 0, 0)
+	w, bias := b.convParams(x, cout, k, kinit, binit)
 	if b.err != nil {
 		return nil
 	}
@@ -234,17 +225,39 @@ func (b *Builder) Conv(x *G.Node, cout, k, stride int, same, relu bool, kinit, b
 	if err != nil {
 		return b.fail(err)
 	}
-	pad := "valid"
-	if same {
-		pad = "same"
+	b.convLayer(y.Shape(), x.Shape()[1], k, stride, same, relu)
+	b.describe("conv2d", y, convInfo(cout, k, stride, same, relu), x)
+	return y
+}
+
+// convParams creates (first build) or looks up the kernel and bias of the
+// next conv2d layer reading x. kinit/binit default to glorot/zeros.
+func (b *Builder) convParams(x *G.Node, cout, k int, kinit, binit initFn) (w, bias *G.Node) {
+	if kinit == nil {
+		kinit = glorotUniform
 	}
+	if binit == nil {
+		binit = zeros
+	}
+	cin := x.Shape()[1]
+	name := fmt.Sprintf("conv2d_%d", b.counts["conv2d"]+1)
+	w = b.param(name+".kernel", []int{cout, cin * k * k}, kinit, cin*k*k, cout*k*k)
+	bias = b.param(name+".bias", []int{cout}, binit, 0, 0)
+	return w, bias
+}
+
+// convLayer adds the layer line of a conv2d with output shape out.
+func (b *Builder) convLayer(out tensor.Shape, cin, k, stride int, same, relu bool) {
 	act := ""
 	if relu {
 		act = " relu"
 	}
-	b.layer("conv2d", y.Shape(), cout*cin*k*k+cout, fmt.Sprintf("%dx%d/%d %s%s", k, k, stride, pad, act))
-	b.describe("conv2d", y, LayerInfo{Filters: cout, Kernel: k, Stride: stride, Padding: padding(same), Activation: activation(relu)}, x)
-	return y
+	cout := out[1]
+	b.layer("conv2d", out, cout*cin*k*k+cout, fmt.Sprintf("%dx%d/%d %s%s", k, k, stride, padding(same), act))
+}
+
+func convInfo(cout, k, stride int, same, relu bool) LayerInfo {
+	return LayerInfo{Filters: cout, Kernel: k, Stride: stride, Padding: padding(same), Activation: activation(relu)}
 }
 
 // BN is a Keras BatchNormalization over NCHW axis `axis` (1: channels).
@@ -277,17 +290,23 @@ func (b *Builder) BN(x *G.Node, axis int) *G.Node {
 	return y
 }
 
-// Dropout with the given rate.
-func (b *Builder) Dropout(x *G.Node, rate float64) *G.Node {
-	if b.err != nil {
-		return nil
-	}
+// dropStream creates (first build) or looks up the next dropout layer's
+// random stream.
+func (b *Builder) dropStream() *rand.PCG {
 	if b.first {
 		b.m.Drops = append(b.m.Drops, rand.NewPCG(b.m.seed, uint64(len(b.m.Drops))+1))
 	}
 	rng := b.m.Drops[b.di]
 	b.di++
-	y, err := Dropout(x, rate, rng, b.training)
+	return rng
+}
+
+// Dropout with the given rate.
+func (b *Builder) Dropout(x *G.Node, rate float64) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	y, err := Dropout(x, rate, b.dropStream(), b.training)
 	if err != nil {
 		return b.fail(err)
 	}
@@ -348,10 +367,7 @@ func (b *Builder) ResidualBlock(bn *G.Node, filters int, drop float64, kinit, bi
 	if b.err != nil {
 		return nil
 	}
-	cin := bn.Shape()[1]
-	name := fmt.Sprintf("conv2d_%d", b.counts["conv2d"]+1)
-	w := b.param(name+".kernel", []int{filters, cin * 9}, kinit, cin*9, filters*9)
-	bias := b.param(name+".bias", []int{filters}, binit, 0, 0)
+	w, bias := b.convParams(bn, filters, 3, kinit, binit)
 	if b.err != nil {
 		return nil
 	}
@@ -361,23 +377,14 @@ func (b *Builder) ResidualBlock(bn *G.Node, filters int, drop float64, kinit, bi
 	}
 	s := bn.Shape()
 	convShape := tensor.Shape{s[0], filters, s[2], s[3]}
-	b.layer("conv2d", convShape, filters*cin*9+filters, "3x3/1 same relu")
-	last := b.describeShape("conv2d", convShape, LayerInfo{Filters: filters, Kernel: 3, Stride: 1, Padding: "same", Activation: "relu"}, bn)
+	b.convLayer(convShape, s[1], 3, 1, true, true)
+	last := b.describeShape("conv2d", convShape, convInfo(filters, 3, 1, true, true), bn)
 	if drop > 0 {
-		if b.first {
-			b.m.Drops = append(b.m.Drops, rand.NewPCG(b.m.seed, uint64(len(b.m.Drops))+1))
-		}
-		b.di++
+		b.dropStream() // dropout is the identity here; its stream stays in step
 		b.layer("dropout", convShape, 0, fmt.Sprintf("rate %g", drop))
 		last = b.describeNamed("dropout", convShape, LayerInfo{Rate: drop}, last)
 	}
-	b.layer("add", convShape, 0, "residual")
-	sum := b.describeNamed("add", convShape, LayerInfo{}, b.names[bn], last)
-	b.layer("max_pooling2d", y.Shape(), 0, "2x2 same")
-	b.describe("max_pooling2d", y, LayerInfo{Kernel: 2, Stride: 2, Padding: "same"})
-	if b.first {
-		b.m.Info[len(b.m.Info)-1].Inputs = []string{sum}
-	}
+	b.addPoolLayers(convShape, y, true, b.names[bn], last)
 	return y
 }
 
@@ -392,16 +399,17 @@ func (b *Builder) AddMaxPool(a, x *G.Node, same bool) *G.Node {
 	if err != nil {
 		return b.fail(err)
 	}
-	b.layer("add", x.Shape(), 0, "residual")
-	sum := b.describeShape("add", x.Shape(), LayerInfo{}, a, x)
-	pad := padding(same)
-	b.layer("max_pooling2d", y.Shape(), 0, "2x2 "+pad)
-	b.describe("max_pooling2d", y, LayerInfo{Kernel: 2, Stride: 2, Padding: pad})
-	if b.first {
-		last := &b.m.Info[len(b.m.Info)-1]
-		last.Inputs = []string{sum}
-	}
+	b.addPoolLayers(x.Shape(), y, same, b.inputName(a), b.inputName(x))
 	return y
+}
+
+// addPoolLayers records the add of layers a and x (output sum, never a node
+// of its own) and the max pool y reading it.
+func (b *Builder) addPoolLayers(sum tensor.Shape, y *G.Node, same bool, a, x string) {
+	b.layer("add", sum, 0, "residual")
+	add := b.describeNamed("add", sum, LayerInfo{}, a, x)
+	b.layer("max_pooling2d", y.Shape(), 0, "2x2 "+padding(same))
+	b.names[y] = b.describeNamed("max_pooling2d", y.Shape(), LayerInfo{Kernel: 2, Stride: 2, Padding: padding(same)}, add)
 }
 
 // Flatten keeps the batch axis.
@@ -522,7 +530,7 @@ func (m *Model) Graph(batch int, training bool) (*Graph, error) {
 	gr := &Graph{Batch: batch, Training: training, m: m, g: G.NewGraph()}
 	gr.xT = tensor.New(tensor.WithShape(batch, 1, 28, 28), tensor.Of(tensor.Float32))
 	gr.x = G.NodeFromAny(gr.g, gr.xT, G.WithName("x"))
-	b := &Builder{m: m, g: gr.g, training: training, first: m.Params == nil, counts: map[string]int{}}
+	b := &Builder{m: m, g: gr.g, training: training, first: m.Params == nil, counts: map[string]int{}, names: map[*G.Node]string{}}
 	gr.logits = m.Spec.build(b, gr.x)
 	if b.err != nil {
 		return nil, b.err

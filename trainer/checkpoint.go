@@ -58,19 +58,15 @@ func DataHash(d *Dataset) string {
 	binary.LittleEndian.PutUint64(n[:], uint64(d.N))
 	h.Write(n[:])
 	// The float32 values, however d stores them, so that the fingerprint
-	// does not depend on the storage.
-	buf := make([]byte, 0, 4*4096)
-	vals := make([]float32, 4096)
-	for i := 0; i < d.values(); i += 4096 {
+	// does not depend on the storage; a few images at a time.
+	const per = 8
+	vals := make([]float32, per*Pixels)
+	buf := make([]byte, 0, 4*len(vals))
+	for lo := 0; lo < d.N; lo += per {
+		hi := min(lo+per, d.N)
+		v := vals[:(hi-lo)*Pixels]
+		d.Fill(lo, hi, v)
 		buf = buf[:0]
-		v := vals[:min(4096, d.values()-i)]
-		if d.Pix != nil {
-			for j, b := range d.Pix[i : i+len(v)] {
-				v[j] = idxPixelLUT[b]
-			}
-		} else {
-			copy(v, d.Images[i:])
-		}
 		for _, x := range v {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
 		}
