@@ -315,6 +315,8 @@ type detRunSettings struct {
 	Seed    int64  `json:"seed"`
 	Frames  int    `json:"train_frames"`
 	DataDir string `json:"data_dir"`
+	// Photos: the directory of background photos, "" for none.
+	Photos string `json:"photos"`
 }
 
 const detSettingsFile = "settings.json"
@@ -328,9 +330,9 @@ var (
 // the training file's train and val splits, sized by frames (training
 // frames; mining, validation and plain images scale with it). With resume
 // the settings come from the run directory.
-func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (*detector.DetData, error) {
+func detData(runsDir, id, dataDir string, seed int64, frames int, photos string, resume bool) (*detector.DetData, error) {
 	dir := filepath.Join(runsDir, id, "detdata")
-	set := detRunSettings{Seed: seed, Frames: frames, DataDir: dataDir}
+	set := detRunSettings{Seed: seed, Frames: frames, DataDir: dataDir, Photos: photos}
 	if resume {
 		b, err := os.ReadFile(filepath.Join(dir, detSettingsFile))
 		if err != nil {
@@ -365,13 +367,31 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, resume bool) (
 			return nil, err
 		}
 	}
+	var trainPhotos, valPhotos []*detector.Photo
+	if set.Photos != "" {
+		if trainPhotos, valPhotos, err = detector.LoadPhotos(set.Photos); err != nil {
+			return nil, err
+		}
+	}
 	d := detector.NewDetData(trainSplit, valSplit, set.Seed, dir)
+	d.Photos, d.ValPhotos = trainPhotos, valPhotos
 	d.TrainFrames = set.Frames
 	d.MineFrames = max(20, set.Frames*2/5)
 	d.ValFrames = max(40, set.Frames/4)
 	d.Plain = min(trainSplit.N, set.Frames*40)
 	d.ItemFrames = set.Frames * 16 / 3
 	return d, nil
+}
+
+// defaultPhotoDir is where --det-photos looks by default.
+const defaultPhotoDir = detector.DefaultPhotoDir
+
+// photoDir is --det-photos: "none" is no photos.
+func photoDir(flag string) string {
+	if flag == "none" {
+		return ""
+	}
+	return flag
 }
 
 // trainFile is the whole training file of dataDir, loaded once.

@@ -387,7 +387,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	var train, test *trainer.Dataset
 	if isDetModel(run.Model) {
 		// Its data are made again from its settings; Train checks them.
-		if job.Data, err = detData(runsDir, run.ID, dataDir, run.Seed, 0, true); err != nil {
+		if job.Data, err = detData(runsDir, run.ID, dataDir, run.Seed, 0, "", true); err != nil {
 			return fmt.Errorf("resume: %v", err)
 		}
 	} else {

@@ -123,6 +123,9 @@ type SynthConfig struct {
 	// ellipses, in any grey level. Training scenes have them, so that a
 	// detection model learns that not every object is a fashion item.
 	Distractors bool
+	// Photos, when given, are backgrounds too: 3 scenes in 10 have a piece
+	// of one (photoTexture). Without them the video is as it always was.
+	Photos []*Photo
 }
 
 type synthItem struct {
@@ -141,6 +144,7 @@ type synthItem struct {
 // background is a scene's backdrop: a texture larger than the frame,
 // panned slowly (a hand-held camera), with fresh sensor noise every frame.
 type background struct {
+	kind       int // bgClouds, ...
 	base       []float32 // (w+2m) x (h+2m) x 3
 	bw, bh     int
 	m          int
@@ -183,7 +187,7 @@ func synthesize(cfg SynthConfig, emit func(i int, bgr []byte, items []TruthItem)
 				sceneLeft = cfg.SceneFrames
 			}
 			var light bool
-			bg, light = newBackground(rng, cfg.W, cfg.H)
+			bg, light = newBackground(rng, cfg.W, cfg.H, cfg.Photos)
 			if cfg.Distractors {
 				bg.distractors(rng, min(cfg.W, cfg.H))
 			}
@@ -372,24 +376,35 @@ const (
 	bgStripes
 	bgChecks
 	bgGradient
-	bgKinds
+	bgPhoto
 )
 
 // newBackground draws a scene's texture. It is light (items will be dark)
 // or dark (items light), with a colour cast; photograph-like textures
-// (clouds and dead leaves) are drawn twice as often as the others.
-func newBackground(rng *rand.Rand, w, h int) (*background, bool) {
+// (clouds and dead leaves) are drawn twice as often as the others. With
+// photos, 3 in 10 backgrounds are pieces of them, at a wider range of levels
+// (real scenes have white skies and black shadows).
+func newBackground(rng *rand.Rand, w, h int, photos []*Photo) (*background, bool) {
 	kinds := []int{bgClouds, bgClouds, bgDeadLeaves, bgDeadLeaves, bgStripes, bgChecks, bgGradient}
 	kind := kinds[rng.IntN(len(kinds))]
+	if len(photos) > 0 && rng.IntN(10) < 3 {
+		kind = bgPhoto
+	}
 	light := rng.IntN(2) == 0
 	m := 24
-	bg := &background{bw: w + 2*m, bh: h + 2*m, m: m, noise: 3 + rng.Float64()*9}
+	bg := &background{kind: kind, bw: w + 2*m, bh: h + 2*m, m: m, noise: 3 + rng.Float64()*9}
 	bg.base = make([]float32, bg.bw*bg.bh*3)
 	// Levels: a dark or light range, each channel with its own cast.
 	var lo, hi [3]float64
 	l0, l1 := 5+rng.Float64()*40, 70+rng.Float64()*70
 	if light {
 		l0, l1 = 120+rng.Float64()*60, 200+rng.Float64()*55
+	}
+	if kind == bgPhoto {
+		l0, l1 = rng.Float64()*20, 110+rng.Float64()*100
+		if light {
+			l0, l1 = 40+rng.Float64()*80, 225+rng.Float64()*30
+		}
 	}
 	for c := 0; c < 3; c++ {
 		cast := (rng.Float64()*2 - 1) * 25
@@ -402,6 +417,8 @@ func newBackground(rng *rand.Rand, w, h int) (*background, bool) {
 		fractal(rng, t, bg.bw, bg.bh)
 	case bgDeadLeaves:
 		tint = deadLeaves(rng, t, bg.bw, bg.bh)
+	case bgPhoto:
+		photoTexture(rng, photos, bg.base, bg.bw, bg.bh, lo, hi)
 	case bgStripes, bgChecks, bgGradient:
 		period := 6 + rng.Float64()*30
 		ang := rng.Float64() * math.Pi
@@ -426,6 +443,9 @@ func newBackground(rng *rand.Rand, w, h int) (*background, bool) {
 		}
 	}
 	for i, v := range t {
+		if kind == bgPhoto {
+			break
+		}
 		for c := 0; c < 3; c++ {
 			x := lo[c] + (hi[c]-lo[c])*v
 			if tint != nil {

@@ -19,10 +19,6 @@ while (($#)); do
     *) echo "detect_bench.sh: unknown flag $1" >&2; exit 2 ;;
   esac
 done
-if ! dpkg-query -W -f='${Status}' opencv-doc 2>/dev/null | grep -q "install ok installed"; then
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends opencv-doc >/dev/null
-fi
 go build -o fmnist .
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -11,6 +11,7 @@ FMNIST_PACKAGES=(
   dataset-fashion-mnist         # the real data set, in /usr/share/datasets/fashion-mnist
   tmux                          # terminal tests of the dashboard
   libopencv-dev                 # the detector: gocv (OpenCV 4.6) and ximgproc's selective search; large (~1 GB)
+  opencv-doc                    # OpenCV's sample photos (backgrounds of detection training scenes) and tree.avi (detector benchmark)
 )
 
 missing=()
