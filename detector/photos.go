@@ -81,7 +81,7 @@ func photoTexture(rng *rand.Rand, photos []*Photo, base []float32, bw, bh int, l
 	p := photos[rng.IntN(len(photos))]
 	cover := math.Max(float64(bw)/float64(p.W), float64(bh)/float64(p.H))
 	s := cover * math.Pow(2.5, rng.Float64()) // texture px per photo px
-	cw, ch := float64(bw)/s, float64(bh)/s        // the piece, in photo px
+	cw, ch := float64(bw)/s, float64(bh)/s    // the piece, in photo px
 	x0 := rng.Float64() * math.Max(0, float64(p.W)-cw)
 	y0 := rng.Float64() * math.Max(0, float64(p.H)-ch)
 	flip := rng.IntN(2) == 0

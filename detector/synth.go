@@ -144,7 +144,7 @@ type synthItem struct {
 // background is a scene's backdrop: a texture larger than the frame,
 // panned slowly (a hand-held camera), with fresh sensor noise every frame.
 type background struct {
-	kind       int // bgClouds, ...
+	kind       int       // bgClouds, ...
 	base       []float32 // (w+2m) x (h+2m) x 3
 	bw, bh     int
 	m          int
