@@ -55,7 +55,7 @@ func init() {
 		{name: "train", synopsis: "[--models CNN2,model5|all] [--seeds 1-5|--repeats N] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
 			summary: "train models (the seed's recipes or improved ones), once or per seed", flags: trainCmd, forms: []form{
 				{"--resume RUN_ID [--runs DIR] [--data DIR]", "continue a cancelled or crashed run from its last epoch"},
-				{"--models CNN2_det [--det-frames N]", "train a detection model (ten classes and background) on synthetic scenes"},
+				{"--models CNN2_det [--det-frames N] [--det-photos DIR|none]", "train a detection model (ten classes and background) on synthetic scenes, some set in photos"},
 			}},
 		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: mean ± sd over seeds, or one row per run", flags: tableCmd},
 		{name: "compare", synopsis: "A B [--runs DIR] [--data DIR] [--format text|md|json]",
