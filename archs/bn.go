@@ -1,5 +1,10 @@
 package archs
 
+/*
+#include "kernels.h"
+*/
+import "C"
+
 import (
 	"math"
 
@@ -134,13 +139,15 @@ func (o *bnOp) Do(vals ...G.Value) (G.Value, error) {
 			o.invstd[c] = float32(1 / math.Sqrt(float64(o.state.Var[c])+bnEpsilon))
 		}
 	}
-	o.apply(func(c, off int) {
-		scale := o.invstd[c] * gamma[c]
-		shift := beta[c] - o.mean[c]*scale
-		yr := y[off : off+o.inner]
-		for j, v := range x[off : off+o.inner] {
-			yr[j] = v*scale + shift
-		}
+	scale, shift := make([]float32, o.c), make([]float32, o.c)
+	for c := range scale {
+		scale[c] = o.invstd[c] * gamma[c]
+		shift[c] = beta[c] - o.mean[c]*scale[c]
+	}
+	// The map itself in C: Go does not vectorise the loop (5% of CNN2's
+	// evaluation time when it did it).
+	parallelFor(o.outer, func(_, lo, hi int) {
+		C.fm_scale_shift(fptr(x), fptr(y), C.long(lo), C.long(hi), C.int(o.c), C.long(o.inner), fptr(scale), fptr(shift))
 	})
 	return o.out, nil
 }

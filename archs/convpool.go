@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"fmt"
-	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -27,7 +26,6 @@ type convPoolOp struct {
 	pool *maxPoolOp // its geometry: the pooled map of one chunk
 	out  *tensor.Dense
 	ws   [][]float32 // per worker: columns, SGEMM result, activations
-	arg  [][]int32   // per worker: the pool's winners (unused in evaluation)
 }
 
 // ConvAddPool builds a convPoolOp (see there).
@@ -57,23 +55,19 @@ func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	out := buf(&o.out, g.n, g.cout, p.ho, p.wo)
 	y := out.Float32s()
 	if len(o.ws) < workers() {
-		o.ws, o.arg = make([][]float32, workers()), make([][]int32, workers())
+		o.ws = make([][]float32, workers())
 	}
 	cb := g.chunk()
 	span, per, aspan := g.cout*g.p, g.cout*p.ho*p.wo, p.ca*g.p
 	parallelFor(g.n, func(wk, lo, hi int) {
 		o.ws[wk] = grow(o.ws[wk], (g.kk+2*g.cout)*cb*g.p)
-		if len(o.arg[wk]) < per {
-			o.arg[wk] = make([]int32, per)
-		}
-		arg := (*C.int)(unsafe.Pointer(&o.arg[wk][0]))
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
 			act := o.ws[wk][(g.kk+g.cout)*cb*g.p:][:nb*span]
 			g.forwardChunk(x, w, b, o.ws[wk], act, i0, nb)
 			for bi := 0; bi < nb; bi++ {
 				i := i0 + bi
-				C.fm_add_maxpool(fptr(a[i*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), arg,
+				C.fm_add_maxpool(fptr(a[i*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), nil,
 					C.int(p.ca), C.int(g.cout), C.int(g.ho), C.int(g.wo), C.int(p.ho), C.int(p.wo), C.int(p.pt), C.int(p.pl))
 			}
 		}

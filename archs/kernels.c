@@ -250,6 +250,24 @@ static inline void pool_row(const float *restrict r0, const float *restrict r1,
 	}
 }
 
+// pool_row_max is pool_row without the winners' indices (evaluation).
+static inline void pool_row_max(const float *restrict r0, const float *restrict r1,
+                                const float *restrict a0, const float *restrict a1, int add,
+                                float *restrict y, int lo, int hi, int pl) {
+	for (int ox = lo; ox < hi; ox++) {
+		const int ix = ox * 2 - pl;
+		float v0 = r0[ix], v1 = r0[ix + 1], v2 = r1[ix], v3 = r1[ix + 1];
+		if (add) {
+			v0 += a0[ix];
+			v1 += a0[ix + 1];
+			v2 += a1[ix];
+			v3 += a1[ix + 1];
+		}
+		const float m01 = v0 >= v1 ? v0 : v1, m23 = v2 >= v3 ? v2 : v3;
+		y[ox] = m01 >= m23 ? m01 : m23;
+	}
+}
+
 // pool_edge pools the window of output (oy, ox) that reaches into the
 // padding: the padded cells never win; the first maximum does.
 static inline void pool_edge(const float *bp, const float *ap, float *y, int *g,
@@ -271,14 +289,15 @@ static inline void pool_edge(const float *bp, const float *ap, float *y, int *g,
 		}
 	}
 	*y = best;
-	*g = bi;
+	if (g) *g = bi;
 }
 
 // fm_add_maxpool pools one image: y[c] is the 2x2, stride-2 max pool of
 // a[c or 0] + b[c] (a may be NULL: plain pooling of b; with ca == 1 its one
 // plane is added to every channel of b). arg[c][o] is the index within the
 // plane of the cell that won; on a tie the first in row order. 'same'
-// padding (pt, pl) pads with cells that never win.
+// padding (pt, pl) pads with cells that never win. arg may be NULL
+// (evaluation): only the maxima are computed.
 FM_CLONES
 void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
                     int ca, int cb, int h, int w, int ho, int wo, int pt, int pl) {
@@ -291,24 +310,27 @@ void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
 		const float *bp = b + c * hw;
 		const float *ap = a ? a + (ca == 1 ? 0 : c * hw) : 0;
 		float *yp = y + c * howo;
-		int *gp = arg + c * howo;
+		int *gp = arg ? arg + c * howo : 0;
 		for (int oy = 0; oy < ho; oy++) {
 			const int iy = oy * 2 - pt;
 			float *yr = yp + oy * wo;
-			int *gr = gp + oy * wo;
+			int *gr = gp ? gp + oy * wo : 0;
 			if (iy < 0 || iy + 1 >= h) {
-				for (int ox = 0; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+				for (int ox = 0; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr ? gr + ox : 0, h, w, iy, ox * 2 - pl);
 				continue;
 			}
-			for (int ox = 0; ox < lo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+			for (int ox = 0; ox < lo; ox++) pool_edge(bp, ap, yr + ox, gr ? gr + ox : 0, h, w, iy, ox * 2 - pl);
 			const float *r0 = bp + iy * w, *r1 = r0 + w;
-			if (ap) {
-				const float *a0 = ap + iy * w;
+			const float *a0 = ap ? ap + iy * w : 0;
+			if (!gr) {
+				if (ap) pool_row_max(r0, r1, a0, a0 + w, 1, yr, lo, hi, pl);
+				else pool_row_max(r0, r1, 0, 0, 0, yr, lo, hi, pl);
+			} else if (ap) {
 				pool_row(r0, r1, a0, a0 + w, 1, yr, gr, lo, hi, pl, iy * w, w);
 			} else {
 				pool_row(r0, r1, 0, 0, 0, yr, gr, lo, hi, pl, iy * w, w);
 			}
-			for (int ox = hi; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr + ox, h, w, iy, ox * 2 - pl);
+			for (int ox = hi; ox < wo; ox++) pool_edge(bp, ap, yr + ox, gr ? gr + ox : 0, h, w, iy, ox * 2 - pl);
 		}
 	}
 }
@@ -331,4 +353,20 @@ void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
 			for (int j = 0; j < howo; j++) da[ap[j]] += g[j];
 	}
 	if (da && ca != 1) memcpy(da, db, sizeof(float) * (size_t)cb * hw);
+}
+
+// fm_scale_shift is BatchNorm's affine map on images [lo, hi) of NCHW-like
+// data (c features of inner values each): y = x*scale[f] + shift[f].
+FM_CLONES
+void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inner,
+                    const float *scale, const float *shift) {
+	for (long a = lo; a < hi; a++) {
+		for (int f = 0; f < c; f++) {
+			const long off = (a * c + f) * inner;
+			const float sc = scale[f], sh = shift[f];
+			const float *xr = x + off;
+			float *yr = y + off;
+			for (long j = 0; j < inner; j++) yr[j] = xr[j] * sc + sh;
+		}
+	}
 }

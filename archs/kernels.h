@@ -22,5 +22,7 @@ void fm_add_maxpool(const float *a, const float *b, float *y, int *arg,
                     int ca, int cb, int h, int w, int ho, int wo, int pt, int pl);
 void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
                         int ca, int cb, int hw, int howo);
+void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inner,
+                    const float *scale, const float *shift);
 
 #endif

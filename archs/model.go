@@ -324,6 +324,9 @@ func (b *Builder) MaxPool(x *G.Node, same bool) *G.Node {
 	if err != nil {
 		return b.fail(err)
 	}
+	if !b.training {
+		evalOnly(y)
+	}
 	pad := "valid"
 	if same {
 		pad = "same"
@@ -398,6 +401,9 @@ func (b *Builder) AddMaxPool(a, x *G.Node, same bool) *G.Node {
 	y, err := AddMaxPool2x2(a, x, same)
 	if err != nil {
 		return b.fail(err)
+	}
+	if !b.training {
+		evalOnly(y)
 	}
 	b.addPoolLayers(x.Shape(), y, same, b.inputName(a), b.inputName(x))
 	return y

@@ -26,6 +26,17 @@ type maxPoolOp struct {
 	n, c, h, w, ho, wo, pt, pl int
 	out                        *tensor.Dense
 	arg                        []int32 // index within the image plane of each output's maximum
+	// eval: no gradient will be asked for (an evaluation graph), so the
+	// winners are not recorded: a quarter less memory traffic and a simpler
+	// loop (pool_row_max).
+	eval bool
+}
+
+// evalOnly marks the pool of node y as part of an evaluation graph.
+func evalOnly(y *G.Node) {
+	if o, ok := y.Op().(*maxPoolOp); ok {
+		o.eval = true
+	}
 }
 
 func newMaxPool(s tensor.Shape, same bool) *maxPoolOp {
@@ -69,7 +80,7 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := buf(&o.out, o.n, o.c, o.ho, o.wo)
 	y := out.Float32s()
-	if len(o.arg) != len(y) {
+	if len(o.arg) != len(y) && !o.eval {
 		o.arg = make([]int32, len(y))
 	}
 	in, per := o.c*o.h*o.w, o.c*o.ho*o.wo
@@ -79,7 +90,11 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 			if a != nil {
 				ap = fptr(a[i*o.ca*o.h*o.w:])
 			}
-			C.fm_add_maxpool(ap, fptr(x[i*in:]), fptr(y[i*per:]), (*C.int)(unsafe.Pointer(&o.arg[i*per])),
+			arg := (*C.int)(nil)
+			if !o.eval {
+				arg = (*C.int)(unsafe.Pointer(&o.arg[i*per]))
+			}
+			C.fm_add_maxpool(ap, fptr(x[i*in:]), fptr(y[i*per:]), arg,
 				C.int(o.ca), C.int(o.c), C.int(o.h), C.int(o.w), C.int(o.ho), C.int(o.wo), C.int(o.pt), C.int(o.pl))
 		}
 	})
