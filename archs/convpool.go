@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -21,37 +20,12 @@ import (
 // memory. Dropout is the identity in evaluation and is left out. The result
 // is bit-identical to the separate ops (same SGEMMs, same chunks).
 // Inputs: x [N,Cin,H,W], W [Cout, Cin*k*k], b [Cout], a [N,1 or Cout,H,W].
-//
-// With a BatchNorm (ConvBNAddPool) the inputs are x [N,Cin,H,W] before the
-// BatchNorm, W, b, gamma and beta: each chunk of x is normalised into the
-// worker's buffer with the moving statistics, and convolved and added from
-// there, so that the normalised input is never written to memory.
 type convPoolOp struct {
 	base
 	g    convGeom
 	pool *maxPoolOp // its geometry: the pooled map of one chunk
-	bn   *BNState   // with a BatchNorm: its moving statistics
 	out  *tensor.Dense
-	ws   [][]float32 // per worker: columns, SGEMM result, activations (and the normalised chunk)
-}
-
-// ConvBNAddPool builds a convPoolOp that applies BatchNorm (gamma, beta,
-// moving statistics st, over channels) to x first; the residual is the
-// normalised x.
-func ConvBNAddPool(x, w, b, gamma, beta *G.Node, st *BNState, k int) (*G.Node, error) {
-	cout := w.Shape()[0]
-	s := x.Shape()
-	if w.Shape()[1] != s[1]*k*k {
-		return nil, fmt.Errorf("conv: kernel %v does not fit input %v with k=%d", w.Shape(), s, k)
-	}
-	if s[1] != 1 && s[1] != cout {
-		return nil, fmt.Errorf("add: shapes %v and %v do not broadcast", s, tensor.Shape{s[0], cout, s[2], s[3]})
-	}
-	g := newConvGeom(s, cout, k, 1, true, true)
-	p := newMaxPool(tensor.Shape{g.n, cout, g.ho, g.wo}, true)
-	p.ca = s[1]
-	op := &convPoolOp{base: newBase("convbnaddpool", 4, 4, 2, 1, 1, 1), g: g, pool: p, bn: st}
-	return G.ApplyOp(op, x, w, b, gamma, beta)
+	ws   [][]float32 // per worker: columns, SGEMM result, activations
 }
 
 // ConvAddPool builds a convPoolOp (see there).
@@ -77,13 +51,7 @@ func (o *convPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	g, p := &o.g, o.pool
-	x, w, b := f32(vals[0]), f32(vals[1]), f32(vals[2])
-	var a, scale, shift []float32
-	if o.bn == nil {
-		a = f32(vals[3])
-	} else {
-		scale, shift = o.bnAffine(f32(vals[3]), f32(vals[4]))
-	}
+	x, w, b, a := f32(vals[0]), f32(vals[1]), f32(vals[2]), f32(vals[3])
 	out := buf(&o.out, g.n, g.cout, p.ho, p.wo)
 	y := out.Float32s()
 	if len(o.ws) < workers() {
@@ -92,24 +60,14 @@ func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	cb := g.chunk()
 	span, per, aspan := g.cout*g.p, g.cout*p.ho*p.wo, p.ca*g.p
 	parallelFor(g.n, func(wk, lo, hi int) {
-		xn := 0 // the normalised chunk, after the activations
-		if o.bn != nil {
-			xn = cb * g.inPerImage
-		}
-		o.ws[wk] = grow(o.ws[wk], (g.kk+2*g.cout)*cb*g.p+xn)
+		o.ws[wk] = grow(o.ws[wk], (g.kk+2*g.cout)*cb*g.p)
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
 			act := o.ws[wk][(g.kk+g.cout)*cb*g.p:][:nb*span]
-			xc, ac, j0 := x, a, i0 // the chunk's input and residual, and its first image there
-			if o.bn != nil {
-				xc = o.ws[wk][(g.kk+2*g.cout)*cb*g.p:][:nb*g.inPerImage]
-				C.fm_scale_shift(fptr(x[i0*g.inPerImage:]), fptr(xc), 0, C.long(nb), C.int(g.cin), C.long(g.h*g.w), fptr(scale), fptr(shift))
-				ac, j0 = xc, 0
-			}
-			g.forwardChunk(xc, w, b, o.ws[wk], act, j0, nb)
+			g.forwardChunk(x, w, b, o.ws[wk], act, i0, nb)
 			for bi := 0; bi < nb; bi++ {
 				i := i0 + bi
-				C.fm_add_maxpool(fptr(ac[(j0+bi)*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), nil,
+				C.fm_add_maxpool(fptr(a[i*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), nil,
 					C.int(p.ca), C.int(g.cout), C.int(g.ho), C.int(g.wo), C.int(p.ho), C.int(p.wo), C.int(p.pt), C.int(p.pl))
 			}
 		}
@@ -117,20 +75,7 @@ func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// bnAffine is the BatchNorm's per-channel scale and shift, computed as
-// bnOp computes them in evaluation, so that the result is bit-identical.
-func (o *convPoolOp) bnAffine(gamma, beta []float32) (scale, shift []float32) {
-	c := len(gamma)
-	scale, shift = make([]float32, c), make([]float32, c)
-	for i := range scale {
-		invstd := float32(1 / math.Sqrt(float64(o.bn.Var[i])+bnEpsilon))
-		scale[i] = invstd * gamma[i]
-		shift[i] = beta[i] - o.bn.Mean[i]*scale[i]
-	}
-	return scale, shift
-}
-
-func (o *convPoolOp) DiffWRT(n int) []bool { return make([]bool, n) }
+func (o *convPoolOp) DiffWRT(int) []bool { return []bool{false, false, false, false} }
 
 func (o *convPoolOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("convaddpool is for evaluation graphs only")

@@ -266,10 +266,17 @@ func (b *Builder) BN(x *G.Node, axis int) *G.Node {
 		return nil
 	}
 	c := x.Shape()[axis]
-	gamma, beta, st := b.bnParams(c)
+	name := fmt.Sprintf("batch_normalization_%d", b.counts["batch_normalization"]+1)
+	gamma := b.param(name+".gamma", []int{c}, ones, 0, 0)
+	beta := b.param(name+".beta", []int{c}, zeros, 0, 0)
 	if b.err != nil {
 		return nil
 	}
+	if b.first {
+		b.m.BN = append(b.m.BN, newBNState(c))
+	}
+	st := b.m.BN[b.bi]
+	b.bi++
 	y, err := BatchNorm(x, gamma, beta, axis, st, b.training)
 	if err != nil {
 		return b.fail(err)
@@ -281,23 +288,6 @@ func (b *Builder) BN(x *G.Node, axis int) *G.Node {
 	b.layer("batch_normalization", y.Shape(), 4*c, detail)
 	b.describe("batch_normalization", y, LayerInfo{Axis: axis, Momentum: bnMomentum, Epsilon: bnEpsilon}, x)
 	return y
-}
-
-// bnParams creates (first build) or looks up the next BatchNorm's gamma,
-// beta and moving statistics, for c features.
-func (b *Builder) bnParams(c int) (gamma, beta *G.Node, st *BNState) {
-	name := fmt.Sprintf("batch_normalization_%d", b.counts["batch_normalization"]+1)
-	gamma = b.param(name+".gamma", []int{c}, ones, 0, 0)
-	beta = b.param(name+".beta", []int{c}, zeros, 0, 0)
-	if b.err != nil {
-		return nil, nil, nil
-	}
-	if b.first {
-		b.m.BN = append(b.m.BN, newBNState(c))
-	}
-	st = b.m.BN[b.bi]
-	b.bi++
-	return gamma, beta, st
 }
 
 // dropStream creates (first build) or looks up the next dropout layer's
@@ -377,60 +367,27 @@ func (b *Builder) ResidualBlock(bn *G.Node, filters int, drop float64, kinit, bi
 		}
 		return b.AddMaxPool(bn, c, true)
 	}
-	return b.fusedBlock(bn, b.inputName(bn), filters, drop, kinit, binit, func(w, bias *G.Node) (*G.Node, error) {
-		return ConvAddPool(bn, w, bias, bn, 3)
-	})
-}
-
-// BNResidualBlock is ResidualBlock(BN(x, 1), ...). Evaluation graphs build
-// one convPoolOp that also applies the BatchNorm (its moving statistics, a
-// per-channel affine map) to each chunk of images on the way in, so that
-// the normalised input is never written to memory either.
-func (b *Builder) BNResidualBlock(x *G.Node, filters int, drop float64, kinit, binit initFn) *G.Node {
-	if b.training || !fuseEval {
-		return b.ResidualBlock(b.BN(x, 1), filters, drop, kinit, binit)
-	}
 	if b.err != nil {
 		return nil
 	}
-	s := x.Shape()
-	gamma, beta, st := b.bnParams(s[1])
+	w, bias := b.convParams(bn, filters, 3, kinit, binit)
 	if b.err != nil {
 		return nil
 	}
-	b.layer("batch_normalization", s, 4*s[1], "channels")
-	bnName := b.describeShape("batch_normalization", s, LayerInfo{Axis: 1, Momentum: bnMomentum, Epsilon: bnEpsilon}, x)
-	return b.fusedBlock(x, bnName, filters, drop, kinit, binit, func(w, bias *G.Node) (*G.Node, error) {
-		return ConvBNAddPool(x, w, bias, gamma, beta, st, 3)
-	})
-}
-
-// fusedBlock records the layers of an evaluation graph's fused block on
-// input x (named in, the BatchNorm's output) built by op: the convolution,
-// the dropout (the identity; its stream stays in step), the add and the pool.
-func (b *Builder) fusedBlock(x *G.Node, in string, filters int, drop float64, kinit, binit initFn,
-	op func(w, bias *G.Node) (*G.Node, error)) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	w, bias := b.convParams(x, filters, 3, kinit, binit)
-	if b.err != nil {
-		return nil
-	}
-	y, err := op(w, bias)
+	y, err := ConvAddPool(bn, w, bias, bn, 3)
 	if err != nil {
 		return b.fail(err)
 	}
-	s := x.Shape()
+	s := bn.Shape()
 	convShape := tensor.Shape{s[0], filters, s[2], s[3]}
 	b.convLayer(convShape, s[1], 3, 1, true, true)
-	last := b.describeNamed("conv2d", convShape, convInfo(filters, 3, 1, true, true), in)
+	last := b.describeShape("conv2d", convShape, convInfo(filters, 3, 1, true, true), bn)
 	if drop > 0 {
-		b.dropStream()
+		b.dropStream() // dropout is the identity here; its stream stays in step
 		b.layer("dropout", convShape, 0, fmt.Sprintf("rate %g", drop))
 		last = b.describeNamed("dropout", convShape, LayerInfo{Rate: drop}, last)
 	}
-	b.addPoolLayers(convShape, y, true, in, last)
+	b.addPoolLayers(convShape, y, true, b.names[bn], last)
 	return y
 }
 

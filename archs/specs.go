@@ -51,7 +51,7 @@ func skipCNN(b *Builder, x *G.Node, filters, blocks int, convDrop, finalDrop flo
 		if i == 0 {
 			drop = 0
 		}
-		x = b.BNResidualBlock(x, filters, drop, kerasRandomUniform, kerasRandomNormal)
+		x = b.ResidualBlock(b.BN(x, 1), filters, drop, kerasRandomUniform, kerasRandomNormal)
 	}
 	x = b.Flatten(b.BN(x, 1))
 	x = b.Dropout(b.Dense(x, 128, true), finalDrop)
