@@ -244,7 +244,12 @@ func TestDetectInTmux(t *testing.T) {
 func TestDetectionModel(t *testing.T) {
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs")
-	out, stderr, code := fmnist(t, "train", "--models", "CNN2_det", "--det-frames", "300", "--epochs", "8", "--runs", runs, "--headless")
+	// Drawn textures only: photo backgrounds pay off at the default 1,500
+	// frames (tree.avi: 0.06 detections a frame against 0.60), but at 300
+	// frames they leave too few drawn scenes (measured on the video below:
+	// precision 0.54, recall 0.50 and 0.53 a frame on tree.avi, against
+	// 0.87, 0.74 and 0.03 without them).
+	out, stderr, code := fmnist(t, "train", "--models", "CNN2_det", "--det-frames", "300", "--epochs", "8", "--det-photos", "none", "--runs", runs, "--headless")
 	if code != 0 || !strings.Contains(out, "CNN2_det") {
 		t.Fatalf("train CNN2_det: exit %d: %s%s", code, out, stderr)
 	}
