@@ -356,8 +356,10 @@ void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
 }
 
 // fm_scale_shift is BatchNorm's affine map on images [lo, hi) of NCHW-like
-// data (c features of inner values each): y = x*scale[f] + shift[f].
-FM_CLONES
+// data (c features of inner values each): y = x*scale[f] + shift[f],
+// rounded twice as Go rounds it (no fused multiply-add), so that training
+// gives the same bits as the Go loop this replaced.
+FM_CLONES __attribute__((optimize("fp-contract=off")))
 void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inner,
                     const float *scale, const float *shift) {
 	for (long a = lo; a < hi; a++) {
