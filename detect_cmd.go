@@ -345,6 +345,14 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, photos string,
 			set.DataDir = dataDir
 		}
 	}
+	// The photos first: a bad directory leaves no run directory behind.
+	var trainPhotos, valPhotos []*detector.Photo
+	if set.Photos != "" {
+		var err error
+		if trainPhotos, valPhotos, err = detector.LoadPhotos(set.Photos); err != nil {
+			return nil, err
+		}
+	}
 	train, err := trainFile(set.DataDir)
 	if err != nil {
 		return nil, err
@@ -364,12 +372,6 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, photos string,
 			return nil, fmt.Errorf("detection run %s: %v", id, err)
 		}
 		if err := results.WriteFileAtomic(filepath.Join(dir, detSettingsFile), append(b, '\n'), 0o644); err != nil {
-			return nil, err
-		}
-	}
-	var trainPhotos, valPhotos []*detector.Photo
-	if set.Photos != "" {
-		if trainPhotos, valPhotos, err = detector.LoadPhotos(set.Photos); err != nil {
 			return nil, err
 		}
 	}

@@ -343,11 +343,25 @@ func TestDetectionModel(t *testing.T) {
 	os.WriteFile(filepath.Join(wrong, "model.safetensors"), w, 0o644)
 	os.WriteFile(filepath.Join(wrong, "model.yaml"), []byte(strings.Replace(string(yml), "  - background\n", "", 1)), 0o644)
 	o := filepath.Join(dir, "bad.avi")
+	// Photos that are missing or not pictures: an error before any run
+	// directory is made.
+	badRuns, junkPhotos := filepath.Join(dir, "bad-runs"), filepath.Join(dir, "junk-photos")
+	os.MkdirAll(junkPhotos, 0o755)
+	for _, name := range detector.PhotoNames {
+		os.WriteFile(filepath.Join(junkPhotos, name), []byte("not a picture"), 0o644)
+	}
+	defer func() {
+		if ents, _ := os.ReadDir(badRuns); len(ents) > 0 {
+			t.Errorf("a failed detection training left %d run directories behind", len(ents))
+		}
+	}()
 	expectOneLineErrors(t, []badInput{
 		{[]string{"detect", "--in", video, "--out", o, "--runs", runs, "--truth", smallTruth}, "truth is for 160x120 frames"},
 		{[]string{"detect", "--in", video, "--out", o, "--model", wrong}, "class names"},
 		{[]string{"eval", "--model", runDir}, "detection model"},
 		{[]string{"train", "--models", "CNN2_det", "--det-frames", "0", "--runs", runs}, "--det-frames must be a positive number"},
+		{[]string{"train", "--models", "CNN2_det", "--det-photos", filepath.Join(dir, "no-photos"), "--runs", badRuns}, "background photos:"},
+		{[]string{"train", "--models", "CNN2_det", "--det-photos", junkPhotos, "--runs", badRuns}, "not a picture OpenCV can read"},
 		{[]string{"synth-video", "--out", o, "--truth", filepath.Join(dir, "t.json"), "--split", "holdout"}, "unknown split"},
 		{[]string{"detect", "--in", video, "--out", o, "--runs", runs, "--score", "maybe"}, "--score must be item or class"},
 	})
