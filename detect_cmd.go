@@ -71,6 +71,7 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 	relabel := fs.Bool("relabel", false, "classify each refined box again: its label, and the geometric mean of both scores as its score (needs --refine; a detection model: as chosen on its validation scenes)")
 	vote := fs.Bool("vote", false, "label each box by the vote of the crops over it, and of the frames before and after (a detection model: on)")
 	temporal := fs.Bool("temporal", false, "keep a detection only if the frame before or after confirms it, or it is very sure (a detection model: on)")
+	fillGaps := fs.Bool("fill-gaps", false, "with --temporal, an item detected in the frames before and after a frame but not in it is detected there too")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		if *in == "" || *out == "" {
 			return exitError{2, errors.New("detect: --in and --out are required")}
@@ -122,6 +123,7 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 			"max-aspect": func() { cfg.MaxAspect = *maxAspect }, "no-merge": func() { cfg.NoMerge = *noMerge },
 			"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
 			"refine": func() { cfg.Refine = *refine }, "relabel": func() { cfg.Relabel = *relabel }, "temporal": func() { cfg.Temporal = *temporal },
+			"fill-gaps": func() { cfg.FillGaps = *fillGaps },
 			"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
 		} {
 			if set[name] {

@@ -543,6 +543,9 @@ func (d *DetData) validate(ctx context.Context, m *archs.Model) (valScores, erro
 						next = dets[i+1]
 					}
 					ds = confirm(ds, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
+					if cfg.FillGaps {
+						ds = append(ds, fillGaps(dets[i], prev, next, cfg.Vote, cfg.Names)...)
+					}
 				}
 				o, _ := MatchFrame(ds, f.truth, trainer.NumClasses)
 				counts.Add(o)

@@ -248,6 +248,32 @@ func TestConfirmAcrossFrames(t *testing.T) {
 	}
 }
 
+func TestFillGaps(t *testing.T) {
+	names := trainer.ClassNames[:]
+	det := func(x, class int, score float64) Detection {
+		d := Detection{Box: XYWH{x, 10, 40, 60}, Class: class, Label: names[class], Score: score}
+		d.probs[class] = 1
+		return d
+	}
+	prev := []Detection{det(100, 3, 0.9), det(250, 1, 0.9), det(10, 8, 0.95)}
+	next := []Detection{det(104, 3, 0.8), det(10, 8, 0.97)}
+	// The dress flickered out of this frame: it comes back between the two
+	// boxes, with the lower score. The trouser has no next; the bag is
+	// still detected here.
+	got := fillGaps([]Detection{det(12, 8, 0.9)}, prev, next, true, names)
+	if len(got) != 1 || got[0].Box != (XYWH{102, 10, 40, 60}) || got[0].Class != 3 || got[0].Label != names[3] || got[0].Score != 0.8 {
+		t.Fatalf("fillGaps = %+v", got)
+	}
+	// Without voting, boxes of different classes are not one item.
+	if got := fillGaps(nil, []Detection{det(100, 3, 0.9)}, []Detection{det(104, 4, 0.9)}, false, names); len(got) != 0 {
+		t.Fatalf("filled between a dress and a coat: %+v", got)
+	}
+	// Boxes that do not overlap are not one item either.
+	if got := fillGaps(nil, []Detection{det(100, 3, 0.9)}, []Detection{det(200, 3, 0.9)}, true, names); len(got) != 0 {
+		t.Fatalf("filled between distant boxes: %+v", got)
+	}
+}
+
 // TestBackgroundIsLearned trains a detection model for two epochs on a
 // small generated set and checks, on its validation crops (scenes of the
 // val split), that crops of background are called background, and crops of

@@ -66,6 +66,11 @@ type Config struct {
 	// written one frame late.
 	Temporal     bool
 	TemporalSure float64
+	// FillGaps (with Temporal): an item detected in the frames before and
+	// after a frame (boxes with IoU >= 0.3) but not in it gets a detection
+	// there too, between the two boxes, with the lower score and their
+	// labels' vote: a detection that flickers out for one frame.
+	FillGaps bool
 	// Objectness: with a detection model, a region's score is the
 	// probability that it holds an item, 1 - P(background), and its label
 	// the most probable of the ten classes; otherwise the score is the
@@ -96,7 +101,7 @@ func DefaultConfig() Config {
 func DetDefaultConfig() Config {
 	c := DefaultConfig()
 	c.MaxAspect, c.NoMerge, c.MinArea, c.MinContrast = DetMaxAspect, true, DetMinArea, DetMinContrast
-	c.Refine, c.Relabel, c.Temporal, c.TemporalSure = true, true, true, DetTemporalSure
+	c.Refine, c.Relabel, c.Temporal, c.TemporalSure, c.FillGaps = true, true, true, DetTemporalSure, true
 	c.ProposalSide, c.K, c.Objectness, c.Vote = DetProposalSide, DetK, true, true
 	return c
 }
@@ -363,6 +368,9 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 				nextDets = next.dets
 			}
 			dets = confirm(f.dets, prev, nextDets, cfg.TemporalSure, cfg.Vote, cfg.Names)
+			if cfg.FillGaps {
+				dets = append(dets, fillGaps(f.dets, prev, nextDets, cfg.Vote, cfg.Names)...)
+			}
 		}
 		m, err := gocv.NewMatFromBytes(p.H, p.W, gocv.MatTypeCV8UC3, f.bgr)
 		if err != nil {
@@ -524,6 +532,45 @@ func confirm(dets, prev, next []Detection, sure float64, vote bool, names []stri
 				d.setClass(names)
 			}
 			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// fillGaps returns a detection for each item that the frames before and
+// after have (a detection in each, IoU >= 0.3, of the same class unless
+// vote) and dets, this frame's, lacks (nothing over either box): the mean
+// of the two boxes, the lower score, and the two labels' vote.
+func fillGaps(dets, prev, next []Detection, vote bool, names []string) []Detection {
+	var out []Detection
+	over := func(r image.Rectangle) bool {
+		for _, d := range dets {
+			if IoU(d.Box.Rect(), r) >= 0.3 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, a := range prev {
+		for _, b := range next {
+			if !vote && a.Class != b.Class || IoU(a.Box.Rect(), b.Box.Rect()) < 0.3 {
+				continue
+			}
+			if over(a.Box.Rect()) || over(b.Box.Rect()) {
+				break
+			}
+			g := Detection{Score: min(a.Score, b.Score), Class: a.Class, Label: a.Label, item: -1}
+			for k := range g.Box {
+				g.Box[k] = (a.Box[k] + b.Box[k] + 1) / 2
+			}
+			for k := range g.probs {
+				g.probs[k] = a.probs[k] + b.probs[k]
+			}
+			if vote {
+				g.setClass(names)
+			}
+			out = append(out, g)
+			break
 		}
 	}
 	return out
