@@ -124,7 +124,7 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 			"min-contrast": func() { cfg.MinContrast = *minContrast }, "min-area": func() { cfg.MinArea = *minArea },
 			"refine": func() { cfg.Refine = *refine }, "relabel": func() { cfg.Relabel = *relabel }, "temporal": func() { cfg.Temporal = *temporal },
 			"fill-gaps": func() { cfg.FillGaps = *fillGaps },
-			"score": func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
+			"score":     func() { cfg.Objectness = *score == "item" }, "vote": func() { cfg.Vote = *vote },
 		} {
 			if set[name] {
 				apply()
