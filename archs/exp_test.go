@@ -2,7 +2,12 @@ package archs
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 func TestExpNegMatchesMathExp(t *testing.T) {
@@ -22,5 +27,72 @@ func TestExpNegMatchesMathExp(t *testing.T) {
 	}
 	if worst > 5e-7 {
 		t.Fatalf("worst relative error %g, want <= 5e-7", worst)
+	}
+}
+
+// softmaxRef is the softmax over the middle axis of [outer, c, inner] in Go,
+// with expNeg: the loop the C kernel replaced.
+func softmaxRef(x, y []float32, outer, c, inner int) {
+	mx, sum := make([]float32, inner), make([]float32, inner)
+	for a := 0; a < outer; a++ {
+		xb, yb := x[a*c*inner:(a+1)*c*inner], y[a*c*inner:(a+1)*c*inner]
+		copy(mx, xb[:inner])
+		for k := 1; k < c; k++ {
+			for i, v := range xb[k*inner : (k+1)*inner] {
+				mx[i] = max(mx[i], v)
+			}
+		}
+		clear(sum)
+		for k := 0; k < c; k++ {
+			for i, v := range xb[k*inner : (k+1)*inner] {
+				e := expNeg(v - mx[i])
+				yb[k*inner+i] = e
+				sum[i] += e
+			}
+		}
+		for i := range sum {
+			sum[i] = 1 / sum[i]
+		}
+		for k := 0; k < c; k++ {
+			for i := range inner {
+				yb[k*inner+i] *= sum[i]
+			}
+		}
+	}
+}
+
+// The C softmax (model5's per-position one) gives the same bits as the Go
+// loop with expNeg, including inputs far below the maximum (exp underflows
+// to 0 below -87).
+func TestSoftmaxMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 5))
+	for _, sh := range [][3]int{{3, 128, 100}, {5, 7, 3}, {2, 10, 1}} {
+		outer, c, inner := sh[0], sh[1], sh[2]
+		x := make([]float32, outer*c*inner)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 20)
+			if i%17 == 0 {
+				x[i] -= 150
+			}
+		}
+		g := G.NewGraph()
+		xn := G.NewTensor(g, G.Float32, 3, G.WithShape(outer, c, inner), G.WithValue(tensor.New(tensor.WithShape(outer, c, inner), tensor.WithBacking(slices.Clone(x)))))
+		y, err := Softmax(xn, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		vm.Close()
+		got := f32(y.Value())
+		want := make([]float32, len(x))
+		softmaxRef(x, want, outer, c, inner)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("shape %v: element %d: C %v, Go %v", sh, i, got[i], want[i])
+			}
+		}
 	}
 }

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 #include "kernels.h"
 
@@ -369,6 +370,85 @@ void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inne
 			const float *xr = x + off;
 			float *yr = y + off;
 			for (long j = 0; j < inner; j++) yr[j] = xr[j] * sc + sh;
+		}
+	}
+}
+
+// expneg is exp(x) for x <= 0 as archs' expNeg computes it in Go, operation
+// for operation (no fused multiply-adds; see fm_softmax_axis), so that both
+// give the same bits: x = n*ln2 + r, e^r by a degree-6 Taylor polynomial,
+// scaled by 2^n through the exponent bits; 0 below -87.
+static inline __attribute__((always_inline, optimize("fp-contract=off"))) float expneg(float x) {
+	const float log2e = 1.44269504088896341f, ln2hi = 0.693145751953125f, ln2lo = 1.428606765330187045e-06f;
+	float n = floorf(x * log2e + 0.5f);
+	float r = x - n * ln2hi - n * ln2lo;
+	float p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+	const unsigned bits = (unsigned)((int)n + 127) << 23;
+	float sc;
+	memcpy(&sc, &bits, sizeof sc);
+	float e = p * sc;
+	return x < -87 ? 0 : e;
+}
+
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int v8si __attribute__((vector_size(32)));
+
+// exp_row: y = e^(x - mx), and sum += y, over n values. Eight at a time in
+// GCC's vector types (the vectoriser does not take expneg's bit cast), as
+// expneg computes them: floor by truncation and a correction, which equals
+// floorf here (|x*log2e| < 2^31), and 2^n by a bit cast of the vector.
+static inline __attribute__((always_inline, optimize("fp-contract=off")))
+void exp_row(const float *restrict x, const float *restrict mx, float *restrict y, float *restrict sum, int n) {
+	const v8sf zero = {0};
+	const v8sf log2e = zero + 1.44269504088896341f, ln2hi = zero + 0.693145751953125f,
+		   ln2lo = zero + 1.428606765330187045e-06f, half = zero + 0.5f, one = zero + 1.0f,
+		   lim = zero - 87.0f;
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8sf v, m, s;
+		memcpy(&v, x + i, sizeof v);
+		memcpy(&m, mx + i, sizeof m);
+		memcpy(&s, sum + i, sizeof s);
+		v = v - m;
+		const v8sf t = v * log2e + half;
+		v8sf nf = __builtin_convertvector(__builtin_convertvector(t, v8si), v8sf);
+		nf = nf + __builtin_convertvector(nf > t, v8sf); // -1 where truncation rounded up
+		const v8sf r = v - nf * ln2hi - nf * ln2lo;
+		const v8sf p = one + r * (one + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+		const v8si bits = (__builtin_convertvector(nf, v8si) + 127) << 23;
+		v8sf e = p * (v8sf)bits;
+		e = (v8sf)((v8si)e & ~(v < lim)); // 0 below -87
+		s = s + e;
+		memcpy(y + i, &e, sizeof e);
+		memcpy(sum + i, &s, sizeof s);
+	}
+	for (; i < n; i++) {
+		const float e = expneg(x[i] - mx[i]);
+		y[i] = e;
+		sum[i] += e;
+	}
+}
+
+// fm_softmax_axis is a softmax over the middle axis of blocks [lo, hi) of
+// [outer, c, inner] data (model5's per-position softmax: c channels, inner
+// positions), with contiguous inner loops; mx and sum are scratch of inner
+// floats.
+FM_CLONES __attribute__((optimize("fp-contract=off")))
+void fm_softmax_axis(const float *x, float *y, long lo, long hi, int c, int inner, float *restrict mx, float *restrict sum) {
+	for (long a = lo; a < hi; a++) {
+		const float *restrict xb = x + a * c * (long)inner;
+		float *restrict yb = y + a * c * (long)inner;
+		for (int i = 0; i < inner; i++) mx[i] = xb[i];
+		for (int k = 1; k < c; k++) {
+			const float *xr = xb + (long)k * inner;
+			for (int i = 0; i < inner; i++) mx[i] = xr[i] > mx[i] ? xr[i] : mx[i];
+		}
+		for (int i = 0; i < inner; i++) sum[i] = 0;
+		for (int k = 0; k < c; k++) exp_row(xb + (long)k * inner, mx, yb + (long)k * inner, sum, inner);
+		for (int i = 0; i < inner; i++) sum[i] = 1 / sum[i];
+		for (int k = 0; k < c; k++) {
+			float *yr = yb + (long)k * inner;
+			for (int i = 0; i < inner; i++) yr[i] *= sum[i];
 		}
 	}
 }

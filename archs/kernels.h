@@ -24,5 +24,6 @@ void fm_maxpool_scatter(const float *gy, const int *arg, float *db, float *da,
                         int ca, int cb, int hw, int howo);
 void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inner,
                     const float *scale, const float *shift);
+void fm_softmax_axis(const float *x, float *y, long lo, long hi, int c, int inner, float *mx, float *sum);
 
 #endif
