@@ -244,8 +244,8 @@ func TestDetectInTmux(t *testing.T) {
 func TestDetectionModel(t *testing.T) {
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs")
-	// Drawn textures only: photo backgrounds pay off at the default 1,500
-	// frames (tree.avi: 0.06 detections a frame against 0.60), but at 300
+	// Drawn textures only: photo backgrounds pay off at 1,500 frames and
+	// more (tree.avi: 0.06 detections a frame against 0.60), but at 300
 	// frames they leave too few drawn scenes (measured on the video below,
 	// one build: precision 0.54 and recall 0.50 with them, 0.87 and 0.74
 	// without).

@@ -133,7 +133,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	parallel := fs.Int("parallel", 1, "runs trained at once")
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
-	detFrames := fs.Int("det-frames", 1500, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
+	detFrames := fs.Int("det-frames", 3000, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
 	detPhotos := fs.String("det-photos", defaultPhotoDir, "detection models (CNN2_det): `DIR` of OpenCV's sample photos, backgrounds of 3 training scenes in 10 (none: drawn textures only)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		if *resume != "" {

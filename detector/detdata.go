@@ -85,13 +85,14 @@ type valFrame struct {
 }
 
 // NewDetData has the defaults used by `fmnist train --models CNN2_det`:
-// 320x240 scenes, 1,500 training frames, 600 for mining, 150 for
-// validation, 15,000 plain images.
+// 320x240 scenes, 3,000 training frames, 1,200 for mining, 750 for
+// validation, 16,000 item scenes, 55,000 plain images (all of the train
+// split), as --det-frames 3000 sets them.
 func NewDetData(train, val *Split, seed int64, dir string) *DetData {
 	cfg := DetDefaultConfig()
 	cfg.Names = trainer.ClassNames[:]
-	return &DetData{Train: train, Val: val, Seed: seed, W: 320, H: 240, TrainFrames: 1500, MineFrames: 600, ValFrames: 150,
-		ItemFrames: 8000, Plain: 15000, Distractors: true, Dir: dir, Config: cfg}
+	return &DetData{Train: train, Val: val, Seed: seed, W: 320, H: 240, TrainFrames: 3000, MineFrames: 1200, ValFrames: 750,
+		ItemFrames: 16000, Plain: 55000, Distractors: true, Dir: dir, Config: cfg}
 }
 
 // Phase returns the training and validation crops of phase p.
