@@ -222,6 +222,20 @@ void fm_mask_gather(const float *gy, const float *y, float *gm, long ld, float *
 	}
 }
 
+// window loads the 2x2 window at column ix of rows r0 and r1 (with add, a0
+// and a1 added): the cells in row order.
+static inline void window(const float *restrict r0, const float *restrict r1,
+                          const float *restrict a0, const float *restrict a1, int add, int ix,
+                          float *v0, float *v1, float *v2, float *v3) {
+	*v0 = r0[ix], *v1 = r0[ix + 1], *v2 = r1[ix], *v3 = r1[ix + 1];
+	if (add) {
+		*v0 += a0[ix];
+		*v1 += a0[ix + 1];
+		*v2 += a1[ix];
+		*v3 += a1[ix + 1];
+	}
+}
+
 // pool_row pools one output row whose windows all lie inside the image: rows
 // r0 and r1 (and, with add, a0 and a1 added), columns 2*ox - pl. idx0 is the
 // plane index of r0[0]. Branch-free (max, then the first cell holding it by
@@ -232,13 +246,8 @@ static inline void pool_row(const float *restrict r0, const float *restrict r1,
                             float *restrict y, int *restrict g, int lo, int hi, int pl, int idx0, int w) {
 	for (int ox = lo; ox < hi; ox++) {
 		const int ix = ox * 2 - pl;
-		float v0 = r0[ix], v1 = r0[ix + 1], v2 = r1[ix], v3 = r1[ix + 1];
-		if (add) {
-			v0 += a0[ix];
-			v1 += a0[ix + 1];
-			v2 += a1[ix];
-			v3 += a1[ix + 1];
-		}
+		float v0, v1, v2, v3;
+		window(r0, r1, a0, a1, add, ix, &v0, &v1, &v2, &v3);
 		// A tree of comparisons, ties to the earlier cell: the first cell
 		// in row order holding the maximum, without branches.
 		const int i = idx0 + ix;
@@ -257,13 +266,8 @@ static inline void pool_row_max(const float *restrict r0, const float *restrict 
                                 float *restrict y, int lo, int hi, int pl) {
 	for (int ox = lo; ox < hi; ox++) {
 		const int ix = ox * 2 - pl;
-		float v0 = r0[ix], v1 = r0[ix + 1], v2 = r1[ix], v3 = r1[ix + 1];
-		if (add) {
-			v0 += a0[ix];
-			v1 += a0[ix + 1];
-			v2 += a1[ix];
-			v3 += a1[ix + 1];
-		}
+		float v0, v1, v2, v3;
+		window(r0, r1, a0, a1, add, ix, &v0, &v1, &v2, &v3);
 		const float m01 = v0 >= v1 ? v0 : v1, m23 = v2 >= v3 ? v2 : v3;
 		y[ox] = m01 >= m23 ? m01 : m23;
 	}
