@@ -225,13 +225,17 @@ func TestRefineFitsItem(t *testing.T) {
 	}
 }
 
+// testDet is a 40x60 detection at (x, 10) of class with the given score,
+// voting for its class.
+func testDet(x, class int, score float64) Detection {
+	d := Detection{Box: XYWH{x, 10, 40, 60}, Class: class, Label: trainer.ClassNames[class], Score: score}
+	d.probs[class] = 1
+	return d
+}
+
 func TestConfirmAcrossFrames(t *testing.T) {
 	names := trainer.ClassNames[:]
-	det := func(x, class int, score float64) Detection {
-		d := Detection{Box: XYWH{x, 10, 40, 60}, Class: class, Label: names[class], Score: score}
-		d.probs[class] = 1
-		return d
-	}
+	det := testDet
 	prev := []Detection{det(100, 3, 0.9)}
 	next := []Detection{det(104, 3, 0.8)}
 	got := confirm([]Detection{det(102, 4, 0.9), det(250, 1, 0.9), det(10, 8, 0.999)}, prev, next, 0.995, true, names)
@@ -250,11 +254,7 @@ func TestConfirmAcrossFrames(t *testing.T) {
 
 func TestFillGaps(t *testing.T) {
 	names := trainer.ClassNames[:]
-	det := func(x, class int, score float64) Detection {
-		d := Detection{Box: XYWH{x, 10, 40, 60}, Class: class, Label: names[class], Score: score}
-		d.probs[class] = 1
-		return d
-	}
+	det := testDet
 	prev := []Detection{det(100, 3, 0.9), det(250, 1, 0.9), det(10, 8, 0.95)}
 	next := []Detection{det(104, 3, 0.8), det(10, 8, 0.97)}
 	// The dress flickered out of this frame: it comes back between the two
