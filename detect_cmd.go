@@ -387,9 +387,6 @@ func detData(runsDir, id, dataDir string, seed int64, frames int, photos string,
 	return d, nil
 }
 
-// defaultPhotoDir is where --det-photos looks by default.
-const defaultPhotoDir = detector.DefaultPhotoDir
-
 // photoDir is --det-photos: "none" is no photos.
 func photoDir(flag string) string {
 	if flag == "none" {

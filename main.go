@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"fmnist/archs"
+	"fmnist/detector"
 	"fmnist/results"
 	"fmnist/trainer"
 )
@@ -134,7 +135,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	headless := fs.Bool("headless", false, "plain line output instead of the dashboard (always so when stdout is not a terminal)")
 	resume := fs.String("resume", "", "continue run `RUN_ID` (cancelled or crashed) from its last finished epoch, with its own settings")
 	detFrames := fs.Int("det-frames", 3000, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
-	detPhotos := fs.String("det-photos", defaultPhotoDir, "detection models (CNN2_det): `DIR` of OpenCV's sample photos, backgrounds of 3 training scenes in 10 (none: drawn textures only)")
+	detPhotos := fs.String("det-photos", detector.DefaultPhotoDir, "detection models (CNN2_det): `DIR` of OpenCV's sample photos, backgrounds of 3 training scenes in 10 (none: drawn textures only)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		if *resume != "" {
 			return cmdResume(fs, *resume, *runsDir, *data, !*headless && isTerminal(stdout), stdout, stderr)

@@ -45,6 +45,7 @@ type bnOp struct {
 	state           *BNState
 	out             *tensor.Dense
 	mean, invstd    []float32 // batch statistics of the last forward pass
+	scale, shift    []float32 // the affine map they and gamma, beta make
 }
 
 // BatchNorm normalises x over feature axis `axis`.
@@ -108,6 +109,7 @@ func (o *bnOp) Do(vals ...G.Value) (G.Value, error) {
 	y := buf(&o.out, o.shape...).Float32s()
 	if len(o.mean) != o.c {
 		o.mean, o.invstd = make([]float32, o.c), make([]float32, o.c)
+		o.scale, o.shift = make([]float32, o.c), make([]float32, o.c)
 	}
 	m := float64(o.outer * o.inner)
 	if o.training {
@@ -139,7 +141,7 @@ func (o *bnOp) Do(vals ...G.Value) (G.Value, error) {
 			o.invstd[c] = float32(1 / math.Sqrt(float64(o.state.Var[c])+bnEpsilon))
 		}
 	}
-	scale, shift := make([]float32, o.c), make([]float32, o.c)
+	scale, shift := o.scale, o.shift
 	for c := range scale {
 		scale[c] = o.invstd[c] * gamma[c]
 		shift[c] = beta[c] - o.mean[c]*scale[c]

@@ -378,8 +378,8 @@ void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inne
 	}
 }
 
-// expneg is exp(x) for x <= 0 as archs' expNeg computes it in Go, operation
-// for operation (no fused multiply-adds; see fm_softmax_axis), so that both
+// expneg is exp(x) for x <= 0 as expNeg (the Go reference in exp_test.go)
+// computes it, operation for operation (no fused multiply-adds; see fm_softmax_axis), so that both
 // give the same bits: x = n*ln2 + r, e^r by a degree-6 Taylor polynomial,
 // scaled by 2^n through the exponent bits; 0 below -87.
 static inline __attribute__((always_inline, optimize("fp-contract=off"))) float expneg(float x) {

@@ -320,12 +320,9 @@ func (b *Builder) MaxPool(x *G.Node, same bool) *G.Node {
 	if b.err != nil {
 		return nil
 	}
-	y, err := MaxPool2x2(x, same)
+	y, err := maxPool2x2(x, same, !b.training)
 	if err != nil {
 		return b.fail(err)
-	}
-	if !b.training {
-		evalOnly(y)
 	}
 	pad := "valid"
 	if same {
@@ -398,12 +395,9 @@ func (b *Builder) AddMaxPool(a, x *G.Node, same bool) *G.Node {
 	if b.err != nil {
 		return nil
 	}
-	y, err := AddMaxPool2x2(a, x, same)
+	y, err := addMaxPool2x2(a, x, same, !b.training)
 	if err != nil {
 		return b.fail(err)
-	}
-	if !b.training {
-		evalOnly(y)
 	}
 	b.addPoolLayers(x.Shape(), y, same, b.inputName(a), b.inputName(x))
 	return y

@@ -32,13 +32,6 @@ type maxPoolOp struct {
 	eval bool
 }
 
-// evalOnly marks the pool of node y as part of an evaluation graph.
-func evalOnly(y *G.Node) {
-	if o, ok := y.Op().(*maxPoolOp); ok {
-		o.eval = true
-	}
-}
-
 func newMaxPool(s tensor.Shape, same bool) *maxPoolOp {
 	o := &maxPoolOp{n: s[0], c: s[1], h: s[2], w: s[3]}
 	if same {
@@ -51,20 +44,26 @@ func newMaxPool(s tensor.Shape, same bool) *maxPoolOp {
 }
 
 // MaxPool2x2 applies a 2x2 max pool with stride 2.
-func MaxPool2x2(x *G.Node, same bool) (*G.Node, error) {
+func MaxPool2x2(x *G.Node, same bool) (*G.Node, error) { return maxPool2x2(x, same, false) }
+
+// maxPool2x2 is MaxPool2x2; eval: for an evaluation graph (maxPoolOp.eval).
+func maxPool2x2(x *G.Node, same, eval bool) (*G.Node, error) {
 	o := newMaxPool(x.Shape(), same)
-	o.base = newBase("maxpool", 4, 4)
+	o.base, o.eval = newBase("maxpool", 4, 4), eval
 	return G.ApplyOp(o, x)
 }
 
 // AddMaxPool2x2 is MaxPool2x2(AddChannels(a, b)) in one pass.
-func AddMaxPool2x2(a, b *G.Node, same bool) (*G.Node, error) {
+func AddMaxPool2x2(a, b *G.Node, same bool) (*G.Node, error) { return addMaxPool2x2(a, b, same, false) }
+
+// addMaxPool2x2 is AddMaxPool2x2; eval as for maxPool2x2.
+func addMaxPool2x2(a, b *G.Node, same, eval bool) (*G.Node, error) {
 	sa, sb := a.Shape(), b.Shape()
 	if len(sa) != 4 || len(sb) != 4 || sa[0] != sb[0] || sa[2] != sb[2] || sa[3] != sb[3] || (sa[1] != 1 && sa[1] != sb[1]) {
 		return nil, fmt.Errorf("add: shapes %v and %v do not broadcast", sa, sb)
 	}
 	o := newMaxPool(sb, same)
-	o.base, o.add, o.ca = newBase("addmaxpool", 4, 4, 4), true, sa[1]
+	o.base, o.add, o.ca, o.eval = newBase("addmaxpool", 4, 4, 4), true, sa[1], eval
 	return G.ApplyOp(o, a, b)
 }
 

@@ -41,8 +41,8 @@ func (o *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
 	y := buf(&o.out, o.shape...).Float32s()
 	// A whole [c x inner] block at a time with contiguous inner loops, in C
 	// (fm_softmax_axis): Go does not vectorise the exponentials, which were
-	// 9% of model5's training step. It gives the same bits as expNeg's
-	// arithmetic in Go (softmaxRef in the tests).
+	// 9% of model5's training step. It gives the same bits as the Go loop
+	// it replaced (softmaxRef, with expNeg, in the tests).
 	parallelFor(o.outer, func(_, lo, hi int) {
 		scratch := make([]float32, 2*o.inner)
 		C.fm_softmax_axis(fptr(x), fptr(y), C.long(lo), C.long(hi), C.int(o.c), C.int(o.inner), fptr(scratch), fptr(scratch[o.inner:]))

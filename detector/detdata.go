@@ -543,10 +543,7 @@ func (d *DetData) validate(ctx context.Context, m *archs.Model) (valScores, erro
 					if (i+1)%ValSceneFrames > 0 && i+1 < len(dets) {
 						next = dets[i+1]
 					}
-					ds = confirm(ds, prev, next, cfg.TemporalSure, cfg.Vote, cfg.Names)
-					if cfg.FillGaps {
-						ds = append(ds, fillGaps(dets[i], prev, next, cfg.Vote, cfg.Names)...)
-					}
+					ds = cfg.acrossFrames(ds, prev, next)
 				}
 				o, _ := MatchFrame(ds, f.truth, trainer.NumClasses)
 				counts.Add(o)

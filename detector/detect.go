@@ -367,10 +367,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			if next != nil {
 				nextDets = next.dets
 			}
-			dets = confirm(f.dets, prev, nextDets, cfg.TemporalSure, cfg.Vote, cfg.Names)
-			if cfg.FillGaps {
-				dets = append(dets, fillGaps(f.dets, prev, nextDets, cfg.Vote, cfg.Names)...)
-			}
+			dets = cfg.acrossFrames(f.dets, prev, nextDets)
 		}
 		m, err := gocv.NewMatFromBytes(p.H, p.W, gocv.MatTypeCV8UC3, f.bgr)
 		if err != nil {
@@ -533,6 +530,17 @@ func confirm(dets, prev, next []Detection, sure float64, vote bool, names []stri
 			}
 			out = append(out, d)
 		}
+	}
+	return out
+}
+
+// acrossFrames is the frame step of Temporal: a frame's detections dets
+// confirmed by the frames before and after (either may be empty), and with
+// FillGaps the items those two have and dets lacks.
+func (c Config) acrossFrames(dets, prev, next []Detection) []Detection {
+	out := confirm(dets, prev, next, c.TemporalSure, c.Vote, c.Names)
+	if c.FillGaps {
+		out = append(out, fillGaps(dets, prev, next, c.Vote, c.Names)...)
 	}
 	return out
 }

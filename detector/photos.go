@@ -72,12 +72,8 @@ func loadPhoto(path string) (*Photo, error) {
 // photoTexture fills base (bw x bh x 3) with a piece of a photo: scaled so
 // that it covers the texture at least (up to 2.5 times that), mirrored at
 // random, its levels mapped to lo..hi per channel (so that items keep their
-// contrast with the scene, as on the drawn textures). It returns false when
-// there is no photo.
-func photoTexture(rng *rand.Rand, photos []*Photo, base []float32, bw, bh int, lo, hi [3]float64) bool {
-	if len(photos) == 0 {
-		return false
-	}
+// contrast with the scene, as on the drawn textures). photos is not empty.
+func photoTexture(rng *rand.Rand, photos []*Photo, base []float32, bw, bh int, lo, hi [3]float64) {
 	p := photos[rng.IntN(len(photos))]
 	cover := math.Max(float64(bw)/float64(p.W), float64(bh)/float64(p.H))
 	s := cover * math.Pow(2.5, rng.Float64()) // texture px per photo px
@@ -126,7 +122,6 @@ func photoTexture(rng *rand.Rand, photos []*Photo, base []float32, bw, bh int, l
 			}
 		}
 	}
-	return true
 }
 
 // photoPixel samples the photo bilinearly at texture pixel (x, y).

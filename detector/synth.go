@@ -400,7 +400,7 @@ func newBackground(rng *rand.Rand, w, h int, photos []*Photo) (*background, bool
 	if light {
 		l0, l1 = 120+rng.Float64()*60, 200+rng.Float64()*55
 	}
-	if kind == bgPhoto {
+	if kind == bgPhoto { // after the draws above, so that recorded scenes stay the same
 		l0, l1 = rng.Float64()*20, 110+rng.Float64()*100
 		if light {
 			l0, l1 = 40+rng.Float64()*80, 225+rng.Float64()*30
@@ -410,8 +410,11 @@ func newBackground(rng *rand.Rand, w, h int, photos []*Photo) (*background, bool
 		cast := (rng.Float64()*2 - 1) * 25
 		lo[c], hi[c] = clamp255(l0+cast), clamp255(l1+cast)
 	}
-	t := make([]float64, bg.bw*bg.bh) // 0..1 per pixel
-	var tint [][3]float64             // dead leaves: one colour per leaf
+	var t []float64 // 0..1 per pixel, mapped to lo..hi below (not for photos)
+	if kind != bgPhoto {
+		t = make([]float64, bg.bw*bg.bh)
+	}
+	var tint [][3]float64 // dead leaves: one colour per leaf
 	switch kind {
 	case bgClouds:
 		fractal(rng, t, bg.bw, bg.bh)
@@ -443,9 +446,6 @@ func newBackground(rng *rand.Rand, w, h int, photos []*Photo) (*background, bool
 		}
 	}
 	for i, v := range t {
-		if kind == bgPhoto {
-			break
-		}
 		for c := 0; c < 3; c++ {
 			x := lo[c] + (hi[c]-lo[c])*v
 			if tint != nil {
