@@ -65,6 +65,7 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 	limitTest := fs.Int("limit-test", 0, "use the first N test images (default: as many as the run was evaluated on)")
 	final := fs.Bool("final", false, "the run's final model instead of its best")
 	asJSON := fs.Bool("json", false, "print the evaluation as JSON")
+	mirror := fs.Bool("mirror", false, "average each image's prediction with its mirror image's (test-time augmentation, for models trained with flips)")
 	return func(_ []string, stdout, _ io.Writer) error {
 		if *model == "" {
 			return exitError{2, errors.New("eval: --model is required (a run directory, a run ID, a model directory or 'best')")}
@@ -91,7 +92,11 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		ev, err := results.Evaluate(ctx, m, test)
+		evaluate := results.Evaluate
+		if *mirror {
+			evaluate = results.EvaluateMirrored
+		}
+		ev, err := evaluate(ctx, m, test)
 		if err != nil {
 			return fmt.Errorf("eval: %v", err)
 		}
@@ -102,7 +107,7 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 			recorded = run.Epochs[src.Epoch-1].TestAcc
 		}
 		sameSlice := haveRecord && test.N == src.TestSize
-		match := sameSlice && ev.Accuracy() == recorded
+		match := sameSlice && !*mirror && ev.Accuracy() == recorded
 
 		if *asJSON {
 			type class struct {
@@ -123,10 +128,11 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 				Loss         float64                                     `json:"loss"`
 				Recorded     *float64                                    `json:"recorded_accuracy"`
 				Matches      bool                                        `json:"matches_record"`
+				Mirrored     bool                                        `json:"mirrored,omitempty"`
 				PerClass     []class                                     `json:"per_class"`
 				Confusion    [trainer.NumClasses][trainer.NumClasses]int `json:"confusion"`
 			}{ModelDir: modelDir, Architecture: doc.Architecture, Run: src.Run, Kind: src.Kind, Epoch: src.Epoch,
-				TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Confusion: ev.Confusion}
+				TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Mirrored: *mirror, Confusion: ev.Confusion}
 			if sameSlice {
 				out.Recorded = &recorded
 			}
@@ -150,8 +156,15 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(stdout, " (run %s, %s epoch %d)", src.Run, src.Kind, src.Epoch)
 		}
 		fmt.Fprintf(stdout, "\ntest set   %d images (the first %d of %s)\n", ev.N, ev.N, dir)
-		fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f\n", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
+		fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
+		if *mirror {
+			fmt.Fprintf(stdout, ", each image averaged with its mirror image")
+		}
+		fmt.Fprintln(stdout)
 		switch {
+		case *mirror && sameSlice:
+			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images, without mirror averaging (%+.2f points)\n",
+				results.Percent(recorded), src.Epoch, 100*(ev.Accuracy()-recorded))
 		case !haveRecord:
 			fmt.Fprintf(stdout, "recorded   — (the model file does not say)\n")
 		case !sameSlice:

@@ -100,6 +100,42 @@ func TestEvalPredictReport(t *testing.T) {
 			t.Errorf("per-class %v", ev.PerClass)
 		}
 	}
+	// eval --mirror: the accuracy of trainer.PredictMirrored on the same
+	// images, never claimed to match the (unmirrored) record.
+	out, stderr, code := fmnist(t, "eval", "--json", "--mirror", "--model", runDir)
+	if code != 0 {
+		t.Fatalf("eval --mirror: exit %d: %s", code, stderr)
+	}
+	var mev struct {
+		evalOut
+		Mirrored bool `json:"mirrored"`
+	}
+	if err := json.Unmarshal([]byte(out), &mev); err != nil {
+		t.Fatalf("eval --mirror: %v\n%s", err, out)
+	}
+	bm, _, err := results.LoadModel(filepath.Join(runDir, results.BestDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mtest, err := trainer.Load(trainer.DefaultDataDir(), 1, rec.TestSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	if err := trainer.PredictMirrored(context.Background(), bm, mtest.Images, mtest.N, func(i int, l []float32) {
+		if trainer.Argmax(l) == int(mtest.Labels[i]) {
+			correct++
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !mev.Mirrored || mev.Matches || mev.Accuracy != float64(correct)/float64(mtest.N) {
+		t.Errorf("eval --mirror: mirrored %v, matches %v, accuracy %v, want %v", mev.Mirrored, mev.Matches, mev.Accuracy, float64(correct)/float64(mtest.N))
+	}
+	if text, _, _ := fmnist(t, "eval", "--mirror", "--model", runDir); !strings.Contains(text, "without mirror averaging") {
+		t.Errorf("eval --mirror text:\n%s", text)
+	}
+
 	text, _, _ := fmnist(t, "eval", "--model", runDir)
 	for _, want := range []string{"identical", "confusion matrix", "Ankle boot", "per-class accuracy"} {
 		if !strings.Contains(text, want) {
@@ -168,7 +204,7 @@ func TestEvalPredictReport(t *testing.T) {
 		args = append(args, a, b)
 		want[a], want[b] = trainer.ClassNames[c.label], trainer.ClassNames[c.label]
 	}
-	out, stderr, code := fmnist(t, args...)
+	out, stderr, code = fmnist(t, args...)
 	if code != 0 {
 		t.Fatalf("predict: exit %d: %s", code, stderr)
 	}

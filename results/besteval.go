@@ -72,7 +72,7 @@ func EvaluateBest(ctx context.Context, run string, epoch int, m *archs.Model, d 
 			perClass[class]++
 			right = append(right, Example{Index: i, True: class, Pred: class, Prob: Softmax(logits)[class]})
 		}
-	})
+	}, trainer.Predict)
 	if err != nil {
 		return nil, err
 	}

@@ -59,18 +59,27 @@ func (e *Evaluation) ClassCount(c int) int {
 // dropout), with the same batches as training's per-epoch evaluation.
 // Mistakes come sorted by Prob, highest first (ties by Index).
 func Evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluation, error) {
-	return evaluate(ctx, m, d, nil)
+	return evaluate(ctx, m, d, nil, trainer.Predict)
 }
+
+// EvaluateMirrored is Evaluate with each image's prediction averaged with
+// its mirror image's (trainer.PredictMirrored).
+func EvaluateMirrored(ctx context.Context, m *archs.Model, d *trainer.Dataset) (*Evaluation, error) {
+	return evaluate(ctx, m, d, nil, trainer.PredictMirrored)
+}
+
+// predictFn is trainer.Predict or trainer.PredictMirrored.
+type predictFn func(ctx context.Context, m *archs.Model, images []float32, n int, fn func(i int, logits []float32)) error
 
 // evaluate is Evaluate; right, if set, is also called for every correctly
 // classified image, in test order, with its class and probability.
-func evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset, right func(i, class int, logits []float32)) (*Evaluation, error) {
+func evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset, right func(i, class int, logits []float32), predict predictFn) (*Evaluation, error) {
 	if d == nil || d.N == 0 {
 		return nil, fmt.Errorf("no test images")
 	}
 	ev := &Evaluation{N: d.N}
 	var lossSum float64
-	err := trainer.Predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
+	err := predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
 		l := int(d.Labels[i])
 		lossSum += archs.CrossEntropy(logits, l)
 		p := trainer.Argmax(logits)
