@@ -161,6 +161,9 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(stdout, ", each image averaged with its mirror image")
 		}
 		fmt.Fprintln(stdout)
+		if *mirror && src.Recipe != "" && !strings.Contains(src.Recipe, "flips") {
+			fmt.Fprintf(stdout, "note       this model never trained on mirror images (%s): mirror averaging lowers its accuracy\n", src.Recipe)
+		}
 		switch {
 		case *mirror && sameSlice:
 			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images, without mirror averaging (%+.2f points)\n",

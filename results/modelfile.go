@@ -433,6 +433,15 @@ func LoadModel(dir string) (*archs.Model, *ModelDoc, error) {
 		if err := errors.Join(errs...); err != nil {
 			return fail("invalid fmnist metadata: %s", oneLine(err.Error()))
 		}
+		// What the metadata does not carry comes from model.yaml when it
+		// speaks of the same run (the recipe, the validation set) and epoch
+		// (that epoch's validation accuracy and own figures).
+		if old := doc.Source; old.Run == src.Run {
+			src.Recipe, src.ValSize = old.Recipe, old.ValSize
+			if old.Epoch == src.Epoch && old.Kind == src.Kind {
+				src.ValAcc, src.Extra = old.ValAcc, old.Extra
+			}
+		}
 		doc.Source = src
 	}
 	return m, doc, nil

@@ -76,8 +76,9 @@ func TestExportReloadGivesBitIdenticalLogits(t *testing.T) {
 		}
 		dir := filepath.Join(t.TempDir(), "best")
 		st := cp.History[0]
-		if err := SaveModel(dir, name, cp.State.Tensors, SourceDoc{Run: "x", Kind: "best", Epoch: 1, TestAcc: st.TestAcc,
-			TestLoss: st.TestLoss, TestSize: te.N, TrainSize: tr.N, Seed: 3}); err != nil {
+		src := SourceDoc{Run: "x", Kind: "best", Epoch: 1, TestAcc: st.TestAcc, TestLoss: st.TestLoss, TestSize: te.N,
+			TrainSize: tr.N, ValSize: 100, ValAcc: 0.75, Seed: 3, Recipe: "improved: 1 ep, flips", Extra: map[string]float64{"f1": 0.5}}
+		if err := SaveModel(dir, name, cp.State.Tensors, src); err != nil {
 			t.Fatal(err)
 		}
 		m, doc, err := LoadModel(dir)
@@ -96,6 +97,11 @@ func TestExportReloadGivesBitIdenticalLogits(t *testing.T) {
 		}
 		if ev.Accuracy() != st.TestAcc || doc.Source.TestAcc != st.TestAcc || doc.Source.Epoch != 1 {
 			t.Errorf("%s: reloaded accuracy %v, recorded %v, model file says %v (epoch %d)", name, ev.Accuracy(), st.TestAcc, doc.Source.TestAcc, doc.Source.Epoch)
+		}
+		// The weights' metadata carries the run, epoch and test figures;
+		// the rest of the source comes from model.yaml.
+		if !reflect.DeepEqual(doc.Source, src) {
+			t.Errorf("%s: reloaded source %+v, saved %+v", name, doc.Source, src)
 		}
 		if math.Abs(ev.Loss-st.TestLoss) > 1e-12 {
 			t.Errorf("%s: reloaded loss %v, recorded %v", name, ev.Loss, st.TestLoss)
