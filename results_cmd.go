@@ -162,7 +162,7 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		}
 		fmt.Fprintln(stdout)
 		if *mirror && src.Recipe != "" && !strings.Contains(src.Recipe, "flips") {
-			fmt.Fprintf(stdout, "note       this model never trained on mirror images (%s): mirror averaging lowers its accuracy\n", src.Recipe)
+			fmt.Fprintf(stdout, "note       this model did not train on mirror images (%s): averaging with them may lower its accuracy\n", src.Recipe)
 		}
 		switch {
 		case *mirror && sameSlice:

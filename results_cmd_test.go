@@ -132,7 +132,19 @@ func TestEvalPredictReport(t *testing.T) {
 	if !mev.Mirrored || mev.Matches || mev.Accuracy != float64(correct)/float64(mtest.N) {
 		t.Errorf("eval --mirror: mirrored %v, matches %v, accuracy %v, want %v", mev.Mirrored, mev.Matches, mev.Accuracy, float64(correct)/float64(mtest.N))
 	}
-	if text, _, _ := fmnist(t, "eval", "--mirror", "--model", runDir); !strings.Contains(text, "without mirror averaging") {
+	var plainEv struct {
+		Loss float64 `json:"loss"`
+	}
+	plainOut, _, _ := fmnist(t, "eval", "--json", "--model", runDir)
+	var mloss struct {
+		Loss float64 `json:"loss"`
+	}
+	if json.Unmarshal([]byte(plainOut), &plainEv) != nil || json.Unmarshal([]byte(out), &mloss) != nil || mloss.Loss == plainEv.Loss {
+		t.Errorf("eval --mirror: loss %v, the same as without (%v)", mloss.Loss, plainEv.Loss)
+	}
+	// The run used the seed's recipe, without flips: eval says so.
+	if text, _, _ := fmnist(t, "eval", "--mirror", "--model", runDir); !strings.Contains(text, "without mirror averaging") ||
+		!strings.Contains(text, "did not train on mirror images (seed:") {
 		t.Errorf("eval --mirror text:\n%s", text)
 	}
 

@@ -79,7 +79,7 @@ func evaluate(ctx context.Context, m *archs.Model, d *trainer.Dataset, right fun
 	}
 	ev := &Evaluation{N: d.N}
 	var lossSum float64
-	err := predict(ctx, m, d.Images, d.N, func(i int, logits []float32) {
+	err := predict(ctx, m, d.Floats(), d.N, func(i int, logits []float32) {
 		l := int(d.Labels[i])
 		lossSum += archs.CrossEntropy(logits, l)
 		p := trainer.Argmax(logits)

@@ -354,9 +354,12 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // LoadModel rebuilds a model from dir/model.yaml and its weights file,
 // validating both: every tensor present, F32, with the architecture's shape,
-// and no other. The returned doc's Source comes from the weights' metadata
-// when it has one (model.yaml and the weights are written one after the
-// other; the weights file is the authority on which epoch it holds).
+// and no other. The returned doc's Source takes the run, kind, epoch, test
+// figures and seed from the weights' metadata when it has one (model.yaml
+// and the weights are written one after the other; the weights file is the
+// authority on which epoch it holds); the recipe and validation size come
+// from model.yaml when it names the same run, and the validation accuracy
+// and extras only when it also names the same epoch and kind.
 func LoadModel(dir string) (*archs.Model, *ModelDoc, error) {
 	doc, err := ReadModelDoc(dir)
 	if err != nil {

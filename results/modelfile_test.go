@@ -103,6 +103,18 @@ func TestExportReloadGivesBitIdenticalLogits(t *testing.T) {
 		if !reflect.DeepEqual(doc.Source, src) {
 			t.Errorf("%s: reloaded source %+v, saved %+v", name, doc.Source, src)
 		}
+		// A model.yaml of another epoch of the same run (written before the
+		// weights were replaced) lends only its run-wide fields.
+		yml := filepath.Join(dir, ModelYAML)
+		yb, _ := os.ReadFile(yml)
+		if err := os.WriteFile(yml, []byte(strings.Replace(string(yb), "\n  epoch: 1\n", "\n  epoch: 2\n", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, doc2, err := LoadModel(dir); err != nil {
+			t.Fatal(err)
+		} else if s := doc2.Source; s.Epoch != 1 || s.Recipe != src.Recipe || s.ValSize != src.ValSize || s.ValAcc != 0 || s.Extra != nil {
+			t.Errorf("%s: with model.yaml of epoch 2: source %+v", name, s)
+		}
 		if math.Abs(ev.Loss-st.TestLoss) > 1e-12 {
 			t.Errorf("%s: reloaded loss %v, recorded %v", name, ev.Loss, st.TestLoss)
 		}

@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"fmnist/archs"
@@ -23,6 +24,9 @@ func TestPredictMirrored(t *testing.T) {
 		if got, want := mir[7*Pixels+r*ImageSize+c], imgs[7*Pixels+r*ImageSize+ImageSize-1-c]; got != want {
 			t.Fatalf("mirror pixel (%d,%d) = %v, want %v", r, c, got, want)
 		}
+	}
+	if slices.Equal(mir[7*Pixels:8*Pixels], imgs[7*Pixels:8*Pixels]) {
+		t.Fatal("the mirror image of test image 7 is the image itself")
 	}
 	for i, v := range Mirror(mir) {
 		if v != imgs[i] {
@@ -82,4 +86,19 @@ func softmax64(l []float32) []float64 {
 		out[i] /= s
 	}
 	return out
+}
+
+// The mean of two probabilities, taken in log space, stays finite where one
+// of them underflows in float64.
+func TestLogMeanExp(t *testing.T) {
+	for _, c := range []struct{ a, b, want float64 }{
+		{0, 0, 0},
+		{math.Log(0.2), math.Log(0.6), math.Log(0.4)},
+		{-800, -2000, -800 - math.Ln2},
+		{-2000, -800, -800 - math.Ln2},
+	} {
+		if got := logMeanExp(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("logMeanExp(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
 }

@@ -460,42 +460,48 @@ func predict(ctx context.Context, m *archs.Model, n int, batch func(lo, hi int) 
 
 // PredictMirrored is Predict with test-time augmentation: each image's
 // softmax is averaged with its mirror image's, and fn gets the logarithm of
-// that mean (a valid set of logits: their softmax is the mean). It costs
-// two passes, and helps models trained with flips (recipe "improved"); a
-// model that never saw mirror images gets worse.
+// that mean (a valid set of logits: their softmax is the mean), computed in
+// log space so that no class's logit becomes -Inf. It costs two passes;
+// meant for models trained with flips (recipe "improved").
 func PredictMirrored(ctx context.Context, m *archs.Model, images []float32, n int, fn func(i int, logits []float32)) error {
 	k := m.Spec.NumClasses()
-	probs := make([]float64, n*k)
-	add := func(i int, logits []float32) {
-		mx := logits[0]
-		for _, v := range logits {
-			mx = max(mx, v)
-		}
-		var sum float64
-		p := probs[i*k : (i+1)*k]
-		e := make([]float64, k)
-		for j, v := range logits {
-			e[j] = math.Exp(float64(v - mx))
-			sum += e[j]
-		}
-		for j := range p {
-			p[j] += e[j] / sum / 2
-		}
-	}
-	if err := Predict(ctx, m, images, n, add); err != nil {
-		return err
-	}
-	if err := Predict(ctx, m, Mirror(images[:n*Pixels]), n, add); err != nil {
+	first := make([]float64, n*k) // log-softmax of the first pass
+	ls := make([]float64, k)
+	if err := Predict(ctx, m, images, n, func(i int, logits []float32) {
+		logSoftmax(logits, first[i*k:(i+1)*k])
+	}); err != nil {
 		return err
 	}
 	lg := make([]float32, k)
-	for i := 0; i < n; i++ {
-		for j, p := range probs[i*k : (i+1)*k] {
-			lg[j] = float32(math.Log(p))
+	return Predict(ctx, m, Mirror(images[:n*Pixels]), n, func(i int, logits []float32) {
+		logSoftmax(logits, ls)
+		for j, a := range first[i*k : (i+1)*k] {
+			lg[j] = float32(logMeanExp(a, ls[j]))
 		}
 		fn(i, lg)
+	})
+}
+
+// logMeanExp is log((e^a + e^b) / 2), finite whenever a or b is.
+func logMeanExp(a, b float64) float64 {
+	hi, lo := max(a, b), min(a, b)
+	return hi + math.Log1p(math.Exp(lo-hi)) - math.Ln2
+}
+
+// logSoftmax writes the log-softmax of logits (in float64) to dst.
+func logSoftmax(logits []float32, dst []float64) {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
 	}
-	return nil
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - mx)
+	}
+	lse := mx + math.Log(sum)
+	for j, v := range logits {
+		dst[j] = float64(v) - lse
+	}
 }
 
 // Mirror returns a copy of the images with each one flipped left to right.
