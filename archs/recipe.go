@@ -58,6 +58,16 @@ func (r Recipe) Kind() string {
 	return r.Name
 }
 
+// Label is Kind, with "+clip" when the loss clipped probabilities as Keras
+// 2.2 did (--keras-clip): what tables show and `compare MODEL:LABEL` names,
+// so that such runs are told apart from the plain recipe's.
+func (r Recipe) Label() string {
+	if r.KerasClip {
+		return r.Kind() + "+clip"
+	}
+	return r.Kind()
+}
+
 // LRFactor is the schedule's multiplier of the phase's learning rate at
 // progress epochs (fractional, 0 at the start) into a run of total epochs.
 func (r Recipe) LRFactor(progress float64, total int) float64 {

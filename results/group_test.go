@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmnist/archs"
 	"fmt"
 	"math"
 	"os"
@@ -215,5 +216,36 @@ func TestCompareAndReportVerdicts(t *testing.T) {
 	md := string(files[len(files)-1].Data)
 	if !strings.Contains(md, "## Is the best better?") || !strings.Contains(md, "Welch's t-test") || !strings.Contains(md, "McNemar's test, best models") {
 		t.Errorf("report.md lacks the verdicts:\n%s", md)
+	}
+}
+
+// Runs with Keras 2.2's probability clipping are a group of their own,
+// labelled "seed+clip", and MODEL:LABEL names either group alone.
+func TestClippedRunsAreTheirOwnGroup(t *testing.T) {
+	seed, _ := archs.Lookup("model5")
+	clip := seed.Recipe
+	clip.KerasClip = true
+	var runs []*Run
+	for i, rc := range []archs.Recipe{seed.Recipe, seed.Recipe, clip} {
+		runs = append(runs, &Run{ID: fmt.Sprintf("r%d", i), Model: "model5", Status: "done", Recipe: rc, EpochsPlanned: 1,
+			TrainSize: 100, ValSize: 10, TestSize: 50, Seed: int64(i + 1), BestEpoch: 1, BestTestAcc: 0.5 + float64(i)/100,
+			Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: 0.5 + float64(i)/100, ValAcc: 0.5}}})
+	}
+	gs := Groups(runs)
+	if len(gs) != 2 || gs[0].Recipe != "seed" || gs[1].Recipe != "seed+clip" || len(gs[0].IDs) != 2 || len(gs[1].IDs) != 1 {
+		t.Fatalf("groups: %+v", gs)
+	}
+	for spec, want := range map[string]string{"model5:seed": "r0,r1", "model5:seed+clip": "r2", "model5:SEED+CLIP": "r2"} {
+		s, err := SelectSide(runs, spec)
+		var ids []string
+		for _, r := range s.Runs {
+			ids = append(ids, r.ID)
+		}
+		if err != nil || strings.Join(ids, ",") != want {
+			t.Errorf("%s: runs %v, %v; want %s", spec, ids, err, want)
+		}
+	}
+	if _, err := SelectSide(runs, "model5"); err == nil || !strings.Contains(err.Error(), "seed+clip") {
+		t.Errorf("model5 names both groups, and the error should name the clipped one: %v", err)
 	}
 }

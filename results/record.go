@@ -185,13 +185,14 @@ func (r *Run) score(e trainer.EpochStats) float64 {
 	return e.TestAcc
 }
 
-// RecipeKind is the recipe's name, "seed" or "improved"; "" for a
+// RecipeKind is the recipe's label (archs.Recipe.Label): "seed" or
+// "improved", "+clip" added for Keras 2.2's probability clipping; "" for a
 // detection model, which has only its own.
 func (r *Run) RecipeKind() string {
 	if spec, err := archs.Lookup(r.Model); err == nil && spec.Detection {
 		return ""
 	}
-	return r.Recipe.Kind()
+	return r.Recipe.Label()
 }
 
 // ChosenOn says what the best epoch was chosen on: "val", or "test" (the
