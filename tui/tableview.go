@@ -31,9 +31,12 @@ type column struct {
 	group    string // compact layout: a header above short, shared by neighbours
 	right    bool   // right-aligned
 	onlyWide bool
-	mark     bool // has a highlight mark cell ("*" for the best value)
-	desc     bool // sorts best-first descending by default
-	cell     func(t tableRow, compact bool) string
+	// roomy: shown only in the roomiest layout, after the columns the
+	// number keys sort by (so that their numbers stay the same)
+	roomy bool
+	mark  bool // has a highlight mark cell ("*" for the best value)
+	desc  bool // sorts best-first descending by default
+	cell  func(t tableRow, compact bool) string
 	// key is the sort value: a number, or a string when isNum is false;
 	// ok false for a missing value, which sorts last either way.
 	key func(t tableRow) (num float64, str string, ok bool)
@@ -148,6 +151,17 @@ var columns = []column{
 	{id: "chosen", title: "Best on", short: "on", onlyWide: true,
 		cell: func(t tableRow, _ bool) string { return t.row.ChosenOn },
 		key:  strKey(func(t tableRow) string { return t.row.ChosenOn })},
+	{id: "recipe", title: "Recipe", short: "Recipe", onlyWide: true, roomy: true,
+		cell: func(t tableRow, _ bool) string {
+			if t.row.Recipe == "" {
+				return "own"
+			}
+			return t.row.Recipe
+		},
+		key: strKey(func(t tableRow) string { return t.row.Recipe })},
+	{id: "seed", title: "Seed", short: "Seed", right: true, onlyWide: true, roomy: true,
+		cell: func(t tableRow, _ bool) string { return fmt.Sprint(t.row.Seed) },
+		key:  numKey(func(t tableRow) float64 { return float64(t.row.Seed) }, nil)},
 }
 
 // statCell is a group's mean ± sd (the sd left out for one run).
@@ -353,14 +367,15 @@ func (l layout) total() int {
 func (v *tableView) layout(rows []tableRow) layout {
 	var l layout
 	for _, cand := range []struct {
-		compact, short, id bool
-		gap                int
-	}{{false, false, true, 2}, {false, false, false, 2}, {false, false, false, 1}, {true, false, false, 1}, {true, true, false, 1}} {
+		compact, short, id, roomy bool
+		gap                       int
+	}{{false, false, true, true, 2}, {false, false, true, false, 2}, {false, false, false, false, 2}, {false, false, false, false, 1},
+		{true, false, false, false, 1}, {true, true, false, false, 1}} {
 		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
 		cols := v.cols()
 		for i := range cols {
 			col := &cols[i]
-			if col.onlyWide && !cand.id {
+			if (col.onlyWide && !cand.id) || (col.roomy && !cand.roomy) {
 				continue
 			}
 			w := cellWidth(v.header(col, l.compact))

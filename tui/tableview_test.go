@@ -92,8 +92,13 @@ func TestSortKeys(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		press(m, "right")
 	}
-	if m.table.cursor != "chosen" { // the last column in the wide layout
+	if m.table.cursor != "seed" { // the last column in the roomiest layout
 		t.Errorf("cursor ran to %s", m.table.cursor)
+	}
+	// The roomiest layout adds each run's recipe and seed after the
+	// numbered columns.
+	if v := m.View(); !strings.Contains(v, "Best on  Recipe  Seed") || !strings.Contains(v, "test     seed       1") {
+		t.Errorf("no Recipe and Seed columns at 200 columns:\n%s", v)
 	}
 	// Up and down move the selection through the sorted rows; enter focuses it.
 	press(m, "1", "home")
