@@ -452,18 +452,21 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		}
 		run.Apply(e)
 		r.runs[e.ID] = run
-		if err := SaveRun(r.dir, run); err != nil {
-			return err
+		// The lock before the first write: a run another process trains is
+		// not written over. Held already: started again here (a cluster's
+		// run resumed by another worker), still ours.
+		if _, held := r.locks[e.ID]; !held {
+			runDir := filepath.Join(r.dir, e.ID)
+			if err := os.MkdirAll(runDir, 0o755); err != nil {
+				return fmt.Errorf("record run: %v", unwrapPath(err))
+			}
+			unlock, err := LockRun(runDir)
+			if err != nil {
+				return err
+			}
+			r.locks[e.ID] = unlock
 		}
-		if _, held := r.locks[e.ID]; held {
-			return nil // started again here (a cluster's run resumed by another worker): still ours
-		}
-		unlock, err := LockRun(filepath.Join(r.dir, e.ID))
-		if err != nil {
-			return err
-		}
-		r.locks[e.ID] = unlock
-		return nil
+		return SaveRun(r.dir, run)
 	case trainer.EpochEnd:
 		run := r.runs[e.ID]
 		if run == nil {

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -526,5 +527,31 @@ func TestRecorderRunStartedAgain(t *testing.T) {
 	r, err := LoadRun(filepath.Join(dir, id))
 	if err != nil || r.Status != trainer.StatusDone || len(r.Epochs) != 2 || len(r.ResumedAt) != 1 {
 		t.Fatalf("record %+v, %v", r, err)
+	}
+}
+
+// A run another process holds the lock of is neither written over nor
+// claimed: the recorder reports it before its first write.
+func TestRecorderLeavesALockedRunAlone(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "x")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	orig := []byte(`{"id": "x", "model": "CNN2", "status": "running", "epochs": []}`)
+	if err := os.WriteFile(filepath.Join(runDir, RunFile), orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := LockRun(runDir) // the other process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	rec := NewRecorder(dir)
+	if err := rec.Handle(started("x", "CNN2")); err == nil || !strings.Contains(err.Error(), "another fmnist process") {
+		t.Fatalf("starting a locked run: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(runDir, RunFile)); !bytes.Equal(b, orig) {
+		t.Errorf("run.json written over:\n%s", b)
 	}
 }
