@@ -462,6 +462,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 			}
 			unlock, err := LockRun(runDir)
 			if err != nil {
+				delete(r.runs, e.ID) // not ours: its epochs are not recorded either
 				return err
 			}
 			r.locks[e.ID] = unlock

@@ -551,6 +551,10 @@ func TestRecorderLeavesALockedRunAlone(t *testing.T) {
 	if err := rec.Handle(started("x", "CNN2")); err == nil || !strings.Contains(err.Error(), "another fmnist process") {
 		t.Fatalf("starting a locked run: %v", err)
 	}
+	// Its epochs are not recorded either.
+	if err := rec.Handle(epoch("x", 1, 0.5)); err == nil {
+		t.Error("an epoch of the locked run was accepted")
+	}
 	if b, _ := os.ReadFile(filepath.Join(runDir, RunFile)); !bytes.Equal(b, orig) {
 		t.Errorf("run.json written over:\n%s", b)
 	}
