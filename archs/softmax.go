@@ -122,8 +122,9 @@ func (o *xentOp) Do(vals ...G.Value) (G.Value, error) {
 	return G.NewF32(float32(loss / float64(o.n))), nil
 }
 
-// softmaxRow writes softmax(z) to p and returns the cross-entropy against t.
-func softmaxRow(z, p, t []float32) float64 {
+// LogSumExp is log(sum(e^z)) in float64, shifted by the largest value so
+// that it neither overflows nor underflows: the normaliser of softmax(z).
+func LogSumExp(z []float32) float64 {
 	mx := math.Inf(-1)
 	for _, v := range z {
 		mx = math.Max(mx, float64(v))
@@ -132,7 +133,12 @@ func softmaxRow(z, p, t []float32) float64 {
 	for _, v := range z {
 		s += math.Exp(float64(v) - mx)
 	}
-	lse := mx + math.Log(s)
+	return mx + math.Log(s)
+}
+
+// softmaxRow writes softmax(z) to p and returns the cross-entropy against t.
+func softmaxRow(z, p, t []float32) float64 {
+	lse := LogSumExp(z)
 	var loss float64
 	for j, v := range z {
 		p[j] = float32(math.Exp(float64(v) - lse))
@@ -145,15 +151,7 @@ func softmaxRow(z, p, t []float32) float64 {
 
 // CrossEntropy is softmaxRow for callers outside the graph (evaluation).
 func CrossEntropy(logits []float32, label int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range logits {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s) - float64(logits[label])
+	return LogSumExp(logits) - float64(logits[label])
 }
 
 func (o *xentOp) DiffWRT(int) []bool { return []bool{true, false} }

@@ -72,18 +72,10 @@ func TestPredictMirrored(t *testing.T) {
 }
 
 func softmax64(l []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range l {
-		mx = math.Max(mx, float64(v))
-	}
 	out := make([]float64, len(l))
-	var s float64
-	for i, v := range l {
-		out[i] = math.Exp(float64(v) - mx)
-		s += out[i]
-	}
-	for i := range out {
-		out[i] /= s
+	logSoftmax(l, out)
+	for i, v := range out {
+		out[i] = math.Exp(v)
 	}
 	return out
 }

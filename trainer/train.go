@@ -490,15 +490,7 @@ func logMeanExp(a, b float64) float64 {
 
 // logSoftmax writes the log-softmax of logits (in float64) to dst.
 func logSoftmax(logits []float32, dst []float64) {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - mx)
-	}
-	lse := mx + math.Log(sum)
+	lse := archs.LogSumExp(logits)
 	for j, v := range logits {
 		dst[j] = float64(v) - lse
 	}

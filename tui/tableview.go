@@ -152,16 +152,19 @@ var columns = []column{
 		cell: func(t tableRow, _ bool) string { return t.row.ChosenOn },
 		key:  strKey(func(t tableRow) string { return t.row.ChosenOn })},
 	{id: "recipe", title: "Recipe", short: "Recipe", onlyWide: true, roomy: true,
-		cell: func(t tableRow, _ bool) string {
-			if t.row.Recipe == "" {
-				return "own"
-			}
-			return t.row.Recipe
-		},
-		key: strKey(func(t tableRow) string { return t.row.Recipe })},
+		cell: func(t tableRow, _ bool) string { return recipeCell(t.row.Recipe) },
+		key:  strKey(func(t tableRow) string { return t.row.Recipe })},
 	{id: "seed", title: "Seed", short: "Seed", right: true, onlyWide: true, roomy: true,
 		cell: func(t tableRow, _ bool) string { return fmt.Sprint(t.row.Seed) },
 		key:  numKey(func(t tableRow) float64 { return float64(t.row.Seed) }, nil)},
+}
+
+// recipeCell is a recipe label, "own" for a detection model's.
+func recipeCell(label string) string {
+	if label == "" {
+		return "own"
+	}
+	return label
 }
 
 // statCell is a group's mean ± sd (the sd left out for one run).
@@ -180,13 +183,8 @@ func statCell(s results.Stat, scale float64, compact bool) string {
 var groupColumns = []column{
 	columns[0],
 	{id: "recipe", title: "Recipe", short: "Recipe",
-		cell: func(t tableRow, _ bool) string {
-			if t.group.Recipe == "" {
-				return "own"
-			}
-			return t.group.Recipe
-		},
-		key: strKey(func(t tableRow) string { return t.group.Recipe })},
+		cell: func(t tableRow, _ bool) string { return recipeCell(t.group.Recipe) },
+		key:  strKey(func(t tableRow) string { return t.group.Recipe })},
 	{id: "n", title: "n", short: "n", right: true,
 		cell: func(t tableRow, _ bool) string { return fmt.Sprint(t.group.N()) },
 		key:  numKey(func(t tableRow) float64 { return float64(t.group.N()) }, nil)},
