@@ -183,6 +183,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		now, taken := time.Now(), map[string]bool{}
+		defer results.ReleaseRunIDs() // the claims of runs that never got to start
 		var jobs []trainer.Job
 		for _, n := range names {
 			for _, s := range runSeeds {

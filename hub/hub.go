@@ -165,6 +165,9 @@ func (h *Hub) Submit(jobs ...trainer.Job) ([]string, error) {
 		ids[i] = jobs[i].ID
 	}
 	if h.closed.Load() { // Finish began while the data set was loading
+		for _, id := range ids {
+			results.ReleaseRunID(h.set.RunsDir, id)
+		}
 		return nil, ErrClosing
 	}
 	mgr.Submit(jobs...)

@@ -461,6 +461,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 				return fmt.Errorf("record run: %v", unwrapPath(err))
 			}
 			unlock, err := LockRun(runDir)
+			ReleaseRunID(r.dir, e.ID) // its directory names it now (runid.go)
 			if err != nil {
 				delete(r.runs, e.ID) // not ours: its epochs are not recorded either
 				return err
@@ -486,6 +487,7 @@ func (r *Recorder) Handle(ev trainer.Event) error {
 		}
 		return artErr
 	case trainer.RunFinished:
+		ReleaseRunID(r.dir, e.ID) // cancelled while queued: never started
 		if unlock := r.locks[e.ID]; unlock != nil {
 			defer unlock()
 			delete(r.locks, e.ID)
