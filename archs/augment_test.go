@@ -255,3 +255,37 @@ func TestKerasClipGradient(t *testing.T) {
 		t.Error("without clipping the sure row still has a gradient")
 	}
 }
+
+// A recipe is current whatever its epoch count or clipping, and not once
+// its name's definition has changed (an older run's improved CNN2 at twice
+// the seed's rate, not four times).
+func TestRecipeCurrent(t *testing.T) {
+	for _, s := range Specs() {
+		for _, name := range []string{RecipeSeed, RecipeImproved} {
+			r, _ := s.RecipeNamed(name)
+			for _, n := range []int{0, 1, 3} {
+				w := r.WithEpochs(n)
+				w.KerasClip = n == 3
+				if !s.Current(w) {
+					t.Errorf("%s %s with %d epochs (clip %v) not current", s.Name, name, n, w.KerasClip)
+				}
+			}
+		}
+	}
+	cnn2, _ := Lookup("CNN2")
+	imp, _ := cnn2.RecipeNamed(RecipeImproved)
+	old := imp.WithEpochs(0)
+	old.Phases[0].LR = 2e-3
+	if cnn2.Current(old) {
+		t.Error("CNN2's improved recipe at lr 0.002 counts as current")
+	}
+	flips := imp.WithEpochs(0)
+	flips.Augment = &Augment{Flip: true, Shift: 1}
+	if cnn2.Current(flips) {
+		t.Error("an improved recipe with other augmentation counts as current")
+	}
+	seed, _ := cnn2.RecipeNamed(RecipeSeed)
+	if !cnn2.Current(Recipe{Phases: nil}) || cnn2.Current(Recipe{Phases: []Phase{adam(35, 128, 1e-3)}}) || !cnn2.Current(Recipe{Phases: seed.Phases}) {
+		t.Error("records without phases, with another batch, or unnamed seed recipes judged wrongly")
+	}
+}

@@ -65,6 +65,9 @@ type Spec struct {
 	// Detection: a detector's classifier (ten classes and background),
 	// trained on crops of synthetic scenes rather than on the data set.
 	Detection bool
+	// PeakScale multiplies a single-phase Adam recipe's learning rate in
+	// the improved recipe (RecipeNamed); 0 means 2.
+	PeakScale float64
 	build     func(b *Builder, x *G.Node) *G.Node
 }
 

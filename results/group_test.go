@@ -249,3 +249,32 @@ func TestClippedRunsAreTheirOwnGroup(t *testing.T) {
 		t.Errorf("model5 names both groups, and the error should name the clipped one: %v", err)
 	}
 }
+
+// A run whose improved recipe predates the current definition is labelled
+// improved-old: grouped and compared apart from today's improved runs.
+func TestOlderRecipeIsLabelledApart(t *testing.T) {
+	spec, _ := archs.Lookup("CNN2")
+	now, _ := spec.RecipeNamed(archs.RecipeImproved)
+	old := now.WithEpochs(3)
+	old.Phases[0].LR /= 2
+	mk := func(id string, r archs.Recipe, acc float64) *Run {
+		return &Run{ID: id, Model: "CNN2", Status: "done", Recipe: r, TrainSize: 100, TestSize: 50,
+			BestTestAcc: acc, BestEpoch: 1, Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: acc}}}
+	}
+	runs := []*Run{mk("a", now.WithEpochs(3), 0.9), mk("b", old, 0.8), mk("c", now.WithEpochs(3), 0.7)}
+	if k := runs[1].RecipeKind(); k != "improved-old" {
+		t.Errorf("older improved run labelled %q", k)
+	}
+	clip := old
+	clip.KerasClip = true
+	if k := mk("d", clip, 0.8).RecipeKind(); k != "improved-old+clip" {
+		t.Errorf("older improved run with clipping labelled %q", k)
+	}
+	if k := runs[0].RecipeKind(); k != "improved" {
+		t.Errorf("current improved run labelled %q", k)
+	}
+	gs := Groups(runs)
+	if len(gs) != 2 {
+		t.Fatalf("%d groups, want 2: %+v", len(gs), gs)
+	}
+}

@@ -185,12 +185,21 @@ func (r *Run) score(e trainer.EpochStats) float64 {
 	return e.TestAcc
 }
 
-// RecipeKind is the recipe's label (archs.Recipe.Label): "seed" or
-// "improved", "+clip" added for Keras 2.2's probability clipping; "" for a
-// detection model, which has only its own.
+// RecipeKind is the recipe's label: "seed" or "improved"; "-old" added
+// when the run's recipe of that name is not this build's (archs.Spec.Current:
+// recorded before the recipe was changed), so that its runs are neither
+// grouped nor compared with today's; "+clip" added for Keras 2.2's
+// probability clipping (archs.Recipe.Label). "" for a detection model,
+// which has only its own.
 func (r *Run) RecipeKind() string {
-	if spec, err := archs.Lookup(r.Model); err == nil && spec.Detection {
+	spec, err := archs.Lookup(r.Model)
+	if err == nil && spec.Detection {
 		return ""
+	}
+	if err == nil && !spec.Current(r.Recipe) {
+		old := r.Recipe
+		old.Name = old.Kind() + "-old"
+		return old.Label()
 	}
 	return r.Recipe.Label()
 }
