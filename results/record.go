@@ -187,8 +187,8 @@ func (r *Run) score(e trainer.EpochStats) float64 {
 
 // RecipeKind is the recipe's label: "seed" or "improved"; "-old" added
 // when the run's recipe of that name is not this build's (archs.Spec.Current:
-// recorded before the recipe was changed), so that its runs are neither
-// grouped nor compared with today's; "+clip" added for Keras 2.2's
+// recorded before the recipe was changed), so that tables say so and
+// compare's MODEL:RECIPE does not take them for today's; "+clip" added for Keras 2.2's
 // probability clipping (archs.Recipe.Label). "" for a detection model,
 // which has only its own.
 func (r *Run) RecipeKind() string {

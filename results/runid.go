@@ -41,19 +41,21 @@ func exists(path string) bool {
 	return !os.IsNotExist(err)
 }
 
-// ClaimSuffix ends the name of the file that claims a run ID while its run is
+// claimSuffix ends the name of the file that claims a run ID while its run is
 // queued (.<id>.claim in the runs directory).
-const ClaimSuffix = ".claim"
+const claimSuffix = ".claim"
 
 func claimPath(runsDir, id string) string {
-	return filepath.Join(runsDir, "."+id+ClaimSuffix)
+	return filepath.Join(runsDir, "."+id+claimSuffix)
 }
 
-// claims are this process's claimed run IDs, by claim file path.
+// claims are this process's claimed run IDs, by claim file path, and the
+// runs directories whose stale claim files it has removed.
 var claims = struct {
 	sync.Mutex
 	files map[string]*os.File
-}{files: map[string]*os.File{}}
+	swept map[string]bool
+}{files: map[string]*os.File{}, swept: map[string]bool{}}
 
 // ReleaseRunID gives up this process's claim on run ID id, if it has one,
 // and removes the claim file.

@@ -108,3 +108,20 @@ func TestRecorderReleasesClaims(t *testing.T) {
 		t.Errorf("runs directory holds %v, want only %s", ents, started)
 	}
 }
+
+// Claim files no live process holds (left by a killed one) are removed the
+// first time a process claims an ID in that runs directory. (A held one
+// stays: TestNewRunIDSkipsAnotherProcesssClaim's second claim sweeps first.)
+func TestStaleClaimsAreSwept(t *testing.T) {
+	dir := t.TempDir()
+	stale := claimPath(dir, "CNN2-20261128-120501")
+	os.WriteFile(stale, nil, 0o644)
+	id := NewRunID(dir, "model5", claimTime, map[string]bool{})
+	defer ReleaseRunID(dir, id)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale claim file kept: %v", err)
+	}
+	if _, err := os.Stat(claimPath(dir, id)); err != nil {
+		t.Errorf("this process's own claim removed: %v", err)
+	}
+}
