@@ -74,8 +74,7 @@ func sweepClaims(runsDir string) {
 	stale, _ := filepath.Glob(filepath.Join(runsDir, ".*"+claimSuffix))
 	for _, p := range stale {
 		if f, _ := lockClaim(p); f != nil {
-			os.Remove(p)
-			f.Close()
+			unclaim(p, f)
 		}
 	}
 }

@@ -84,12 +84,14 @@ func Groups(runs []*Run) []Group {
 		}
 		row := rows[k]
 		k++
-		key := fmt.Sprintf("%s|%s|%s|%d|%d|%d", r.Model, r.RecipeKind(), r.Recipe.String(), r.TrainSize, r.ValSize, r.TestSize)
+		// row.Recipe is r.RecipeKind(), worked out once for the row.
+		text := r.Recipe.String()
+		key := fmt.Sprintf("%s|%s|%s|%d|%d|%d", r.Model, row.Recipe, text, r.TrainSize, r.ValSize, r.TestSize)
 		i, ok := index[key]
 		if !ok {
 			i = len(out)
 			index[key] = i
-			g := Group{Model: r.Model, Recipe: r.RecipeKind(), ChosenOn: r.ChosenOn(), RecipeText: r.Recipe.String(),
+			g := Group{Model: r.Model, Recipe: row.Recipe, ChosenOn: r.ChosenOn(), RecipeText: text,
 				Params: r.Params, Epochs: r.EpochsPlanned, TrainSize: r.TrainSize, ValSize: r.ValSize, TestSize: r.TestSize,
 				HasSeed: row.HasSeed, SeedSecPerEpoch: row.SeedSecPerEpoch, SeedAcc: row.SeedAcc}
 			out = append(out, g)

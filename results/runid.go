@@ -64,12 +64,17 @@ func ReleaseRunID(runsDir, id string) {
 	claims.Lock()
 	defer claims.Unlock()
 	if f := claims.files[p]; f != nil {
-		// Remove before unlocking: a process that opened the file and
-		// then gets the lock sees that the path no longer names it.
-		os.Remove(p)
-		f.Close()
+		unclaim(p, f)
 		delete(claims.files, p)
 	}
+}
+
+// unclaim removes claim file p and drops the lock f holds on it, in that
+// order: a process that opened the file and then gets the lock sees that the
+// path no longer names it.
+func unclaim(p string, f *os.File) {
+	os.Remove(p)
+	f.Close()
 }
 
 // ReleaseRunIDs gives up every claim this process still holds (runs that
@@ -78,8 +83,7 @@ func ReleaseRunIDs() {
 	claims.Lock()
 	defer claims.Unlock()
 	for p, f := range claims.files {
-		os.Remove(p)
-		f.Close()
+		unclaim(p, f)
 		delete(claims.files, p)
 	}
 }
