@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -258,7 +259,7 @@ func TestKerasClipGradient(t *testing.T) {
 
 // A recipe is current whatever its epoch count or clipping, and not once
 // its name's definition has changed (an older run's improved CNN2 at twice
-// the seed's rate, not four times).
+// the seed's rate, not eight times).
 func TestRecipeCurrent(t *testing.T) {
 	for _, s := range Specs() {
 		for _, name := range []string{RecipeSeed, RecipeImproved} {
@@ -283,6 +284,25 @@ func TestRecipeCurrent(t *testing.T) {
 	flips.Augment = &Augment{Flip: true, Shift: 1}
 	if cnn2.Current(flips) {
 		t.Error("an improved recipe with other augmentation counts as current")
+	}
+	// Changes names what differs, so that two older versions stay apart.
+	many := old
+	many.Augment, many.LabelSmoothing, many.Schedule = &Augment{Erase: 0.3}, 0.05, ""
+	m5, _ := Lookup("model5")
+	m5imp, _ := m5.RecipeNamed(RecipeImproved)
+	m5imp.Phases = append([]Phase(nil), m5imp.Phases...)
+	m5imp.Phases[1].Batch = 256
+	for _, c := range []struct {
+		s    Spec
+		r    Recipe
+		want string
+	}{
+		{cnn2, old, "lr0.002"}, {cnn2, flips, "shift1"}, {cnn2, imp, ""},
+		{cnn2, many, "lr0.002 const ls0.05 noflip erase0.3"}, {m5, m5imp, "p2batch256"},
+	} {
+		if got := strings.Join(c.s.Changes(c.r), " "); got != c.want {
+			t.Errorf("%s: changes %q, want %q", c.s.Name, got, c.want)
+		}
 	}
 	seed, _ := cnn2.RecipeNamed(RecipeSeed)
 	if !cnn2.Current(Recipe{Phases: nil}) || cnn2.Current(Recipe{Phases: []Phase{adam(35, 128, 1e-3)}}) || !cnn2.Current(Recipe{Phases: seed.Phases}) {

@@ -10,7 +10,7 @@ var allCNNSGD = Phase{Epochs: 40, Batch: 64, Optimizer: "sgd", LR: 0.01, Momentu
 
 var specs = []Spec{
 	{Name: "CNN2", Title: "CNN2 + BatchNorm + Skip", Seed: true,
-		Recipe: Recipe{Phases: []Phase{adam(35, 256, 1e-3)}}, PeakScale: 4,
+		Recipe: Recipe{Phases: []Phase{adam(35, 256, 1e-3)}}, PeakScale: 8,
 		build: func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 32, 2, 0, 0.5, 10) }},
 	{Name: "CNN2_dropout", Title: "CNN2 + BatchNorm + Skip + Dropout", Seed: true,
 		Recipe: Recipe{Phases: []Phase{adam(50, 256, 1e-3)}},

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,7 +252,8 @@ func TestClippedRunsAreTheirOwnGroup(t *testing.T) {
 }
 
 // A run whose improved recipe predates the current definition is labelled
-// improved-old, and MODEL:RECIPE names today's runs or the older ones.
+// improved-old with what changed since, and MODEL:RECIPE names today's
+// runs or the older ones.
 func TestOlderRecipeIsLabelledApart(t *testing.T) {
 	spec, _ := archs.Lookup("CNN2")
 	now, _ := spec.RecipeNamed(archs.RecipeImproved)
@@ -262,20 +264,32 @@ func TestOlderRecipeIsLabelledApart(t *testing.T) {
 			BestTestAcc: acc, BestEpoch: 1, Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: acc}}}
 	}
 	runs := []*Run{mk("a", now.WithEpochs(3), 0.9), mk("b", old, 0.8), mk("c", now.WithEpochs(3), 0.7)}
-	if k := runs[1].RecipeKind(); k != "improved-old" {
+	want := fmt.Sprintf("improved-old-lr%g", old.Phases[0].LR)
+	if k := runs[1].RecipeKind(); k != want {
 		t.Errorf("older improved run labelled %q", k)
 	}
 	clip := old
 	clip.KerasClip = true
-	if k := mk("d", clip, 0.8).RecipeKind(); k != "improved-old+clip" {
+	if k := mk("d", clip, 0.8).RecipeKind(); k != want+"+clip" {
 		t.Errorf("older improved run with clipping labelled %q", k)
 	}
 	if k := runs[0].RecipeKind(); k != "improved" {
 		t.Errorf("current improved run labelled %q", k)
 	}
-	// compare CNN2:improved picks today's runs, CNN2:improved-old the
+	// Two older versions are two groups with two labels.
+	older := old
+	older.Phases = []archs.Phase{old.Phases[0]}
+	older.Phases[0].LR /= 2
+	var labels []string
+	for _, g := range Groups(append(slices.Clone(runs), mk("e", older, 0.8))) {
+		labels = append(labels, g.Recipe)
+	}
+	if got := strings.Join(labels, " "); got != "improved "+want+fmt.Sprintf(" improved-old-lr%g", older.Phases[0].LR) {
+		t.Errorf("groups labelled %q", got)
+	}
+	// compare CNN2:improved picks today's runs, CNN2:improved-old-lr... the
 	// older one; with one label for both it would name two groups.
-	for spec, want := range map[string][]string{"CNN2:improved": {"a", "c"}, "CNN2:improved-old": {"b"}} {
+	for spec, want := range map[string][]string{"CNN2:improved": {"a", "c"}, "CNN2:" + want: {"b"}} {
 		side, err := SelectSide(runs, spec)
 		var got []string
 		for _, r := range side.Runs {

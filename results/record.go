@@ -185,10 +185,12 @@ func (r *Run) score(e trainer.EpochStats) float64 {
 	return e.TestAcc
 }
 
-// RecipeKind is the recipe's label: "seed" or "improved"; "-old" added
-// when the run's recipe of that name is not this build's (archs.Spec.Current:
-// recorded before the recipe was changed), so that tables say so and
-// compare's MODEL:RECIPE does not take them for today's; "+clip" added for Keras 2.2's
+// RecipeKind is the recipe's label: "seed" or "improved"; "-old-" and its
+// changes added when the run's recipe of that name is not this build's
+// (archs.Spec.Changes: recorded before the recipe was changed, e.g.
+// "improved-old-lr0.004"), so that tables say so, two older versions stay
+// apart, and compare's MODEL:RECIPE does not take them for today's; "+clip"
+// added for Keras 2.2's
 // probability clipping (archs.Recipe.Label). "" for a detection model,
 // which has only its own.
 func (r *Run) RecipeKind() string {
@@ -196,10 +198,12 @@ func (r *Run) RecipeKind() string {
 	if err == nil && spec.Detection {
 		return ""
 	}
-	if err == nil && !spec.Current(r.Recipe) {
-		old := r.Recipe
-		old.Name = old.Kind() + "-old"
-		return old.Label()
+	if err == nil {
+		if ch := spec.Changes(r.Recipe); len(ch) > 0 {
+			old := r.Recipe
+			old.Name = old.Kind() + "-old-" + strings.Join(ch, "-")
+			return old.Label()
+		}
 	}
 	return r.Recipe.Label()
 }
