@@ -364,6 +364,10 @@ func (l layout) total() int {
 // layout picks the roomiest layout that fits the width.
 func (v *tableView) layout(rows []tableRow) layout {
 	var l layout
+	mixed := false
+	for _, r := range rows {
+		mixed = mixed || (r.row.Recipe != rows[0].row.Recipe)
+	}
 	for _, cand := range []struct {
 		compact, short, id, roomy bool
 		gap                       int
@@ -373,7 +377,10 @@ func (v *tableView) layout(rows []tableRow) layout {
 		cols := v.cols()
 		for i := range cols {
 			col := &cols[i]
-			if (col.onlyWide && !cand.id) || (col.roomy && !cand.roomy) {
+			// Runs of more than one recipe need it told apart in every
+			// layout but the narrowest (where `m` groups them by recipe).
+			shown := mixed && col.id == "recipe" && !cand.short
+			if !shown && ((col.onlyWide && !cand.id) || (col.roomy && !cand.roomy)) {
 				continue
 			}
 			w := cellWidth(v.header(col, l.compact))

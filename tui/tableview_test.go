@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmnist/archs"
 	"math"
 	"strings"
 	"testing"
@@ -172,5 +173,26 @@ func TestTableScrollsToSelection(t *testing.T) {
 	m.View()
 	if m.table.offset == 0 {
 		t.Error("pgdown did not scroll")
+	}
+}
+
+// Runs of more than one recipe show a Recipe column in every layout but
+// the narrowest; runs of one recipe keep it for the roomiest.
+func TestTableShowsRecipeWhenMixed(t *testing.T) {
+	for _, w := range []int{90, 120} {
+		m := tableModel(t, w)
+		if v := m.table.view(); strings.Contains(v, "Recipe") {
+			t.Errorf("width %d: Recipe column with one recipe:\n%s", w, v)
+		}
+		spec, _ := archs.Lookup("CNN2")
+		r, _ := spec.RecipeNamed(archs.RecipeImproved)
+		m.c.store.get("CNN2-20260301-120000").Recipe = r.WithEpochs(8)
+		v := m.table.view()
+		if !strings.Contains(v, "Recipe") || !strings.Contains(v, "improved") || !strings.Contains(v, "seed") {
+			t.Errorf("width %d: no Recipe column for mixed recipes:\n%s", w, v)
+		}
+		if l := m.table.layout(m.table.rows()); l.total() > w {
+			t.Errorf("width %d: layout %d wide", w, l.total())
+		}
 	}
 }
