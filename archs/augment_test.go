@@ -257,7 +257,7 @@ func TestKerasClipGradient(t *testing.T) {
 	}
 }
 
-// A recipe is current whatever its epoch count or clipping, and not once
+// A recipe has no changes whatever its epoch count or clipping, and has once
 // its name's definition has changed (an older run's improved CNN2 at twice
 // the seed's rate, not eight times).
 func TestRecipeCurrent(t *testing.T) {
@@ -267,7 +267,7 @@ func TestRecipeCurrent(t *testing.T) {
 			for _, n := range []int{0, 1, 3} {
 				w := r.WithEpochs(n)
 				w.KerasClip = n == 3
-				if !s.Current(w) {
+				if len(s.Changes(w)) > 0 {
 					t.Errorf("%s %s with %d epochs (clip %v) not current", s.Name, name, n, w.KerasClip)
 				}
 			}
@@ -277,12 +277,12 @@ func TestRecipeCurrent(t *testing.T) {
 	imp, _ := cnn2.RecipeNamed(RecipeImproved)
 	old := imp.WithEpochs(0)
 	old.Phases[0].LR = 2e-3
-	if cnn2.Current(old) {
+	if len(cnn2.Changes(old)) == 0 {
 		t.Error("CNN2's improved recipe at lr 0.002 counts as current")
 	}
 	flips := imp.WithEpochs(0)
 	flips.Augment = &Augment{Flip: true, Shift: 1}
-	if cnn2.Current(flips) {
+	if len(cnn2.Changes(flips)) == 0 {
 		t.Error("an improved recipe with other augmentation counts as current")
 	}
 	// Changes names what differs, so that two older versions stay apart.
@@ -305,7 +305,7 @@ func TestRecipeCurrent(t *testing.T) {
 		}
 	}
 	seed, _ := cnn2.RecipeNamed(RecipeSeed)
-	if !cnn2.Current(Recipe{Phases: nil}) || cnn2.Current(Recipe{Phases: []Phase{adam(35, 128, 1e-3)}}) || !cnn2.Current(Recipe{Phases: seed.Phases}) {
+	if len(cnn2.Changes(Recipe{Phases: nil})) > 0 || len(cnn2.Changes(Recipe{Phases: []Phase{adam(35, 128, 1e-3)}})) == 0 || len(cnn2.Changes(Recipe{Phases: seed.Phases})) > 0 {
 		t.Error("records without phases, with another batch, or unnamed seed recipes judged wrongly")
 	}
 }

@@ -263,10 +263,6 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 	return Recipe{}, fmt.Errorf("unknown recipe %q (want seed or improved)", name)
 }
 
-// Current reports whether r trains as s's recipe of the same name does in
-// this build: Changes(r) is empty.
-func (s Spec) Current(r Recipe) bool { return len(s.Changes(r)) == 0 }
-
 // Changes lists, as short tokens, how r differs from s's recipe of the same
 // name in this build: "lr0.002" (a phase's rate; "p2lr0.002" for a later
 // phase), "batch128", "ls0.05", "wd0.1", "cosine"/"const", "warmup2",

@@ -190,9 +190,8 @@ func (r *Run) score(e trainer.EpochStats) float64 {
 // (archs.Spec.Changes: recorded before the recipe was changed, e.g.
 // "improved-old-lr0.004"), so that tables say so, two older versions stay
 // apart, and compare's MODEL:RECIPE does not take them for today's; "+clip"
-// added for Keras 2.2's
-// probability clipping (archs.Recipe.Label). "" for a detection model,
-// which has only its own.
+// added for Keras 2.2's probability clipping (archs.Recipe.Label). "" for a
+// detection model, which has only its own.
 func (r *Run) RecipeKind() string {
 	spec, err := archs.Lookup(r.Model)
 	if err == nil && spec.Detection {
