@@ -68,6 +68,9 @@ type Spec struct {
 	// PeakScale multiplies a single-phase Adam recipe's learning rate in
 	// the improved recipe (RecipeNamed); 0 means 2.
 	PeakScale float64
+	// Improve, when set, adjusts the improved recipe after the additions
+	// every model gets (RecipeNamed), for what was measured on this model.
+	Improve func(r *Recipe)
 	build     func(b *Builder, x *G.Node) *G.Node
 }
 

@@ -258,6 +258,9 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 			r.Phases[0].LR *= scale
 		}
 		r.Augment = &Augment{Flip: true}
+		if s.Improve != nil {
+			s.Improve(&r)
+		}
 		return r, nil
 	}
 	return Recipe{}, fmt.Errorf("unknown recipe %q (want seed or improved)", name)

@@ -25,8 +25,22 @@ var specs = []Spec{
 		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
 		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 96, 192, false) }},
 	{Name: "model5", Title: "3 layer CNN", Seed: true,
-		Recipe: Recipe{Phases: []Phase{adam(10, 256, 0.01), adam(30, 1024, 1e-3)}},
-		build:  model5},
+		Recipe:  Recipe{Phases: []Phase{adam(10, 256, 0.01), adam(30, 1024, 1e-3)}},
+		Improve: model5Improved, build: model5},
+}
+
+// model5Improved makes model5's improved recipe one phase: all its epochs at
+// the first phase's batch of 256 and rate of 0.01, which the cosine
+// schedule brings down (the seed's recipe dropped to 0.001 at batches of
+// 1,024 after 10 epochs), and no label smoothing. model5 is limited by its
+// per-position softmax more than by overfitting: with both phases and
+// smoothing the improved recipe gave 92.41 ± 0.05% over seeds 1-3, below
+// the seed recipe's 92.50 ± 0.21%.
+func model5Improved(r *Recipe) {
+	one := r.Phases[0]
+	one.Epochs = r.Epochs()
+	r.Phases = []Phase{one}
+	r.LabelSmoothing = 0
 }
 
 // detSpecs are the detection variants: a seed architecture with an eleventh
