@@ -71,7 +71,7 @@ type Spec struct {
 	// Improve, when set, adjusts the improved recipe after the additions
 	// every model gets (RecipeNamed), for what was measured on this model.
 	Improve func(r *Recipe)
-	build     func(b *Builder, x *G.Node) *G.Node
+	build   func(b *Builder, x *G.Node) *G.Node
 }
 
 // NumClasses is the number of outputs (logits) of the architecture.
