@@ -152,14 +152,17 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 			return exitError{2, errors.New("sweep: --epochs, --limit-train and --limit-test must not be negative")}
 		}
 		valN, recipe, err := valRecipe(*limitTrain)
+		if err == nil {
+			recipe, err = recipe.check(names)
+		}
 		if err != nil {
 			return exitError{2, fmt.Errorf("sweep: %v", err)}
 		}
 		var jobs []cluster.Job
 		for _, m := range names {
 			for _, s := range ss {
-				jobs = append(jobs, cluster.Job{ID: cluster.SweepID(m, s, *epochs, *limitTrain, *limitTest) + cluster.SweepSuffix(valN, recipe),
-					Model: m, Epochs: *epochs, Seed: s, LimitTrain: *limitTrain, LimitTest: *limitTest, Val: valN, Recipe: recipe})
+				jobs = append(jobs, cluster.Job{ID: cluster.SweepID(m, s, *epochs, *limitTrain, *limitTest) + cluster.SweepSuffix(valN, recipe.Label()),
+					Model: m, Epochs: *epochs, Seed: s, LimitTrain: *limitTrain, LimitTest: *limitTest, Val: valN, Recipe: recipe.Name, Set: recipe.Set})
 			}
 		}
 		// The data's fingerprints, when this machine has the data set:

@@ -52,7 +52,7 @@ func init() {
 	dashboardCommand = &command{name: "dashboard", synopsis: "[--runs DIR] [--nats URL]", summary: "the dashboard (in a terminal)", flags: dashboardCmd}
 	commands = []*command{
 		{name: "archs", synopsis: "[--format text|json]", summary: "the six architectures, parameters and recipes", flags: archsCmd},
-		{name: "train", synopsis: "[--models CNN2,model5|all] [--seeds 1-5|--repeats N] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
+		{name: "train", synopsis: "[--models CNN2,model5|all] [--seeds 1-5|--repeats N] [--recipe seed|improved] [--set KEY=VALUE,...] [--val N] [--epochs N] [--limit-train N] [--limit-test N] [--data DIR] [--runs DIR] [--seed N] [--parallel N] [--headless]",
 			summary: "train models (the seed's recipes or improved ones), once or per seed", flags: trainCmd, forms: []form{
 				{"--resume RUN_ID [--runs DIR] [--data DIR]", "continue a cancelled or crashed run from its last epoch"},
 				{"--models CNN2_det [--det-frames N] [--det-photos DIR|none]", "train a detection model (ten classes and background) on synthetic scenes, some set in photos"},
@@ -78,7 +78,7 @@ func init() {
 			summary: "the dashboard over SSH: one training process, any number of viewers", flags: serveCmd},
 		{name: "worker", synopsis: "--nats URL [--data DIR] [--slots N] [--name NAME]",
 			summary: "train runs queued on a cluster (NATS JetStream), on this machine", flags: workerCmd},
-		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--recipe seed|improved] [--val N] [--epochs N] [--limit-train N] [--limit-test N]",
+		{name: "sweep", synopsis: "--nats URL --models CNN2,model5|all [--seeds 1-5] [--recipe seed|improved] [--set KEY=VALUE,...] [--val N] [--epochs N] [--limit-train N] [--limit-test N]",
 			summary: "queue a grid of models x seeds on a cluster (queuing it again adds nothing)", flags: sweepCmd},
 		{name: "sync", synopsis: "--nats URL [--runs DIR]", summary: "copy a cluster's run records and model files into a runs directory", flags: syncCmd},
 		{name: "nats-key", synopsis: "-o SEED_FILE", summary: "a new NATS user key: the seed into the file, the public key printed", flags: natsKeyCmd},

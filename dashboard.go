@@ -55,8 +55,8 @@ type dashSettings struct {
 	js                    jetstream.JetStream
 	limitTrain, limitTest int
 	seed                  int64
-	val                   int    // validation images held out (trainer.Job.Val)
-	recipe                string // trainer.Job.Recipe
+	val                   int          // validation images held out (trainer.Job.Val)
+	recipe                recipeChoice // trainer.Job.Recipe and Set
 	parallel              int
 }
 
@@ -70,7 +70,7 @@ type dashboard struct {
 
 	// val and recipe are those of runs started here (trainer.Job).
 	val    int
-	recipe string
+	recipe recipeChoice
 
 	mu     sync.Mutex
 	models []tui.ModelInfo
@@ -168,9 +168,9 @@ func (d *dashboard) Start(model string, epochs int) (string, error) {
 	if epochs == spec.Recipe.Epochs() {
 		epochs = 0 // the recipe's own, model5's phases unscaled
 	}
-	job := trainer.Job{Model: spec.Name, Epochs: epochs, Val: d.val, Recipe: d.recipe}
+	job := trainer.Job{Model: spec.Name, Epochs: epochs, Val: d.val, Recipe: d.recipe.Name, Set: d.recipe.Set}
 	if spec.Detection {
-		job.Val, job.Recipe = 0, ""
+		job.Val, job.Recipe, job.Set = 0, "", nil
 	}
 	ids, err := d.hub.Submit(job)
 	if err != nil {
@@ -321,6 +321,9 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 			return dashSettings{}, err
 		}
 		valN, recipe, err := valRecipe(*limitTrain)
+		if err == nil {
+			recipe, err = recipe.check(archs.Names())
+		}
 		if err != nil {
 			return dashSettings{}, err
 		}

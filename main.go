@@ -166,6 +166,9 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			}
 		}
 		valN, recipe, err := valRecipe(*limitTrain)
+		if err == nil {
+			recipe, err = recipe.check(names)
+		}
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: %v", err)}
 		}
@@ -189,10 +192,10 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 			for _, s := range runSeeds {
 				id := results.NewRunID(*runsDir, n, now, taken)
 				taken[id] = true
-				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: recipe, KerasClip: *kerasClip}
+				job := trainer.Job{ID: id, Model: n, Epochs: *epochs, Seed: s, Val: valN, Recipe: recipe.Name, Set: recipe.Set, KerasClip: *kerasClip}
 				if isDetModel(n) {
 					// Scenes are its data; its validation scenes choose its best epoch.
-					job.Val, job.Recipe = 0, ""
+					job.Val, job.Recipe, job.Set = 0, "", nil
 					if job.Data, err = detData(*runsDir, id, *data, s, *detFrames, photoDir(*detPhotos), false); err != nil {
 						return err
 					}
@@ -285,21 +288,56 @@ func checkRecipe(name string) error {
 // DefaultVal is the validation images held out of the full training set.
 const DefaultVal = 5000
 
-// valRecipeFlags registers --val and --recipe. The function it returns,
-// called once the flags are parsed, checks them: the recipe's name
-// (checkRecipe) and the validation set's size for --limit-train
-// (resolveVal).
-func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int) (val int, recipe string, err error) {
+// recipeChoice is the recipe runs train with: a name (trainer.Job.Recipe)
+// and the user's changes to it (trainer.Job.Set).
+type recipeChoice struct {
+	Name string
+	Set  []string
+}
+
+// Label is what tables will call the runs' recipe (archs.Recipe.Label).
+func (c recipeChoice) Label() string { return archs.Recipe{Name: c.Name, Set: c.Set}.Label() }
+
+// check refuses changes that one of the models' recipes cannot take (a
+// second phase's rate for a one-phase recipe, a key twice) and returns the
+// changes in the form records keep ("lr=4e-3" becomes "lr=0.004").
+// Detection models keep their own recipe and are not checked.
+func (c recipeChoice) check(models []string) (recipeChoice, error) {
+	for _, m := range models {
+		spec, err := archs.Lookup(m)
+		if err != nil || spec.Detection || len(c.Set) == 0 {
+			continue
+		}
+		r, err := spec.RecipeFor(c.Name, c.Set)
+		if err != nil {
+			return c, err
+		}
+		c.Set = r.Set
+	}
+	return c, nil
+}
+
+// valRecipeFlags registers --val, --recipe and --set. The function it
+// returns, called once the flags are parsed, checks them: the recipe's name
+// (checkRecipe), the form of --set (archs.ParseSet; recipeChoice.check
+// checks it against each model) and the validation set's size for
+// --limit-train (resolveVal).
+func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int) (val int, recipe recipeChoice, err error) {
 	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
 	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
-	return func(limitTrain int) (int, string, error) {
+	set := fs.String("set", "", "change the recipe: `KEY=VALUE,...` with keys lr, batch, p2lr, p2batch (a second phase's), wd, ls, warmup, schedule, flip, shift, erase; the runs' recipe label names the changes (improved+lr0.004)")
+	return func(limitTrain int) (int, recipeChoice, error) {
 		if err := checkRecipe(*recipe); err != nil {
-			return 0, "", err
+			return 0, recipeChoice{}, err
+		}
+		changes, err := archs.ParseSet(*set)
+		if err != nil {
+			return 0, recipeChoice{}, err
 		}
 		given := false
 		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "val" })
 		n, err := resolveVal(given, *val, limitTrain)
-		return n, *recipe, err
+		return n, recipeChoice{*recipe, changes}, err
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmnist/archs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,36 @@ func TestTrainHeadlessWritesRecordsAndTable(t *testing.T) {
 	}
 }
 
+// --set changes the recipe a run trains with; its record keeps the changes
+// and the table's label names them.
+func TestTrainSetChangesTheRecipe(t *testing.T) {
+	runs := t.TempDir()
+	_, stderr, code := fmnist(t, "train", "--models", "CNN2", "--recipe", "improved", "--set", "lr=4e-3,batch=64,flip=false",
+		"--epochs", "1", "--limit-train", "256", "--limit-test", "100", "--runs", runs, "--headless")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
+	if len(m) != 1 {
+		t.Fatalf("%d runs", len(m))
+	}
+	b, _ := os.ReadFile(m[0])
+	var rec struct {
+		Recipe archs.Recipe `json:"recipe"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.Recipe
+	if r.Phases[0].LR != 0.004 || r.Phases[0].Batch != 64 || r.Augment != nil || strings.Join(r.Set, ",") != "lr=0.004,batch=64,flip=false" || r.WeightDecay != 0.05 {
+		t.Errorf("recorded recipe %+v", r)
+	}
+	csv, _, code := fmnist(t, "table", "--runs", runs, "--format", "csv")
+	if code != 0 || !strings.Contains(csv, ",improved+lr0.004+batch64+noflip,") {
+		t.Errorf("table (exit %d):\n%s", code, csv)
+	}
+}
+
 func TestBadInputGivesOneLineError(t *testing.T) {
 	notDir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notDir, []byte("x"), 0o644)
@@ -138,6 +169,10 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 		{[]string{"train", "--val", "60000"}, "--val 60000 leaves none of the 60000 training images"},
 		{[]string{"train", "--val", "-1"}, "--val must not be negative"},
 		{[]string{"train", "--recipe", "best"}, `--recipe "best": want seed or improved`},
+		{[]string{"train", "--set", "momentum=0.9"}, "--set momentum: unknown key"},
+		{[]string{"train", "--set", "lr"}, `--set "lr": want KEY=VALUE`},
+		{[]string{"train", "--models", "CNN2,model5", "--set", "p2lr=0.1"}, "CNN2: --set p2lr: the recipe has one phase"},
+		{[]string{"train", "--set", "lr=-1"}, "want a positive learning rate"},
 		{[]string{"table", "--format", "xml"}, `unknown table format "xml"`},
 		{[]string{"compare", "CNN2"}, "want two models"},
 		{[]string{"compare", "CNN9", "CNN2", "--runs", emptyData}, `"CNN9" is neither a run ID nor a model`},

@@ -425,7 +425,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	fmt.Fprintln(stdout)
 	// Runs started from the dashboard get the resumed run's data.
 	set := dashSettings{runsDir: runsDir, dataDir: dataDir, train: train, test: test, limitTrain: run.TrainSize + run.ValSize, limitTest: run.TestSize,
-		seed: run.Seed, val: run.ValSize, recipe: run.Recipe.Kind(), parallel: 1}
+		seed: run.Seed, val: run.ValSize, recipe: recipeChoice{run.Recipe.Kind(), run.Recipe.Set}, parallel: 1}
 	if dashboard {
 		return runDashboard(set, []trainer.Job{job}, stdout, stderr)
 	}

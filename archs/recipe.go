@@ -43,6 +43,9 @@ type Recipe struct {
 	// KerasClip clips the softmax's probabilities to [1e-7, 1-1e-7] in the
 	// loss, as the seed's Keras 2.2 did (Graph.KerasClip).
 	KerasClip bool `json:"keras_clip,omitempty"`
+	// Set is the user's changes to the named recipe (`--set`, WithSet), as
+	// KEY=VALUE entries; the fields above already hold them.
+	Set []string `json:"set,omitempty"`
 }
 
 // Recipe names.
@@ -59,14 +62,17 @@ func (r Recipe) Kind() string {
 	return r.Name
 }
 
-// Label is Kind, with "+clip" when the loss clipped probabilities as Keras
-// 2.2 did (--keras-clip): what tables show and `compare MODEL:LABEL` names,
-// so that such runs are told apart from the plain recipe's.
+// Label is Kind, with a "+" token for each of the user's changes (`--set
+// lr=0.004,flip=false` gives "improved+lr0.004+noflip") and "+clip" when
+// the loss clipped probabilities as Keras 2.2 did (--keras-clip): what
+// tables show and `compare MODEL:LABEL` names, so that such runs are told
+// apart from the plain recipe's.
 func (r Recipe) Label() string {
+	l := strings.Join(append([]string{r.Kind()}, r.setTokens()...), "+")
 	if r.KerasClip {
-		return r.Kind() + "+clip"
+		l += "+clip"
 	}
-	return r.Kind()
+	return l
 }
 
 // LRFactor is the schedule's multiplier of the phase's learning rate at
@@ -267,7 +273,7 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 }
 
 // Changes lists, as short tokens, how r differs from s's recipe of the same
-// name in this build: "lr0.002" (a phase's rate; "p2lr0.002" for a later
+// name in this build, with r's own --set changes made to both (RecipeFor): "lr0.002" (a phase's rate; "p2lr0.002" for a later
 // phase), "batch128", "ls0.05", "wd0.1", "cosine"/"const", "warmup2",
 // "flip"/"noflip", "shift1", "erase0.3", "phases3". Epoch counts (which
 // --epochs changes, dropping model5's second phase at one epoch), Keras
@@ -278,7 +284,7 @@ func (s Spec) Changes(r Recipe) []string {
 	if len(r.Phases) == 0 || s.Detection {
 		return nil
 	}
-	now, err := s.RecipeNamed(r.Kind())
+	now, err := s.RecipeFor(r.Kind(), r.Set)
 	if err != nil {
 		return []string{"unknown"}
 	}
@@ -302,12 +308,6 @@ func (s Spec) Changes(r Recipe) []string {
 		add(p.Momentum != q.Momentum, pre+"momentum%g", p.Momentum)
 		add(p.Nesterov != q.Nesterov, pre+"nesterov%v", p.Nesterov)
 		add(p.Decay != q.Decay, pre+"decay%g", p.Decay)
-	}
-	sched := func(r Recipe) string {
-		if r.Schedule == "" {
-			return "const"
-		}
-		return r.Schedule
 	}
 	add(sched(r) != sched(now), "%s", sched(r))
 	add(r.WarmupEpochs != now.WarmupEpochs, "warmup%g", r.WarmupEpochs)

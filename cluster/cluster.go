@@ -182,16 +182,17 @@ func ensure(ctx context.Context, js jetstream.JetStream) error {
 // Job is a run queued for any worker: what trainer.Job says, and the data
 // slice it trains on, with the slice's fingerprints when the sweep knew them.
 type Job struct {
-	ID         string `json:"id"`
-	Model      string `json:"model"`
-	Epochs     int    `json:"epochs,omitempty"`
-	Seed       int64  `json:"seed"`
-	LimitTrain int    `json:"limit_train,omitempty"`
-	LimitTest  int    `json:"limit_test,omitempty"`
-	Val        int    `json:"val,omitempty"`    // trainer.Job.Val
-	Recipe     string `json:"recipe,omitempty"` // trainer.Job.Recipe
-	TrainHash  string `json:"train_hash,omitempty"`
-	TestHash   string `json:"test_hash,omitempty"`
+	ID         string   `json:"id"`
+	Model      string   `json:"model"`
+	Epochs     int      `json:"epochs,omitempty"`
+	Seed       int64    `json:"seed"`
+	LimitTrain int      `json:"limit_train,omitempty"`
+	LimitTest  int      `json:"limit_test,omitempty"`
+	Val        int      `json:"val,omitempty"`    // trainer.Job.Val
+	Recipe     string   `json:"recipe,omitempty"` // trainer.Job.Recipe
+	Set        []string `json:"set,omitempty"`    // trainer.Job.Set
+	TrainHash  string   `json:"train_hash,omitempty"`
+	TestHash   string   `json:"test_hash,omitempty"`
 }
 
 // Queue publishes jobs, each with its run ID as the message ID, so that
@@ -296,14 +297,15 @@ func SweepID(model string, seed int64, epochs, limitTrain, limitTest int) string
 }
 
 // SweepSuffix tells apart, in a sweep's run IDs, runs with a validation
-// set ("-val5000") and with the improved recipe ("-improved").
+// set ("-val5000") and with another recipe than the seed's, by its label
+// (archs.Recipe.Label: "-improved", "-improved+lr0p004", its dots made p).
 func SweepSuffix(val int, recipe string) string {
 	s := ""
 	if val > 0 {
 		s += fmt.Sprintf("-val%d", val)
 	}
 	if recipe != "" && recipe != "seed" {
-		s += "-" + recipe
+		s += "-" + strings.ReplaceAll(recipe, ".", "p")
 	}
 	return s
 }

@@ -601,3 +601,19 @@ func TestCancelRemoteRun(t *testing.T) {
 		t.Errorf("%d starts", starts)
 	}
 }
+
+// A sweep's run IDs tell recipes apart and stay subject tokens (no dots).
+func TestSweepSuffixNamesTheRecipe(t *testing.T) {
+	for _, c := range []struct {
+		val   int
+		label string
+		want  string
+	}{
+		{0, "", ""}, {0, "seed", ""}, {5000, "seed", "-val5000"}, {5000, "improved", "-val5000-improved"},
+		{0, "improved+lr0.004+noflip", "-improved+lr0p004+noflip"},
+	} {
+		if got := SweepSuffix(c.val, c.label); got != c.want {
+			t.Errorf("SweepSuffix(%d, %q) = %q, want %q", c.val, c.label, got, c.want)
+		}
+	}
+}

@@ -207,7 +207,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.NakWithDelay(5 * time.Second)
 		return
 	}
-	job := trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed, Val: j.Val, Recipe: j.Recipe}
+	job := trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed, Val: j.Val, Recipe: j.Recipe, Set: j.Set}
 	cp, made, err := w.lastCheckpoint(ctx, j.ID)
 	if made != "" && made != Machine() && !w.ResumeAnywhere {
 		w.logf("%s: its checkpoint was made on %s, this worker is %s: left to a worker like that (or one started with --resume-anywhere)", j.ID, made, Machine())

@@ -300,3 +300,43 @@ func TestOlderRecipeIsLabelledApart(t *testing.T) {
 		}
 	}
 }
+
+func TestChangedRecipeIsLabelledApart(t *testing.T) {
+	spec, _ := archs.Lookup("CNN2")
+	now, _ := spec.RecipeNamed(archs.RecipeImproved)
+	lr, err := spec.RecipeFor(archs.RecipeImproved, []string{"lr=0.004"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(id string, r archs.Recipe, acc float64) *Run {
+		return &Run{ID: id, Model: "CNN2", Status: "done", Recipe: r.WithEpochs(3), TrainSize: 100, TestSize: 50,
+			BestTestAcc: acc, BestEpoch: 1, Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: acc}}}
+	}
+	runs := []*Run{mk("a", now, 0.9), mk("b", lr, 0.8), mk("c", lr, 0.7)}
+	if k := runs[1].RecipeKind(); k != "improved+lr0.004" {
+		t.Errorf("run with --set lr=0.004 labelled %q", k)
+	}
+	// The same rate from an older recipe, without --set, is labelled as old.
+	old := lr
+	old.Set = nil
+	if k := mk("d", old, 0.8).RecipeKind(); k != "improved-old-lr0.004" {
+		t.Errorf("older run at the same rate labelled %q", k)
+	}
+	var labels []string
+	for _, g := range Groups(runs) {
+		labels = append(labels, fmt.Sprintf("%s/%d", g.Recipe, len(g.IDs)))
+	}
+	if got := strings.Join(labels, " "); got != "improved/1 improved+lr0.004/2" {
+		t.Errorf("groups %q", got)
+	}
+	for spec, want := range map[string]string{"CNN2:improved": "a", "CNN2:improved+lr0.004": "b,c"} {
+		side, err := SelectSide(runs, spec)
+		var got []string
+		for _, r := range side.Runs {
+			got = append(got, r.ID)
+		}
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("%s selects %v (%v), want %v", spec, got, err, want)
+		}
+	}
+}

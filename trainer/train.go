@@ -25,6 +25,8 @@ type Job struct {
 	Seed   int64 // weights, dropout, shuffling and the validation slice all derive from it
 	// Recipe names the recipe: "seed" (or "") or "improved" (archs.Spec.RecipeNamed).
 	Recipe string
+	// Set changes the named recipe (archs.Recipe.WithSet), e.g. "lr=0.004".
+	Set []string
 	// Val holds out this many training images, chosen by Seed, as a
 	// validation set: the best epoch is the one with the best validation
 	// accuracy. 0 evaluates on the test set only (the seed's way).
@@ -55,7 +57,7 @@ func (j Job) PlannedEpochs() int {
 	if err != nil {
 		return 0
 	}
-	recipe, err := spec.RecipeNamed(j.Recipe)
+	recipe, err := spec.RecipeFor(j.Recipe, j.Set)
 	if err != nil {
 		return 0
 	}
@@ -113,7 +115,7 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 		// each frame's crops in batches whose size changes from frame to frame.
 		m.KeepOneGraph()
 	}
-	recipe, err := m.Spec.RecipeNamed(job.Recipe)
+	recipe, err := m.Spec.RecipeFor(job.Recipe, job.Set)
 	if err != nil {
 		return StatusFailed, err
 	}
