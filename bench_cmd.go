@@ -23,6 +23,7 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "one JSON object per model")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	recipe := fs.String("recipe", "seed", "the recipe whose first phase is timed: seed or improved (augmentation and all)")
+	set := fs.String("set", "", "change the recipe as train --set does (`KEY=VALUE,...`), e.g. batch=128")
 	return func(_ []string, stdout, _ io.Writer) error {
 		if *limitTrain <= 0 || *limitTest <= 0 {
 			return exitError{2, fmt.Errorf("bench: --limit-train and --limit-test must be positive")}
@@ -32,6 +33,13 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 			return exitError{2, fmt.Errorf("bench: --models: %v", err)}
 		}
 		if err := checkRecipe(*recipe); err != nil {
+			return exitError{2, fmt.Errorf("bench: %v", err)}
+		}
+		changes, err := archs.ParseSet(*set)
+		if err == nil {
+			_, err = recipeChoice{*recipe, changes}.check(names)
+		}
+		if err != nil {
 			return exitError{2, fmt.Errorf("bench: %v", err)}
 		}
 		train, test, err := trainer.Load(*data, *limitTrain, *limitTest)
@@ -58,7 +66,7 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintln(stdout, trainer.BenchHeader())
 		}
 		for _, n := range names {
-			r, err := trainer.Bench(ctx, n, *recipe, train, test, *seed)
+			r, err := trainer.Bench(ctx, n, *recipe, changes, train, test, *seed)
 			if err != nil {
 				return fmt.Errorf("bench %s: %v", n, err)
 			}

@@ -60,7 +60,7 @@ func init() {
 		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: mean ± sd over seeds, or one row per run", flags: tableCmd},
 		{name: "compare", synopsis: "A B [--runs DIR] [--data DIR] [--format text|md|json]",
 			summary: "is A better than B? (models, MODEL:RECIPE, runs) t-test and McNemar", args: true, flags: compareCmd},
-		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
+		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--set KEY=VALUE,...] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
 			summary: "training and inference speed per model", flags: benchCmd},
 		{name: "eval", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--limit-test N] [--final] [--mirror] [--json]",
 			summary: "reload a saved model: test accuracy, per class, confusion matrix", flags: evalCmd},

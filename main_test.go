@@ -173,6 +173,7 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 		{[]string{"train", "--set", "lr"}, `--set "lr": want KEY=VALUE`},
 		{[]string{"train", "--models", "CNN2,model5", "--set", "p2lr=0.1"}, "CNN2: --set p2lr: the recipe has one phase"},
 		{[]string{"train", "--set", "lr=-1"}, "want a positive learning rate"},
+		{[]string{"bench", "--set", "batch=0"}, "CNN2: --set batch=0: want a positive batch size"},
 		{[]string{"table", "--format", "xml"}, `unknown table format "xml"`},
 		{[]string{"compare", "CNN2"}, "want two models"},
 		{[]string{"compare", "CNN9", "CNN2", "--runs", emptyData}, `"CNN9" is neither a run ID nor a model`},

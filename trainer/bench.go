@@ -41,13 +41,14 @@ type BenchResult struct {
 // size for one pass (after one warm-up step that builds the graph), then times
 // inference over infer images of test.
 // recipe names the recipe whose first phase is timed (its augmentation,
-// label smoothing, schedule and weight decay included).
-func Bench(ctx context.Context, model, recipe string, d, test *Dataset, seed int64) (BenchResult, error) {
+// label smoothing, schedule and weight decay included), changed by set
+// (archs.Recipe.WithSet).
+func Bench(ctx context.Context, model, recipe string, set []string, d, test *Dataset, seed int64) (BenchResult, error) {
 	m, err := archs.New(model, uint64(seed))
 	if err != nil {
 		return BenchResult{}, err
 	}
-	rc, err := m.Spec.RecipeNamed(recipe)
+	rc, err := m.Spec.RecipeFor(recipe, set)
 	if err != nil {
 		return BenchResult{}, err
 	}
