@@ -320,10 +320,7 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 		if err != nil {
 			return dashSettings{}, err
 		}
-		valN, recipe, err := valRecipe(*limitTrain)
-		if err == nil {
-			recipe, err = recipe.check(archs.Names())
-		}
+		valN, recipe, err := valRecipe(*limitTrain, archs.Names())
 		if err != nil {
 			return dashSettings{}, err
 		}

@@ -165,10 +165,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 				runSeeds = append(runSeeds, *seed+int64(i))
 			}
 		}
-		valN, recipe, err := valRecipe(*limitTrain)
-		if err == nil {
-			recipe, err = recipe.check(names)
-		}
+		valN, recipe, err := valRecipe(*limitTrain, names)
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: %v", err)}
 		}
@@ -319,14 +316,14 @@ func (c recipeChoice) check(models []string) (recipeChoice, error) {
 
 // valRecipeFlags registers --val, --recipe and --set. The function it
 // returns, called once the flags are parsed, checks them: the recipe's name
-// (checkRecipe), the form of --set (archs.ParseSet; recipeChoice.check
-// checks it against each model) and the validation set's size for
-// --limit-train (resolveVal).
-func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int) (val int, recipe recipeChoice, err error) {
+// (checkRecipe), --set against each of the models' recipes
+// (recipeChoice.check) and the validation set's size for --limit-train
+// (resolveVal).
+func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int, models []string) (val int, recipe recipeChoice, err error) {
 	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
 	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
 	set := fs.String("set", "", "change the recipe: `KEY=VALUE,...` with keys lr, batch, p2lr, p2batch (a second phase's), wd, ls, warmup, schedule, flip, shift, erase; the runs' recipe label names the changes (improved+lr0.004)")
-	return func(limitTrain int) (int, recipeChoice, error) {
+	return func(limitTrain int, models []string) (int, recipeChoice, error) {
 		if err := checkRecipe(*recipe); err != nil {
 			return 0, recipeChoice{}, err
 		}
@@ -334,10 +331,14 @@ func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int) (val int, recipe reci
 		if err != nil {
 			return 0, recipeChoice{}, err
 		}
+		choice, err := recipeChoice{*recipe, changes}.check(models)
+		if err != nil {
+			return 0, recipeChoice{}, err
+		}
 		given := false
 		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "val" })
 		n, err := resolveVal(given, *val, limitTrain)
-		return n, recipeChoice{*recipe, changes}, err
+		return n, choice, err
 	}
 }
 
