@@ -74,10 +74,19 @@ func (p *Plain) Handle(ev trainer.Event) {
 		p.setModel(r, e.Model)
 		r.epochs = e.Epochs
 		// "35 epochs, batch 256, Adam lr 0.001", or for several phases
-		// "40 epochs: 10 ep, batch 256, ...; then 30 ep, batch 1024, ...".
-		recipe := fmt.Sprintf("%d epochs: %s", e.Epochs, e.Recipe)
+		// "40 epochs: 10 ep, batch 256, ...; then 30 ep, batch 1024, ...";
+		// another recipe than the seed's is named, with what it adds:
+		// "improved+lr0.004 recipe, 35 epochs, batch 256, Adam lr 0.004,
+		// cosine lr (warm-up 1 ep), ..., flips".
+		recipe := fmt.Sprintf("%s: %s", plural(e.Epochs, "epoch"), e.Recipe)
 		if ph := e.Recipe.Phases; len(ph) == 1 && ph[0].Epochs == e.Epochs {
-			recipe = fmt.Sprintf("%d epochs, %s", e.Epochs, ph[0].Settings())
+			recipe = fmt.Sprintf("%s, %s", plural(e.Epochs, "epoch"), ph[0].Settings())
+			if x := e.Recipe.Extras(); x != "" {
+				recipe += ", " + x
+			}
+		}
+		if l := e.Recipe.Label(); l != "seed" {
+			recipe = l + " recipe, " + recipe
 		}
 		p.printf("start  %s (run %s) params %s, %s, train %d / test %d\n",
 			p.name(e.ID), e.ID, results.Thousands(e.Params), recipe, e.TrainSize, e.TestSize)

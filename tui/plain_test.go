@@ -37,6 +37,9 @@ func TestPlainStream(t *testing.T) {
 	p.Handle(trainer.RunStarted{ID: "m5", Model: "model5", Epochs: 40, Recipe: recipe})
 	p.Handle(trainer.RunFinished{ID: "m5", Status: trainer.StatusFailed, Err: "out of memory\nat layer 3"})
 	p.Handle(trainer.RunStarted{ID: "x", Model: "all_cnn", Epochs: 5, Recipe: recipe})
+	imp := archs.Recipe{Name: "improved", Phases: []archs.Phase{{Epochs: 3, Batch: 64, Optimizer: "adam", LR: 0.004}},
+		Schedule: "cosine", WarmupEpochs: 1, Augment: &archs.Augment{Flip: true}, Set: []string{"lr=0.004", "batch=64"}}
+	p.Handle(trainer.RunStarted{ID: "i", Model: "CNN2", Epochs: 3, Recipe: imp})
 	for e := 1; e <= 3; e++ {
 		p.Handle(trainer.EpochEnd{ID: "x", Epochs: 5, Stats: trainer.EpochStats{Epoch: e, TestAcc: 0.5}})
 	}
@@ -55,6 +58,7 @@ func TestPlainStream(t *testing.T) {
 		"start  model5 (run m5) params 0, 40 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
 		"failed model5: out of memory at layer 3",
 		"start  all_cnn (run x) params 0, 5 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
+		"start  CNN2 (run i) params 0, improved+lr0.004+batch64 recipe, 3 epochs, batch 64, Adam lr 0.004, cosine lr (warm-up 1 ep), flips, train 0 / test 0",
 		"       all_cnn              epoch 1/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
 		"       all_cnn              epoch 2/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
 		"       all_cnn              epoch 3/5  train loss 0.0000 acc  0.00%  test loss 0.0000 acc 50.00%     0.0s +0.0s eval",
