@@ -322,7 +322,7 @@ func (c recipeChoice) check(models []string) (recipeChoice, error) {
 func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int, models []string) (val int, recipe recipeChoice, err error) {
 	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
 	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
-	set := fs.String("set", "", "change the recipe: `KEY=VALUE,...` with keys lr, batch, p2lr, p2batch (a second phase's), wd, ls, warmup, schedule, flip, shift, erase; the runs' recipe label names the changes (improved+lr0.004)")
+	set := fs.String("set", "", "change the recipe: `KEY=VALUE,...` with keys "+archs.SetKeyNames()+" (p2lr and p2batch for a second phase); the runs' recipe label names the changes (improved+lr0.004)")
 	return func(limitTrain int, models []string) (int, recipeChoice, error) {
 		if err := checkRecipe(*recipe); err != nil {
 			return 0, recipeChoice{}, err

@@ -22,6 +22,15 @@ var SetKeys = []struct{ Key, Value string }{
 	{"erase", "probability of random erasing, 0 to 1"},
 }
 
+// SetKeyNames lists SetKeys' keys, "lr, batch, ...".
+func SetKeyNames() string {
+	keys := make([]string, len(SetKeys))
+	for i, sk := range SetKeys {
+		keys[i] = sk.Key
+	}
+	return strings.Join(keys, ", ")
+}
+
 var phaseKey = regexp.MustCompile(`^(?:p([0-9]+))?(lr|batch)$`)
 
 // ParseSet splits `--set`'s value ("lr=0.004,wd=0") into its entries,
@@ -162,11 +171,7 @@ func (r Recipe) WithSet(set []string) (Recipe, error) {
 			}
 			aug.Shift, v = n, strconv.Itoa(n)
 		default:
-			keys := make([]string, len(SetKeys))
-			for i, sk := range SetKeys {
-				keys[i] = sk.Key
-			}
-			return Recipe{}, fmt.Errorf("--set %s: unknown key (want %s)", k, strings.Join(keys, ", "))
+			return Recipe{}, fmt.Errorf("--set %s: unknown key (want %s)", k, SetKeyNames())
 		}
 		out.Set = append(out.Set, k+"="+v)
 	}
