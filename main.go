@@ -300,9 +300,12 @@ func (c recipeChoice) Label() string { return archs.Recipe{Name: c.Name, Set: c.
 // changes in the form records keep ("lr=4e-3" becomes "lr=0.004").
 // Detection models keep their own recipe and are not checked.
 func (c recipeChoice) check(models []string) (recipeChoice, error) {
+	if len(c.Set) == 0 {
+		return c, nil
+	}
 	for _, m := range models {
 		spec, err := archs.Lookup(m)
-		if err != nil || spec.Detection || len(c.Set) == 0 {
+		if err != nil || spec.Detection {
 			continue
 		}
 		r, err := spec.RecipeFor(c.Name, c.Set)

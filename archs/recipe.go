@@ -273,8 +273,8 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 }
 
 // Changes lists, as short tokens, how r differs from s's recipe of the same
-// name in this build, with r's own --set changes made to both (RecipeFor): "lr0.002" (a phase's rate; "p2lr0.002" for a later
-// phase), "batch128", "ls0.05", "wd0.1", "cosine"/"const", "warmup2",
+// name in this build, with r's own --set changes made to both (RecipeFor):
+// "lr0.002" (a phase's rate; "p2lr0.002" for a later phase), "batch128", "ls0.05", "wd0.1", "cosine"/"const", "warmup2",
 // "flip"/"noflip", "shift1", "erase0.3", "phases3". Epoch counts (which
 // --epochs changes, dropping model5's second phase at one epoch), Keras
 // clipping and the name are not changes. Nil for a current recipe, for a
@@ -320,7 +320,7 @@ func (s Spec) Changes(r Recipe) []string {
 	if now.Augment != nil {
 		b = *now.Augment
 	}
-	add(a.Flip != b.Flip, "%s", map[bool]string{true: "flip", false: "noflip"}[a.Flip])
+	add(a.Flip != b.Flip, "%s", flipToken(a.Flip))
 	add(a.Shift != b.Shift, "shift%d", a.Shift)
 	add(a.Erase != b.Erase, "erase%g", a.Erase)
 	if len(ch) == 0 { // a field the tokens above do not cover

@@ -190,6 +190,14 @@ func sched(r Recipe) string {
 	return r.Schedule
 }
 
+// flipToken is the label token of flips on or off (setTokens, Spec.Changes).
+func flipToken(on bool) string {
+	if on {
+		return "flip"
+	}
+	return "noflip"
+}
+
 // setTokens are Set's entries as label tokens: "lr0.004", "flip"/"noflip",
 // "cosine"/"const" (the form of Spec.Changes' tokens).
 func (r Recipe) setTokens() []string {
@@ -198,11 +206,7 @@ func (r Recipe) setTokens() []string {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "flip":
-			if v == "true" {
-				t = append(t, "flip")
-			} else {
-				t = append(t, "noflip")
-			}
+			t = append(t, flipToken(v == "true"))
 		case "schedule":
 			t = append(t, v)
 		default:

@@ -78,9 +78,10 @@ func (p *Plain) Handle(ev trainer.Event) {
 		// another recipe than the seed's is named, with what it adds:
 		// "improved+lr0.004 recipe, 35 epochs, batch 256, Adam lr 0.004,
 		// cosine lr (warm-up 1 ep), ..., flips".
-		recipe := fmt.Sprintf("%s: %s", plural(e.Epochs, "epoch"), e.Recipe)
+		epochs := plural(e.Epochs, "epoch")
+		recipe := fmt.Sprintf("%s: %s", epochs, e.Recipe)
 		if ph := e.Recipe.Phases; len(ph) == 1 && ph[0].Epochs == e.Epochs {
-			recipe = fmt.Sprintf("%s, %s", plural(e.Epochs, "epoch"), ph[0].Settings())
+			recipe = fmt.Sprintf("%s, %s", epochs, ph[0].Settings())
 			if x := e.Recipe.Extras(); x != "" {
 				recipe += ", " + x
 			}
