@@ -31,6 +31,7 @@ type convGeom struct {
 	cout, k, stride   int
 	ho, wo, pt, pl    int
 	relu, needDX      bool
+	wino              bool      // Winograd F(2x2, 3x3) rather than im2col (winograd.go)
 	kk, p, inPerImage int       // cin*k*k, ho*wo, cin*h*w
 	c                 C.fm_geom // the same, for the C kernels (cgo may pass a pointer to it: it holds no Go pointers)
 }
@@ -46,6 +47,7 @@ func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom
 	g.kk, g.p, g.inPerImage = g.cin*k*k, g.ho*g.wo, g.cin*g.h*g.w
 	g.c = C.fm_geom{cin: C.int(g.cin), h: C.int(g.h), w: C.int(g.w), k: C.int(k), s: C.int(stride),
 		ho: C.int(g.ho), wo: C.int(g.wo), pt: C.int(g.pt), pl: C.int(g.pl)}
+	g.wino = g.useWino()
 	return g
 }
 
@@ -100,6 +102,7 @@ type convOp struct {
 	g   convGeom
 	out *tensor.Dense
 	ws  [][]float32 // per worker: column matrix, then the SGEMM result
+	u   []float32   // Winograd: the kernels' transform
 }
 
 // Conv2D applies a convolution with TensorFlow padding ('same' or 'valid').
@@ -146,20 +149,26 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 		o.ws = make([][]float32, workers())
 	}
 	cb := g.chunk()
+	kern := g.kernel(w, &o.u)
 	parallelFor(g.n, func(wk, lo, hi int) {
-		o.ws[wk] = grow(o.ws[wk], (g.kk+g.cout)*cb*g.p)
+		o.ws[wk] = grow(o.ws[wk], g.fwdScratch())
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
-			g.forwardChunk(x, w, b, o.ws[wk], y[i0*g.cout*g.p:(i0+nb)*g.cout*g.p], i0, nb)
+			g.forwardChunk(x, kern, b, o.ws[wk], y[i0*g.cout*g.p:(i0+nb)*g.cout*g.p], i0, nb)
 		}
 	})
 	return out, nil
 }
 
 // forwardChunk convolves images [i0, i0+nb) of x into yc (nb images, NCHW),
-// adding the bias and applying the activation. ws is the worker's scratch,
-// at least (kk+cout)*chunk()*p: the column matrix, then the SGEMM result.
+// adding the bias and applying the activation. w is kernel's result; ws is
+// the worker's scratch, at least fwdScratch(): the column matrix, then the
+// SGEMM result.
 func (g *convGeom) forwardChunk(x, w, b, ws, yc []float32, i0, nb int) {
+	if g.wino {
+		g.winoForward(x, w, b, ws, yc, i0, nb)
+		return
+	}
 	ld := nb * g.p
 	cols := g.gatherCols(x, ws, i0, nb)
 	res := ws[g.kk*g.chunk()*g.p:][:g.cout*ld]
@@ -182,7 +191,8 @@ type convGrad struct {
 	g          convGeom
 	dx, dw, db *tensor.Dense
 	ws         [][]float32 // per worker: columns, masked gradient, column gradient
-	pdw, pdb   [][]float32 // per-worker partial sums
+	pdw, pdb   [][]float32 // per-worker partial sums (of U's gradient with Winograd)
+	u, du      []float32   // Winograd: the kernels' transform and its summed gradient
 }
 
 func (k *convGrad) shape(i int) tensor.Shape {
@@ -217,18 +227,27 @@ func (k *convGrad) compute(vals []G.Value) error {
 		dx = buf(&k.dx, g.n, g.cin, g.h, g.w).Float32s()
 	}
 	cb := g.chunk()
+	kern := g.kernel(w, &k.u)
+	ndw := g.cout * g.kk
+	if g.wino {
+		ndw = 16 * g.cout * g.cin
+	}
 	used := make([]bool, nw)
 	parallelFor(g.n, func(wk, lo, hi int) {
 		used[wk] = true
-		k.pdw[wk] = grow(k.pdw[wk], g.cout*g.kk)
+		k.pdw[wk] = grow(k.pdw[wk], ndw)
 		k.pdb[wk] = grow(k.pdb[wk], g.cout)
-		pdw, pdb := k.pdw[wk], k.pdb[wk]
+		pdw, pdb := k.pdw[wk][:ndw], k.pdb[wk]
 		clear(pdw)
 		clear(pdb)
-		k.ws[wk] = grow(k.ws[wk], (2*g.kk+g.cout)*cb*g.p)
+		k.ws[wk] = grow(k.ws[wk], g.gradScratch())
 		ws := k.ws[wk]
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
+			if g.wino {
+				g.winoBackward(x, kern, y, gy, dx, ws, pdw, pdb, i0, nb)
+				continue
+			}
 			ld := nb * g.p
 			// Rebuilding the column matrix here is cheaper than keeping the
 			// forward pass's: it is still in cache when the SGEMM reads it.
@@ -261,18 +280,26 @@ func (k *convGrad) compute(vals []G.Value) error {
 	})
 	dw := buf(&k.dw, g.cout, g.kk).Float32s()
 	db := buf(&k.db, g.cout).Float32s()
-	clear(dw)
+	sum := dw
+	if g.wino {
+		k.du = grow(k.du, ndw)
+		sum = k.du[:ndw]
+	}
+	clear(sum)
 	clear(db)
 	for wk := 0; wk < nw; wk++ {
 		if !used[wk] {
 			continue
 		}
-		for j, v := range k.pdw[wk] {
-			dw[j] += v
+		for j, v := range k.pdw[wk][:ndw] {
+			sum[j] += v
 		}
 		for j, v := range k.pdb[wk] {
 			db[j] += v
 		}
+	}
+	if g.wino {
+		g.winoKernelGrad(sum, dw)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ type convPoolOp struct {
 	pool *maxPoolOp // its geometry: the pooled map of one chunk
 	out  *tensor.Dense
 	ws   [][]float32 // per worker: columns, SGEMM result, activations
+	u    []float32   // Winograd: the kernels' transform
 }
 
 // ConvAddPool builds a convPoolOp (see there).
@@ -58,13 +59,14 @@ func (o *convPoolOp) Do(vals ...G.Value) (G.Value, error) {
 		o.ws = make([][]float32, workers())
 	}
 	cb := g.chunk()
+	kern := g.kernel(w, &o.u)
 	span, per, aspan := g.cout*g.p, g.cout*p.ho*p.wo, p.ca*g.p
 	parallelFor(g.n, func(wk, lo, hi int) {
-		o.ws[wk] = grow(o.ws[wk], (g.kk+2*g.cout)*cb*g.p)
+		o.ws[wk] = grow(o.ws[wk], g.fwdScratch()+g.cout*cb*g.p)
 		for i0 := lo; i0 < hi; i0 += cb {
 			nb := min(cb, hi-i0)
-			act := o.ws[wk][(g.kk+g.cout)*cb*g.p:][:nb*span]
-			g.forwardChunk(x, w, b, o.ws[wk], act, i0, nb)
+			act := o.ws[wk][g.fwdScratch():][:nb*span]
+			g.forwardChunk(x, kern, b, o.ws[wk], act, i0, nb)
 			for bi := 0; bi < nb; bi++ {
 				i := i0 + bi
 				C.fm_add_maxpool(fptr(a[i*aspan:]), fptr(act[bi*span:]), fptr(y[i*per:]), nil,

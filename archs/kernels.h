@@ -26,4 +26,15 @@ void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inne
                     const float *scale, const float *shift);
 void fm_softmax_axis(const float *x, float *y, long lo, long hi, int c, int inner, float *mx, float *sum);
 
+// Winograd F(2x2, 3x3) (winograd.c).
+int fm_wino_ok(const fm_geom *g);
+void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0);
+void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, float *y,
+                 const float *bias, int relu);
+void fm_wino_out_grad(const fm_geom *g, int cout, const float *gy, const float *y, float *dM,
+                      long ld, long t0, float *db, int relu);
+void fm_wino_in_grad(const fm_geom *g, const float *dV, long ld, long t0, float *dx);
+void fm_wino_w(const float *w, float *U, int cout, int cin);
+void fm_wino_w_grad(const float *dU, float *dw, int cout, int cin);
+
 #endif

@@ -1,0 +1,146 @@
+package archs
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// winoCases are convolutions Winograd takes: 3x3, stride 1, even output,
+// at least winoMinCin input channels; 'same' and 'valid', square or not,
+// one image per chunk or several, and a last chunk that is not full.
+var winoCases = []struct {
+	name               string
+	n, cin, cout, h, w int
+	same, relu         bool
+}{
+	{"same 14x14 relu, 3 images a chunk", 5, 16, 8, 14, 14, true, true},
+	{"valid 26x26 to 24x24, an image a chunk", 3, 16, 12, 26, 26, false, true},
+	{"same 10x6, no activation", 4, 20, 5, 10, 6, true, false},
+	{"valid 12x8 relu", 2, 17, 3, 12, 8, false, true},
+}
+
+func TestWinogradIsUsedWhereItApplies(t *testing.T) {
+	for _, c := range winoCases {
+		if g := newConvGeom(tensor.Shape{c.n, c.cin, c.h, c.w}, c.cout, 3, 1, c.same, c.relu); !g.wino {
+			t.Errorf("%s: Winograd not used", c.name)
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		cin, h, k, s int
+		same         bool
+	}{
+		{"one input channel", 1, 28, 3, 1, true},
+		{"odd output (same 7x7)", 32, 7, 3, 1, true},
+		{"stride 2", 32, 14, 3, 2, true},
+		{"2x2 kernel", 32, 14, 2, 1, true},
+		{"odd output (valid 13 to 11)", 32, 13, 3, 1, false},
+	} {
+		if g := newConvGeom(tensor.Shape{2, c.cin, c.h, c.h}, 8, c.k, c.s, c.same, false); g.wino {
+			t.Errorf("%s: Winograd used", c.name)
+		}
+	}
+}
+
+func TestWinogradMatchesDirectConvolution(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range winoCases {
+		x, wt, b := randTensor(r, c.n, c.cin, c.h, c.w), randTensor(r, c.cout, c.cin*9), randTensor(r, c.cout)
+		got := runForward(t, []*tensor.Dense{x, wt, b}, func(ins G.Nodes) (*G.Node, error) {
+			return Conv2D(ins[0], ins[1], ins[2], 3, 1, c.same, c.relu, true)
+		})
+		g := newConvGeom(tensor.Shape{c.n, c.cin, c.h, c.w}, c.cout, 3, 1, c.same, c.relu)
+		want := naiveConv(x.Float32s(), c.n, c.cin, c.h, c.w, wt.Float32s(), b.Float32s(), c.cout, 3, 1, g.ho, g.wo, g.pt, g.pl)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d outputs, want %d", c.name, len(got), len(want))
+		}
+		for i := range want {
+			if c.relu && want[i] < 0 {
+				want[i] = 0
+			}
+			// Sums of 144 products of unit normals: a float32 error of 1e-4
+			// is some hundred ulps; a wrong tap is off by about 1.
+			if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%s: element %d = %v, want %v", c.name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// convGrads returns the gradients of sum(conv(x, w, b) * r) for fixed r.
+func convGrads(t *testing.T, ins []*tensor.Dense, same, relu bool, r []float32) [][]float32 {
+	t.Helper()
+	g := G.NewGraph()
+	nodes := make(G.Nodes, len(ins))
+	for i, in := range ins {
+		nodes[i] = G.NodeFromAny(g, in, G.WithName(string(rune('a'+i))))
+	}
+	out, err := Conv2D(nodes[0], nodes[1], nodes[2], 3, 1, same, relu, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &probeOp{base: newBase("probe", 0, out.Dims()), shape: out.Shape().Clone(), r: r}
+	loss, err := G.ApplyOp(pr, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(loss, nodes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	res := make([][]float32, len(grads))
+	for i := range grads {
+		res[i] = append([]float32(nil), f32(grads[i].Value())...)
+	}
+	return res
+}
+
+// The gradients through Winograd's three adjoint transforms equal
+// im2col's, input, kernels and bias.
+func TestWinogradGradientsMatchIm2col(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	defer func(v bool) { winoEnabled = v }(winoEnabled)
+	for _, c := range winoCases {
+		ins := []*tensor.Dense{randTensor(r, c.n, c.cin, c.h, c.w), randTensor(r, c.cout, c.cin*9), randTensor(r, c.cout)}
+		g := newConvGeom(ins[0].Shape(), c.cout, 3, 1, c.same, c.relu)
+		pr := make([]float32, c.n*c.cout*g.ho*g.wo)
+		for i := range pr {
+			pr[i] = float32(r.NormFloat64())
+		}
+		winoEnabled = true
+		wino := convGrads(t, ins, c.same, c.relu, pr)
+		winoEnabled = false
+		ref := convGrads(t, ins, c.same, c.relu, pr)
+		for k, name := range []string{"input", "kernel", "bias"} {
+			scale := 0.0
+			for _, v := range ref[k] {
+				scale = math.Max(scale, math.Abs(float64(v)))
+			}
+			for i := range ref[k] {
+				if math.Abs(float64(wino[k][i]-ref[k][i])) > 1e-5*(1+scale) {
+					t.Fatalf("%s: %s gradient %d = %v, im2col's %v", c.name, name, i, wino[k][i], ref[k][i])
+				}
+			}
+		}
+	}
+}
+
+func TestWinogradGradientCheck(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	conv := func(same, relu bool) func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) {
+		return func(g *G.ExprGraph, ins G.Nodes) (*G.Node, error) {
+			return Conv2D(ins[0], ins[1], ins[2], 3, 1, same, relu, true)
+		}
+	}
+	gradCheck(t, opCase{name: "winograd same relu", inputs: []*tensor.Dense{randTensor(r, 2, 16, 4, 6), randTensor(r, 3, 144), randTensor(r, 3)}, build: conv(true, true)}, 60)
+	gradCheck(t, opCase{name: "winograd valid", inputs: []*tensor.Dense{randTensor(r, 2, 16, 6, 4), randTensor(r, 2, 144), randTensor(r, 2)}, build: conv(false, false)}, 60)
+}
