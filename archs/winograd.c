@@ -7,9 +7,7 @@
 //
 // Layouts: V[(xi*cin + c)*ld + t], U[(xi*cout + o)*cin + c] and
 // M[(xi*cout + o)*ld + t], xi = 4*i + j the position in the 4x4 tile, t the
-// tile's index in the chunk (an image's tiles start at t0, row by row). An
-// odd output size gets a last row or column of tiles whose second half is
-// never written, and whose gradient there is zero.
+// tile's index in the chunk (an image's tiles start at t0, row by row).
 #include <string.h>
 #include "kernels.h"
 
@@ -25,12 +23,8 @@
 #define FM_WINO_MAXW 256
 
 int fm_wino_ok(const fm_geom *g) {
-	return g->k == 3 && g->s == 1 && g->wo + 3 <= FM_WINO_MAXW;
+	return g->k == 3 && g->s == 1 && g->ho % 2 == 0 && g->wo % 2 == 0 && g->wo + 2 <= FM_WINO_MAXW;
 }
-
-// Tiles down and across.
-static inline int tiles_h(const fm_geom *g) { return (g->ho + 1) / 2; }
-static inline int tiles_w(const fm_geom *g) { return (g->wo + 1) / 2; }
 
 // padded_row copies input row iy of plane x into r (width wp), r[j] holding
 // column j - pl, zero outside the image.
@@ -45,7 +39,7 @@ static inline void padded_row(const fm_geom *g, const float *x, int iy, float *r
 
 FM_CLONES
 void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0) {
-	const int th = tiles_h(g), tw = tiles_w(g), wp = 2 * tw + 2;
+	const int th = g->ho / 2, tw = g->wo / 2, wp = g->wo + 2;
 	const long cs = (long)g->cin * ld;
 	float r[4][FM_WINO_MAXW], t[4][FM_WINO_MAXW], E[4][FM_WINO_MAXW / 2 + 1], O[4][FM_WINO_MAXW / 2 + 1];
 	for (int c = 0; c < g->cin; c++) {
@@ -82,9 +76,9 @@ void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0) {
 FM_CLONES
 void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, float *y,
                  const float *bias, int relu) {
-	const int th = tiles_h(g), tw = tiles_w(g), wo = g->wo;
+	const int th = g->ho / 2, tw = g->wo / 2, wo = g->wo;
 	const long cs = (long)cout * ld;
-	float t[2][4][FM_WINO_MAXW / 2], row[FM_WINO_MAXW];
+	float t[2][4][FM_WINO_MAXW / 2];
 	for (int c = 0; c < cout; c++) {
 		float *yc = y + (long)c * g->ho * wo;
 		const float bc = bias[c];
@@ -98,9 +92,8 @@ void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, f
 					t[1][j][tx] = b[tx] - e[tx] - d[tx];
 				}
 			}
-			for (int i = 0; i < 2 && 2 * ty + i < g->ho; i++) {
-				// Whole tiles into row, then the wo columns that exist.
-				float *o = row;
+			for (int i = 0; i < 2; i++) {
+				float *o = yc + (long)(2 * ty + i) * wo;
 				for (int tx = 0; tx < tw; tx++) {
 					float v0 = t[i][0][tx] + t[i][1][tx] + t[i][2][tx] + bc;
 					float v1 = t[i][1][tx] - t[i][2][tx] - t[i][3][tx] + bc;
@@ -111,8 +104,6 @@ void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, f
 					o[2 * tx] = v0;
 					o[2 * tx + 1] = v1;
 				}
-				float *dst = yc + (long)(2 * ty + i) * wo;
-				for (int j = 0; j < wo; j++) dst[j] = row[j];
 			}
 		}
 	}
@@ -124,21 +115,15 @@ void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, f
 FM_CLONES
 void fm_wino_out_grad(const fm_geom *g, int cout, const float *gy, const float *y, float *dM,
                       long ld, long t0, float *db, int relu) {
-	const int th = tiles_h(g), tw = tiles_w(g), wo = g->wo;
+	const int th = g->ho / 2, tw = g->wo / 2, wo = g->wo;
 	const long cs = (long)cout * ld;
-	float d[2][2][FM_WINO_MAXW / 2], u[4][2][FM_WINO_MAXW / 2], gr[FM_WINO_MAXW], yr[FM_WINO_MAXW];
+	float d[2][2][FM_WINO_MAXW / 2], u[4][2][FM_WINO_MAXW / 2];
 	for (int c = 0; c < cout; c++) {
 		const float *gc = gy + (long)c * g->ho * wo, *yc = y + (long)c * g->ho * wo;
 		float acc[FM_WINO_MAXW / 2] = {0};
 		for (int ty = 0; ty < th; ty++) {
 			for (int r = 0; r < 2; r++) {
-				// The row, with zeros past an odd size.
-				for (int j = 0; j < 2 * tw; j++) gr[j] = yr[j] = 0;
-				if (2 * ty + r < g->ho)
-					for (int j = 0; j < wo; j++) {
-						gr[j] = gc[(long)(2 * ty + r) * wo + j];
-						yr[j] = yc[(long)(2 * ty + r) * wo + j];
-					}
+				const float *gr = gc + (long)(2 * ty + r) * wo, *yr = yc + (long)(2 * ty + r) * wo;
 				for (int tx = 0; tx < tw; tx++) {
 					float e = gr[2 * tx], o = gr[2 * tx + 1];
 					if (relu) {
@@ -180,7 +165,7 @@ void fm_wino_out_grad(const fm_geom *g, int cout, const float *gy, const float *
 // input tiles; padding's share is dropped.
 FM_CLONES
 void fm_wino_in_grad(const fm_geom *g, const float *dV, long ld, long t0, float *dx) {
-	const int th = tiles_h(g), tw = tiles_w(g), wp = 2 * tw + 2;
+	const int th = g->ho / 2, tw = g->wo / 2, wp = g->wo + 2;
 	const long cs = (long)g->cin * ld;
 	float w[4][4][FM_WINO_MAXW / 2], acc[4][FM_WINO_MAXW];
 	memset(dx, 0, sizeof(float) * (size_t)g->cin * g->h * g->w);

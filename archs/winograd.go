@@ -8,7 +8,7 @@ import "C"
 import "os"
 
 // Winograd F(2x2, 3x3) for the 3x3, stride-1 convolutions with at least
-// winoMinCin input channels (winograd.c): 16
+// winoMinCin input channels and an even output size (winograd.c): 16
 // products per tile and channel pair instead of im2col's 36. The SGEMMs
 // are then 16 smaller ones over channels. One chunk of images on one core
 // (model5's second convolution, 32 to 64 channels on 26x26), forward pass:
@@ -26,16 +26,15 @@ func (g *convGeom) useWino() bool {
 	return winoEnabled && g.cin >= winoMinCin && C.fm_wino_ok(&g.c) != 0
 }
 
-// tiles is the number of 2x2 output tiles of one image (an odd size's
-// last row or column of them half used).
-func (g *convGeom) tiles() int { return ((g.ho + 1) / 2) * ((g.wo + 1) / 2) }
+// tiles is the number of 2x2 output tiles of one image.
+func (g *convGeom) tiles() int { return g.p / 4 }
 
 // fwdScratch is the per-worker scratch forwardChunk needs: the column
 // matrix and the SGEMM result, or with Winograd the transformed input and
-// the 16 products (16 values per tile).
+// the 16 products (each 16 values per tile, 4 per output pixel).
 func (g *convGeom) fwdScratch() int {
 	if g.wino {
-		return 16 * (g.cin + g.cout) * g.chunk() * g.tiles()
+		return 4 * (g.cin + g.cout) * g.chunk() * g.p
 	}
 	return (g.kk + g.cout) * g.chunk() * g.p
 }
@@ -74,7 +73,7 @@ func (g *convGeom) winoForward(x, u, b, ws, yc []float32, i0, nb int) {
 // transformed input gradient.
 func (g *convGeom) gradScratch() int {
 	if g.wino {
-		return 16 * (2*g.cin + g.cout) * g.chunk() * g.tiles()
+		return 4 * (2*g.cin + g.cout) * g.chunk() * g.p
 	}
 	return (2*g.kk + g.cout) * g.chunk() * g.p
 }

@@ -9,9 +9,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// winoCases are convolutions Winograd takes: 3x3, stride 1, at least
-// winoMinCin input channels; 'same' and 'valid', even and odd sizes, square
-// or not, one image per chunk or several, and a last chunk that is not full.
+// winoCases are convolutions Winograd takes: 3x3, stride 1, even output,
+// at least winoMinCin input channels; 'same' and 'valid', square or not,
+// one image per chunk or several, and a last chunk that is not full.
 var winoCases = []struct {
 	name               string
 	n, cin, cout, h, w int
@@ -21,9 +21,6 @@ var winoCases = []struct {
 	{"valid 26x26 to 24x24, an image a chunk", 3, 16, 12, 26, 26, false, true},
 	{"same 10x6, no activation", 4, 20, 5, 10, 6, true, false},
 	{"valid 12x8 relu", 2, 17, 3, 12, 8, false, true},
-	{"same 7x7 relu (odd)", 3, 16, 6, 7, 7, true, true},
-	{"valid 9x8 to 7x6 (odd rows)", 2, 16, 4, 9, 8, false, false},
-	{"same 6x5 relu (odd columns)", 2, 16, 4, 6, 5, true, true},
 }
 
 func TestWinogradIsUsedWhereItApplies(t *testing.T) {
@@ -38,8 +35,10 @@ func TestWinogradIsUsedWhereItApplies(t *testing.T) {
 		same         bool
 	}{
 		{"one input channel", 1, 28, 3, 1, true},
+		{"odd output (same 7x7)", 32, 7, 3, 1, true},
 		{"stride 2", 32, 14, 3, 2, true},
 		{"2x2 kernel", 32, 14, 2, 1, true},
+		{"odd output (valid 13 to 11)", 32, 13, 3, 1, false},
 	} {
 		if g := newConvGeom(tensor.Shape{2, c.cin, c.h, c.h}, 8, c.k, c.s, c.same, false); g.wino {
 			t.Errorf("%s: Winograd used", c.name)
@@ -143,6 +142,5 @@ func TestWinogradGradientCheck(t *testing.T) {
 		}
 	}
 	gradCheck(t, opCase{name: "winograd same relu", inputs: []*tensor.Dense{randTensor(r, 2, 16, 4, 6), randTensor(r, 3, 144), randTensor(r, 3)}, build: conv(true, true)}, 60)
-	gradCheck(t, opCase{name: "winograd same relu, odd", inputs: []*tensor.Dense{randTensor(r, 2, 16, 5, 3), randTensor(r, 3, 144), randTensor(r, 3)}, build: conv(true, true)}, 60)
 	gradCheck(t, opCase{name: "winograd valid", inputs: []*tensor.Dense{randTensor(r, 2, 16, 6, 4), randTensor(r, 2, 144), randTensor(r, 2)}, build: conv(false, false)}, 60)
 }
