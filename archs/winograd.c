@@ -19,55 +19,83 @@
 #define FM_CLONES
 #endif
 
-// FM_WINO_MAXW bounds the padded row a tile row reads (fm_wino_ok checks it).
-#define FM_WINO_MAXW 256
+// An image's tiles are computed plane by plane, in passes over all its
+// tiles at once (144 in model5), long enough for the vector units, where
+// one row of tiles (12) is not. Pixel (r, s) of the 4x4 input tile t = ty*tw
+// + tx is padded pixel (2ty + r, 2tx + s); with r = 2dy + a and s = 2sh + b,
+// that is plane P[a][b][sh] at t + dy*tw, where P[a][b][sh] holds padded
+// pixel (2y + a, 2x + 2sh + b) at y*tw + x: every tile pixel is a shifted
+// view of one of 8 planes of the image's tile grid.
+#define FM_WINO_MAXT 32 // tiles down or across
+#define FM_WINO_PLANE ((FM_WINO_MAXT + 1) * FM_WINO_MAXT)
+
+static __thread float wp8[8][FM_WINO_PLANE];      // the planes P[a][b][sh], 4a + 2b + sh
+static __thread float wt[16][FM_WINO_PLANE];      // 16 values per tile
+static __thread float wt2[16][FM_WINO_PLANE];     // another 16
+static __thread float wr[2 * FM_WINO_MAXT + 2];   // one padded row
 
 int fm_wino_ok(const fm_geom *g) {
-	return g->k == 3 && g->s == 1 && g->ho % 2 == 0 && g->wo % 2 == 0 && g->wo + 2 <= FM_WINO_MAXW;
+	return g->k == 3 && g->s == 1 && g->ho % 2 == 0 && g->wo % 2 == 0 &&
+	       g->ho / 2 < FM_WINO_MAXT && g->wo / 2 < FM_WINO_MAXT;
 }
 
-// padded_row copies input row iy of plane x into r (width wp), r[j] holding
-// column j - pl, zero outside the image.
-static inline void padded_row(const fm_geom *g, const float *x, int iy, float *r, int wp) {
-	for (int j = 0; j < wp; j++) r[j] = 0;
-	if (iy < 0 || iy >= g->h) return;
-	const float *src = x + (long)iy * g->w;
-	int lo = g->pl, hi = g->pl + g->w;
-	if (hi > wp) hi = wp;
-	for (int j = lo; j < hi; j++) r[j] = src[j - lo];
+// planes fills wp8 from plane x (h x w), with the padding's zeros: padded
+// pixel (rr, cc) is input pixel (rr - pt, cc - pl).
+static inline void planes(const fm_geom *g, const float *x, int th, int tw) {
+	for (int rr = 0; rr < 2 * th + 2; rr++) {
+		const int iy = rr - g->pt, a = rr & 1, row = (rr >> 1) * tw;
+		for (int bs = 0; bs < 4; bs++) { // b = bs >> 1, sh = bs & 1
+			float *restrict p = wp8[4 * a + bs] + row;
+			if (iy < 0 || iy >= g->h) {
+				for (int j = 0; j < tw; j++) p[j] = 0;
+				continue;
+			}
+			// p[j] is input column 2j + off, zero outside [0, w).
+			const int off = 2 * (bs & 1) + (bs >> 1) - g->pl;
+			int lo = off < 0 ? (-off + 1) / 2 : 0, hi = (g->w - 1 - off) / 2 + 1;
+			if (hi > tw) hi = tw;
+			if (hi < lo) hi = lo;
+			const float *restrict src = x + (long)iy * g->w + off;
+			for (int j = 0; j < lo; j++) p[j] = 0;
+			for (int j = lo; j < hi; j++) p[j] = src[2 * j];
+			for (int j = hi; j < tw; j++) p[j] = 0;
+		}
+	}
+}
+
+// tile_pixel is input tile pixel (r, s) for every tile: a view of wp8.
+static inline const float *tile_pixel(int r, int s, int tw) {
+	return wp8[4 * (r & 1) + 2 * (s & 1) + (s >> 1)] + (r >> 1) * tw;
 }
 
 FM_CLONES
 void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0) {
-	const int th = g->ho / 2, tw = g->wo / 2, wp = g->wo + 2;
+	const int th = g->ho / 2, tw = g->wo / 2, n = th * tw;
 	const long cs = (long)g->cin * ld;
-	float r[4][FM_WINO_MAXW], t[4][FM_WINO_MAXW], E[4][FM_WINO_MAXW / 2 + 1], O[4][FM_WINO_MAXW / 2 + 1];
 	for (int c = 0; c < g->cin; c++) {
-		const float *xc = x + (long)c * g->h * g->w;
-		for (int ty = 0; ty < th; ty++) {
-			for (int q = 0; q < 4; q++) padded_row(g, xc, 2 * ty - g->pt + q, r[q], wp);
-			// Rows: B^T's (d0-d2, d1+d2, d2-d1, d1-d3).
-			for (int j = 0; j < wp; j++) {
-				t[0][j] = r[0][j] - r[2][j];
-				t[1][j] = r[1][j] + r[2][j];
-				t[2][j] = r[2][j] - r[1][j];
-				t[3][j] = r[1][j] - r[3][j];
+		planes(g, x + (long)c * g->h * g->w, th, tw);
+		// Rows: B^T's (d0-d2, d1+d2, d2-d1, d1-d3), into wt[4i + s]...
+		for (int s = 0; s < 4; s++) {
+			const float *restrict d0 = tile_pixel(0, s, tw), *restrict d1 = tile_pixel(1, s, tw);
+			const float *restrict d2 = tile_pixel(2, s, tw), *restrict d3 = tile_pixel(3, s, tw);
+			float *restrict t0_ = wt[s], *restrict t1 = wt[4 + s], *restrict t2 = wt[8 + s], *restrict t3 = wt[12 + s];
+			for (int t = 0; t < n; t++) {
+				t0_[t] = d0[t] - d2[t];
+				t1[t] = d1[t] + d2[t];
+				t2[t] = d2[t] - d1[t];
+				t3[t] = d1[t] - d3[t];
 			}
-			for (int i = 0; i < 4; i++)
-				for (int j = 0; j <= tw; j++) {
-					E[i][j] = t[i][2 * j];
-					O[i][j] = t[i][2 * j + 1];
-				}
-			// Columns, the same combinations, tile by tile.
-			float *v = V + (long)c * ld + t0 + (long)ty * tw;
-			for (int i = 0; i < 4; i++) {
-				float *v0 = v + (long)(4 * i) * cs, *v1 = v0 + cs, *v2 = v1 + cs, *v3 = v2 + cs;
-				for (int tx = 0; tx < tw; tx++) {
-					v0[tx] = E[i][tx] - E[i][tx + 1];
-					v1[tx] = O[i][tx] + E[i][tx + 1];
-					v2[tx] = E[i][tx + 1] - O[i][tx];
-					v3[tx] = O[i][tx] - O[i][tx + 1];
-				}
+		}
+		// ...then columns, the same, into V.
+		for (int i = 0; i < 4; i++) {
+			const float *restrict c0 = wt[4 * i], *restrict c1 = wt[4 * i + 1], *restrict c2 = wt[4 * i + 2], *restrict c3 = wt[4 * i + 3];
+			float *restrict v0 = V + (long)(4 * i) * cs + (long)c * ld + t0, *restrict v1 = v0 + cs;
+			float *restrict v2 = v1 + cs, *restrict v3 = v2 + cs;
+			for (int t = 0; t < n; t++) {
+				v0[t] = c0[t] - c2[t];
+				v1[t] = c1[t] + c2[t];
+				v2[t] = c2[t] - c1[t];
+				v3[t] = c1[t] - c3[t];
 			}
 		}
 	}
@@ -76,34 +104,45 @@ void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0) {
 FM_CLONES
 void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, float *y,
                  const float *bias, int relu) {
-	const int th = g->ho / 2, tw = g->wo / 2, wo = g->wo;
+	const int tw = g->wo / 2, wo = g->wo, n = (g->ho / 2) * tw;
 	const long cs = (long)cout * ld;
-	float t[2][4][FM_WINO_MAXW / 2];
+	float *restrict y00 = wt[0], *restrict y01 = wt[1], *restrict y10 = wt[2], *restrict y11 = wt[3];
 	for (int c = 0; c < cout; c++) {
-		float *yc = y + (long)c * g->ho * wo;
 		const float bc = bias[c];
-		for (int ty = 0; ty < th; ty++) {
-			const float *m = M + (long)c * ld + t0 + (long)ty * tw;
-			// Rows: A^T's (m0+m1+m2, m1-m2-m3).
-			for (int j = 0; j < 4; j++) {
-				const float *a = m + j * cs, *b = m + (4 + j) * cs, *e = m + (8 + j) * cs, *d = m + (12 + j) * cs;
-				for (int tx = 0; tx < tw; tx++) {
-					t[0][j][tx] = a[tx] + b[tx] + e[tx];
-					t[1][j][tx] = b[tx] - e[tx] - d[tx];
-				}
+		// Rows of A^T (m0+m1+m2, m1-m2-m3), for each column j of the
+		// tiles, into wt[4 + 2j] and wt[5 + 2j]...
+		for (int j = 0; j < 4; j++) {
+			const float *restrict m0 = M + j * cs + (long)c * ld + t0, *restrict m1 = m0 + 4 * cs;
+			const float *restrict m2 = m1 + 4 * cs, *restrict m3 = m2 + 4 * cs;
+			float *restrict a0 = wt[4 + 2 * j], *restrict a1 = wt[5 + 2 * j];
+			for (int t = 0; t < n; t++) {
+				a0[t] = m0[t] + m1[t] + m2[t];
+				a1[t] = m1[t] - m2[t] - m3[t];
 			}
-			for (int i = 0; i < 2; i++) {
-				float *o = yc + (long)(2 * ty + i) * wo;
-				for (int tx = 0; tx < tw; tx++) {
-					float v0 = t[i][0][tx] + t[i][1][tx] + t[i][2][tx] + bc;
-					float v1 = t[i][1][tx] - t[i][2][tx] - t[i][3][tx] + bc;
-					if (relu) {
-						v0 = v0 < 0 ? 0 : v0;
-						v1 = v1 < 0 ? 0 : v1;
-					}
-					o[2 * tx] = v0;
-					o[2 * tx + 1] = v1;
+		}
+		// ...then columns, with the bias and the ReLU.
+		for (int r = 0; r < 2; r++) {
+			const float *restrict c0 = wt[4 + r], *restrict c1 = wt[6 + r], *restrict c2 = wt[8 + r], *restrict c3 = wt[10 + r];
+			float *restrict e = r ? y10 : y00, *restrict o = r ? y11 : y01;
+			for (int t = 0; t < n; t++) {
+				float v0 = c0[t] + c1[t] + c2[t] + bc, v1 = c1[t] - c2[t] - c3[t] + bc;
+				if (relu) {
+					v0 = v0 < 0 ? 0 : v0;
+					v1 = v1 < 0 ? 0 : v1;
 				}
+				e[t] = v0;
+				o[t] = v1;
+			}
+		}
+		float *yc = y + (long)c * g->ho * wo;
+		for (int ty = 0; ty < g->ho / 2; ty++) {
+			float *restrict o0 = yc + (long)(2 * ty) * wo, *restrict o1 = o0 + wo;
+			const int b = ty * tw;
+			for (int tx = 0; tx < tw; tx++) {
+				o0[2 * tx] = y00[b + tx];
+				o0[2 * tx + 1] = y01[b + tx];
+				o1[2 * tx] = y10[b + tx];
+				o1[2 * tx + 1] = y11[b + tx];
 			}
 		}
 	}
@@ -115,48 +154,50 @@ void fm_wino_out(const fm_geom *g, int cout, const float *M, long ld, long t0, f
 FM_CLONES
 void fm_wino_out_grad(const fm_geom *g, int cout, const float *gy, const float *y, float *dM,
                       long ld, long t0, float *db, int relu) {
-	const int th = g->ho / 2, tw = g->wo / 2, wo = g->wo;
+	const int tw = g->wo / 2, wo = g->wo, n = (g->ho / 2) * tw;
 	const long cs = (long)cout * ld;
-	float d[2][2][FM_WINO_MAXW / 2], u[4][2][FM_WINO_MAXW / 2];
+	float *restrict d00 = wt[0], *restrict d01 = wt[1], *restrict d10 = wt[2], *restrict d11 = wt[3];
 	for (int c = 0; c < cout; c++) {
 		const float *gc = gy + (long)c * g->ho * wo, *yc = y + (long)c * g->ho * wo;
-		float acc[FM_WINO_MAXW / 2] = {0};
-		for (int ty = 0; ty < th; ty++) {
-			for (int r = 0; r < 2; r++) {
-				const float *gr = gc + (long)(2 * ty + r) * wo, *yr = yc + (long)(2 * ty + r) * wo;
-				for (int tx = 0; tx < tw; tx++) {
-					float e = gr[2 * tx], o = gr[2 * tx + 1];
-					if (relu) {
-						e = yr[2 * tx] > 0 ? e : 0;
-						o = yr[2 * tx + 1] > 0 ? o : 0;
-					}
-					d[r][0][tx] = e;
-					d[r][1][tx] = o;
-					acc[tx] += e + o;
+		for (int ty = 0; ty < g->ho / 2; ty++) {
+			const float *restrict g0 = gc + (long)(2 * ty) * wo, *restrict g1 = g0 + wo;
+			const float *restrict y0 = yc + (long)(2 * ty) * wo, *restrict y1 = y0 + wo;
+			const int b = ty * tw;
+			for (int tx = 0; tx < tw; tx++) {
+				float e0 = g0[2 * tx], o0 = g0[2 * tx + 1], e1 = g1[2 * tx], o1 = g1[2 * tx + 1];
+				if (relu) {
+					e0 = y0[2 * tx] > 0 ? e0 : 0;
+					o0 = y0[2 * tx + 1] > 0 ? o0 : 0;
+					e1 = y1[2 * tx] > 0 ? e1 : 0;
+					o1 = y1[2 * tx + 1] > 0 ? o1 : 0;
 				}
-			}
-			// Rows: A's (d0, d0+d1, d0-d1, -d1).
-			for (int s = 0; s < 2; s++)
-				for (int tx = 0; tx < tw; tx++) {
-					u[0][s][tx] = d[0][s][tx];
-					u[1][s][tx] = d[0][s][tx] + d[1][s][tx];
-					u[2][s][tx] = d[0][s][tx] - d[1][s][tx];
-					u[3][s][tx] = -d[1][s][tx];
-				}
-			float *m = dM + (long)c * ld + t0 + (long)ty * tw;
-			for (int i = 0; i < 4; i++) {
-				float *m0 = m + (long)(4 * i) * cs, *m1 = m0 + cs, *m2 = m1 + cs, *m3 = m2 + cs;
-				for (int tx = 0; tx < tw; tx++) {
-					m0[tx] = u[i][0][tx];
-					m1[tx] = u[i][0][tx] + u[i][1][tx];
-					m2[tx] = u[i][0][tx] - u[i][1][tx];
-					m3[tx] = -u[i][1][tx];
-				}
+				d00[b + tx] = e0, d01[b + tx] = o0, d10[b + tx] = e1, d11[b + tx] = o1;
 			}
 		}
-		float s = 0;
-		for (int tx = 0; tx < tw; tx++) s += acc[tx];
-		db[c] += s;
+		float *m = dM + (long)c * ld + t0;
+		float acc[16] = {0};
+		int t = 0;
+		for (; t + 16 <= n; t += 16)
+			for (int l = 0; l < 16; l++) acc[l] += (d00[t + l] + d01[t + l]) + (d10[t + l] + d11[t + l]);
+		for (; t < n; t++) acc[0] += (d00[t] + d01[t]) + (d10[t] + d11[t]);
+		// Rows of A (d0, d0+d1, d0-d1, -d1): row i of the tile is
+		// ca[i]*d0 + cb[i]*d1 (exact: the factors are 0 and +-1); then
+		// columns, the same.
+		static const float ca[4] = {1, 1, 1, 0}, cb[4] = {0, 1, -1, -1};
+		for (int i = 0; i < 4; i++) {
+			float *restrict p0 = m + (4 * i) * cs, *restrict p1 = p0 + cs, *restrict p2 = p1 + cs, *restrict p3 = p2 + cs;
+			const float a = ca[i], b = cb[i];
+			for (t = 0; t < n; t++) {
+				float u0 = a * d00[t] + b * d10[t], u1 = a * d01[t] + b * d11[t];
+				p0[t] = u0;
+				p1[t] = u0 + u1;
+				p2[t] = u0 - u1;
+				p3[t] = -u1;
+			}
+		}
+		float sum = 0;
+		for (int l = 0; l < 16; l++) sum += acc[l];
+		db[c] += sum;
 	}
 }
 
@@ -165,44 +206,53 @@ void fm_wino_out_grad(const fm_geom *g, int cout, const float *gy, const float *
 // input tiles; padding's share is dropped.
 FM_CLONES
 void fm_wino_in_grad(const fm_geom *g, const float *dV, long ld, long t0, float *dx) {
-	const int th = g->ho / 2, tw = g->wo / 2, wp = g->wo + 2;
+	const int th = g->ho / 2, tw = g->wo / 2, n = th * tw, np = (th + 1) * tw;
 	const long cs = (long)g->cin * ld;
-	float w[4][4][FM_WINO_MAXW / 2], acc[4][FM_WINO_MAXW];
-	memset(dx, 0, sizeof(float) * (size_t)g->cin * g->h * g->w);
 	for (int c = 0; c < g->cin; c++) {
+		// Columns of B (v0, v1-v2+v3, -v0+v1+v2, -v3), into wt[4i + s]...
+		for (int i = 0; i < 4; i++) {
+			const float *restrict v0 = dV + (long)(4 * i) * cs + (long)c * ld + t0, *restrict v1 = v0 + cs;
+			const float *restrict v2 = v1 + cs, *restrict v3 = v2 + cs;
+			float *restrict s0 = wt[4 * i], *restrict s1 = wt[4 * i + 1], *restrict s2 = wt[4 * i + 2], *restrict s3 = wt[4 * i + 3];
+			for (int t = 0; t < n; t++) {
+				s0[t] = v0[t];
+				s1[t] = v1[t] - v2[t] + v3[t];
+				s2[t] = -v0[t] + v1[t] + v2[t];
+				s3[t] = -v3[t];
+			}
+		}
+		// ...then rows, the same, into wt2[4r + s]: tile pixel (r, s).
+		for (int s = 0; s < 4; s++) {
+			const float *restrict w0 = wt[s], *restrict w1 = wt[4 + s], *restrict w2 = wt[8 + s], *restrict w3 = wt[12 + s];
+			float *restrict d0 = wt2[s], *restrict d1 = wt2[4 + s], *restrict d2 = wt2[8 + s], *restrict d3 = wt2[12 + s];
+			for (int t = 0; t < n; t++) {
+				d0[t] = w0[t];
+				d1[t] = w1[t] - w2[t] + w3[t];
+				d2[t] = -w0[t] + w1[t] + w2[t];
+				d3[t] = -w3[t];
+			}
+		}
+		// Sum the overlapping tiles into the planes (fm_wino_in's views)...
+		for (int p = 0; p < 8; p++)
+			for (int k = 0; k < np; k++) wp8[p][k] = 0;
+		for (int r = 0; r < 4; r++)
+			for (int s = 0; s < 4; s++) {
+				float *restrict q = (float *)tile_pixel(r, s, tw);
+				const float *restrict src = wt2[4 * r + s];
+				for (int t = 0; t < n; t++) q[t] += src[t];
+			}
+		// ...and the planes into dx, without the padding: padded pixel
+		// (2y + a, 2q + b) is P[a][b][0] at (y, q) plus P[a][b][1] at (y, q-1).
 		float *xc = dx + (long)c * g->h * g->w;
-		for (int ty = 0; ty < th; ty++) {
-			const float *v = dV + (long)c * ld + t0 + (long)ty * tw;
-			// Rows: B's (v0, v1-v2+v3, -v0+v1+v2, -v3).
-			for (int j = 0; j < 4; j++) {
-				const float *v0 = v + (long)j * cs, *v1 = v0 + 4 * cs, *v2 = v1 + 4 * cs, *v3 = v2 + 4 * cs;
-				for (int tx = 0; tx < tw; tx++) {
-					w[0][j][tx] = v0[tx];
-					w[1][j][tx] = v1[tx] - v2[tx] + v3[tx];
-					w[2][j][tx] = -v0[tx] + v1[tx] + v2[tx];
-					w[3][j][tx] = -v3[tx];
-				}
+		for (int iy = 0; iy < g->h; iy++) {
+			const int rr = iy + g->pt, a = rr & 1, row = (rr >> 1) * tw;
+			for (int b = 0; b < 2; b++) {
+				const float *p0 = wp8[4 * a + 2 * b] + row, *p1 = wp8[4 * a + 2 * b + 1] + row;
+				wr[b] = p0[0];
+				for (int q = 1; q < tw; q++) wr[2 * q + b] = p0[q] + p1[q - 1];
+				wr[2 * tw + b] = p1[tw - 1];
 			}
-			// Columns, the same, then summed where neighbouring tiles overlap:
-			// padded column 2tx takes tile tx's first and tile tx-1's third.
-			for (int r = 0; r < 4; r++) {
-				float *a = acc[r];
-				for (int j = 0; j < wp; j++) a[j] = 0;
-				for (int tx = 0; tx < tw; tx++) {
-					float s0 = w[r][0][tx], s1 = w[r][1][tx] - w[r][2][tx] + w[r][3][tx];
-					float s2 = -w[r][0][tx] + w[r][1][tx] + w[r][2][tx], s3 = -w[r][3][tx];
-					a[2 * tx] += s0;
-					a[2 * tx + 1] += s1;
-					a[2 * tx + 2] += s2;
-					a[2 * tx + 3] += s3;
-				}
-				int iy = 2 * ty - g->pt + r;
-				if (iy < 0 || iy >= g->h) continue;
-				float *dst = xc + (long)iy * g->w;
-				int lo = g->pl, hi = g->pl + g->w;
-				if (hi > wp) hi = wp;
-				for (int j = lo; j < hi; j++) dst[j - lo] += a[j];
-			}
+			for (int j = 0; j < g->w; j++) xc[(long)iy * g->w + j] = wr[g->pl + j];
 		}
 	}
 }
