@@ -521,7 +521,7 @@ func bestRun(runs []*Run, runsDir string, det bool) (*Run, string, error) {
 		if det {
 			for _, e := range r.Epochs {
 				if e.Epoch == r.BestEpoch {
-					return e.Extra["det_f1"]
+					return e.Extra[detF1]
 				}
 			}
 			return 0

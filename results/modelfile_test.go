@@ -303,3 +303,40 @@ func TestRecorderKeepsBestAndFinalModels(t *testing.T) {
 		t.Errorf("BestRun: %v, %v", r, err)
 	}
 }
+
+// A detection model's best epoch is the one whose detections in the
+// validation scenes have the best F1, not the one with the best crop
+// accuracy.
+func TestDetectionRunIsChosenOnItsScenes(t *testing.T) {
+	dir := t.TempDir()
+	rec := NewRecorder(dir)
+	m, err := archs.New("CNN2_det", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := m.Snapshot()
+	id := "CNN2_det-20260101-000000"
+	rec.Handle(trainer.RunStarted{ID: id, Model: "CNN2_det", Epochs: 3, TrainSize: 10, TestSize: 10, Seed: 1})
+	var hist []trainer.EpochStats
+	for e, f := range []struct{ acc, f1 float64 }{{0.9, 0.5}, {0.8, 0.7}, {0.95, 0.6}} {
+		st := trainer.EpochStats{Epoch: e + 1, TestAcc: f.acc, Extra: map[string]float64{"det_f1": f.f1}}
+		hist = append(hist, st)
+		cp := &trainer.Checkpoint{Run: id, Model: "CNN2_det", Seed: 1, Recipe: archs.Recipe{Phases: []archs.Phase{{Epochs: 3, Batch: 256, Optimizer: "adam"}}},
+			Epoch: e + 1, TrainSize: 10, TestSize: 10, State: snap, Optimizer: trainer.OptimizerState{Kind: "adam"}, History: append([]trainer.EpochStats(nil), hist...)}
+		if err := rec.Handle(trainer.EpochEnd{ID: id, Epochs: 3, Stats: st, Checkpoint: cp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.Handle(trainer.RunFinished{ID: id, Status: trainer.StatusDone})
+	f, err := safetensors.ReadFile(filepath.Join(dir, id, BestDir, ModelWeights))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Metadata["fmnist.epoch"]; got != "2" {
+		t.Errorf("best model from epoch %s, want 2 (the best F1 in the validation scenes)", got)
+	}
+	r, _, err := BestDetRun(dir)
+	if err != nil || r.BestEpoch != 2 || r.BestTestAcc != 0.8 || r.ChosenOn() != "scenes" {
+		t.Errorf("BestDetRun: %+v, %v", r, err)
+	}
+}

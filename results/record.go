@@ -165,8 +165,7 @@ func (r *Run) bestOfEpochs() {
 }
 
 // bestIndex is the index in Epochs of the best epoch: the first with the
-// highest validation accuracy, or test accuracy for a run without a
-// validation set; -1 without epochs.
+// highest score; -1 without epochs.
 func (r *Run) bestIndex() int {
 	best := -1
 	for i, x := range r.Epochs {
@@ -177,12 +176,32 @@ func (r *Run) bestIndex() int {
 	return best
 }
 
-// score is what chooses the best epoch.
+// score is what chooses the best epoch: the validation accuracy; for a
+// detection model, the F1 of its detections in the validation scenes (what
+// the detector is for; its accuracy is on crops of the training scenes,
+// and favours the epochs before hard negatives are mined); the test
+// accuracy for a run with neither.
 func (r *Run) score(e trainer.EpochStats) float64 {
-	if r.ValSize > 0 {
+	switch r.ChosenOn() {
+	case "scenes":
+		return e.Extra[detF1]
+	case "val":
 		return e.ValAcc
 	}
 	return e.TestAcc
+}
+
+// detF1 is the epoch figure (EpochStats.Extra) a detection model is chosen on.
+const detF1 = "det_f1"
+
+// detection reports whether r trains a detection model with its validation
+// scenes' figures recorded (every epoch has them, or none).
+func (r *Run) detection() bool {
+	if len(r.Epochs) == 0 {
+		return false
+	}
+	_, ok := r.Epochs[0].Extra[detF1]
+	return ok
 }
 
 // RecipeKind is the recipe's label: "seed" or "improved"; "-old-" and its
@@ -207,11 +226,15 @@ func (r *Run) RecipeKind() string {
 	return r.Recipe.Label()
 }
 
-// ChosenOn says what the best epoch was chosen on: "val", or "test" (the
-// seed's way, which flatters the test accuracy it reports).
+// ChosenOn says what the best epoch was chosen on: "val", "scenes" (a
+// detection model's validation scenes), or "test" (the seed's way, which
+// flatters the test accuracy it reports).
 func (r *Run) ChosenOn() string {
-	if r.ValSize > 0 {
+	switch {
+	case r.ValSize > 0:
 		return "val"
+	case r.detection():
+		return "scenes"
 	}
 	return "test"
 }

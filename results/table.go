@@ -94,8 +94,11 @@ func recipeCell(r string) string {
 }
 
 func chosenCell(c string) string {
-	if c == "test" {
+	switch c {
+	case "test":
 		return "test (the seed's way)"
+	case "scenes":
+		return "validation scenes (F1)"
 	}
 	return c
 }
