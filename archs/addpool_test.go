@@ -42,25 +42,12 @@ func TestAddMaxPoolEqualsAddThenPool(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				pr := &probeOp{base: newBase("probe", 0, 4), shape: out.Shape().Clone()}
-				pr.r = make([]float32, out.Shape().TotalSize())
-				for i := range pr.r {
-					pr.r[i] = float32(i%7) - 3
+				r := make([]float32, out.Shape().TotalSize())
+				for i := range r {
+					r[i] = float32(i%7) - 3
 				}
-				loss, err := G.ApplyOp(pr, out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				grads, err := G.Grad(loss, an, bn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				vm := G.NewTapeMachine(g)
-				defer vm.Close()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				return slices.Clone(f32(out.Value())), slices.Clone(f32(grads[0].Value())), slices.Clone(f32(grads[1].Value()))
+				y, grads := probeGrads(t, g, out, r, an, bn)
+				return y, grads[0], grads[1]
 			}
 			y1, da1, db1 := run(true)
 			y2, da2, db2 := run(false)

@@ -46,6 +46,31 @@ func (k *probeGrad) compute(vals []G.Value) error {
 	return nil
 }
 
+// probeGrads runs the graph g of out and returns out's values and the
+// gradients of sum(out * r) with respect to wrt.
+func probeGrads(t *testing.T, g *G.ExprGraph, out *G.Node, r []float32, wrt ...*G.Node) ([]float32, [][]float32) {
+	t.Helper()
+	pr := &probeOp{base: newBase("probe", 0, out.Dims()), shape: out.Shape().Clone(), r: r}
+	loss, err := G.ApplyOp(pr, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(loss, wrt...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	res := make([][]float32, len(grads))
+	for i := range grads {
+		res[i] = append([]float32(nil), f32(grads[i].Value())...)
+	}
+	return append([]float32(nil), f32(out.Value())...), res
+}
+
 func randTensor(r *rand.Rand, shape ...int) *tensor.Dense {
 	t := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
 	for i := range t.Float32s() {

@@ -6,12 +6,6 @@
 // pad of one or two): GCC must not turn them into calls to memset and memcpy.
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FM_CLONES
-#endif
-
 // ox_range gives the output columns [lo, hi) whose input column
 // ox*s + kj - pl lies inside the image.
 static inline void ox_range(const fm_geom *g, int kj, int *lo, int *hi) {

@@ -5,6 +5,14 @@
 #ifndef FMNIST_KERNELS_H
 #define FMNIST_KERNELS_H
 
+// FM_CLONES compiles a kernel for AVX-512, AVX2 and plain x86-64, the best
+// picked at run time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FM_CLONES
+#endif
+
 typedef struct {
 	int cin, h, w;     // input channels and size
 	int k, s;          // kernel size and stride

@@ -13,12 +13,6 @@
 
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FM_CLONES
-#endif
-
 // An image's tiles are computed plane by plane, in passes over all its
 // tiles at once (144 in model5), long enough for the vector units, where
 // one row of tiles (12) is not. Pixel (r, s) of the 4x4 input tile t = ty*tw

@@ -83,25 +83,8 @@ func convGrads(t *testing.T, ins []*tensor.Dense, same, relu bool, r []float32) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr := &probeOp{base: newBase("probe", 0, out.Dims()), shape: out.Shape().Clone(), r: r}
-	loss, err := G.ApplyOp(pr, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grads, err := G.Grad(loss, nodes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	res := make([][]float32, len(grads))
-	for i := range grads {
-		res[i] = append([]float32(nil), f32(grads[i].Value())...)
-	}
-	return res
+	_, grads := probeGrads(t, g, out, r, nodes...)
+	return grads
 }
 
 // The gradients through Winograd's three adjoint transforms equal
