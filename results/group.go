@@ -143,10 +143,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 		b.WriteString("| " + strings.Join(groupHeader, " | ") + " |\n")
 		b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, g := range groups {
-			chosen := g.ChosenOn
-			if chosen == "test" {
-				chosen = "test (the seed's way)"
-			}
+			chosen := chosenCell(g.ChosenOn)
 			recipe := g.Recipe
 			if recipe == "" {
 				recipe = "own"
