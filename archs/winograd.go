@@ -9,12 +9,13 @@ import "os"
 
 // Winograd F(2x2, 3x3) for the 3x3, stride-1 convolutions with at least
 // winoMinCin input channels and an even output size (winograd.c): 16
-// products per tile and channel pair instead of im2col's 36. The SGEMMs
-// are then 16 smaller ones over channels. One chunk of images on one core
-// (model5's second convolution, 32 to 64 channels on 26x26), forward pass:
-// 0.11 ms against im2col + SGEMM's 0.18; for 192 to 192 channels on 14x14,
-// 0.69x. With fewer input channels the 16 SGEMMs are too thin to gain, and
-// the one-channel first layers keep im2col.
+// products per tile and channel pair instead of im2col's 36, as 16 smaller
+// SGEMMs over channels. Training 12,800 images took model5 7.6 s against
+// 10.5 s with im2col, reduced_all_cnn 9.5 against 11.7 (README,
+// Performance). The one-channel first layers keep im2col: their SGEMMs over
+// one channel would be all transform. The minimum of 16 is not tuned;
+// every other 3x3 layer here has 32 channels or more. Odd output sizes were
+// slower (half-used tiles) and keep im2col too.
 const winoMinCin = 16
 
 // winoEnabled is false when FMNIST_WINOGRAD=0, which keeps every
