@@ -21,12 +21,7 @@ func runForward(t *testing.T, inputs []*tensor.Dense, build func(ins G.Nodes) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	return append([]float32(nil), f32(out.Value())...)
+	return runValues(t, g, out)[0]
 }
 
 // naiveConv is a direct convolution with explicit TensorFlow padding.

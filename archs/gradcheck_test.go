@@ -59,16 +59,23 @@ func probeGrads(t *testing.T, g *G.ExprGraph, out *G.Node, r []float32, wrt ...*
 	if err != nil {
 		t.Fatal(err)
 	}
+	vals := runValues(t, g, append(G.Nodes{out}, grads...)...)
+	return vals[0], vals[1:]
+}
+
+// runValues runs graph g once and returns copies of the nodes' values.
+func runValues(t *testing.T, g *G.ExprGraph, nodes ...*G.Node) [][]float32 {
+	t.Helper()
 	vm := G.NewTapeMachine(g)
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	res := make([][]float32, len(grads))
-	for i := range grads {
-		res[i] = append([]float32(nil), f32(grads[i].Value())...)
+	res := make([][]float32, len(nodes))
+	for i, n := range nodes {
+		res[i] = append([]float32(nil), f32(n.Value())...)
 	}
-	return append([]float32(nil), f32(out.Value())...), res
+	return res
 }
 
 func randTensor(r *rand.Rand, shape ...int) *tensor.Dense {
