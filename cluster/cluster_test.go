@@ -364,14 +364,19 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 				starts++
 			case trainer.EpochEnd:
 				if stolenAt.IsZero() && e.Stats.Epoch == 1 {
-					if _, err := kv.Put(ctx, job.ID, []byte("thief")); err != nil {
+					thiefRev, err := kv.Put(ctx, job.ID, []byte("thief"))
+					if err != nil {
 						t.Fatal(err)
 					}
 					stolenAt = time.Now()
-					// Give the lease back after the worker has noticed.
+					// Give the lease back after the worker has noticed,
+					// as a worker does: only if it is still the thief's.
+					// The bucket's TTL may have expired it first and the
+					// worker retaken the run; deleting that lease would
+					// rob the worker a second time.
 					go func() {
-						time.Sleep(AckWait)
-						kv.Delete(ctx, job.ID)
+						time.Sleep(AckWait * 9 / 10)
+						kv.Delete(ctx, job.ID, jetstream.LastRevision(thiefRev))
 					}()
 				}
 			case trainer.RunFinished:
