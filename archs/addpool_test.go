@@ -127,7 +127,10 @@ func TestFusedEvaluationMatchesUnfused(t *testing.T) {
 
 // The pool against a plain reference on every small plane, thin ones
 // included ('same' on widths and heights 1 to 7, 'valid' from 2), with and
-// without a residual: maximum, first winner in row order, padding never wins.
+// without a residual: maximum, first winner in row order, padding never
+// wins; and its gradient: each output's gradient at its window's first
+// winner, zero elsewhere, in both inputs (summed over channels for a
+// broadcast residual).
 func TestAddMaxPoolMatchesReferenceOnSmallPlanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for h := 1; h <= 7; h++ {
@@ -151,19 +154,35 @@ func TestAddMaxPoolMatchesReferenceOnSmallPlanes(t *testing.T) {
 						}
 						ins = []*tensor.Dense{a, x}
 					}
-					got := runForward(t, ins, func(in G.Nodes) (*G.Node, error) {
-						if ca > 0 {
-							return AddMaxPool2x2(in[0], in[1], same)
-						}
-						return MaxPool2x2(in[0], same)
-					})
+					g := G.NewGraph()
+					var nodes G.Nodes
+					for i, in := range ins {
+						nodes = append(nodes, G.NodeFromAny(g, in, G.WithName(fmt.Sprint("in", i))))
+					}
+					var out *G.Node
+					var err error
+					if ca > 0 {
+						out, err = AddMaxPool2x2(nodes[0], nodes[1], same)
+					} else {
+						out, err = MaxPool2x2(nodes[0], same)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
 					p := newMaxPool(x.Shape(), same)
+					gy := make([]float32, n*c*p.ho*p.wo)
+					for i := range gy {
+						gy[i] = float32(i%5) + 1
+					}
+					got, grads := probeGrads(t, g, out, gy, nodes...)
 					var want []float32
+					wantDx := make([]float32, n*c*h*w)
+					wantDa := make([]float32, n*max(ca, 1)*h*w)
 					for i := 0; i < n; i++ {
 						for ch := 0; ch < c; ch++ {
 							for oy := 0; oy < p.ho; oy++ {
 								for ox := 0; ox < p.wo; ox++ {
-									best, found := float32(0), false
+									best, found, at, atA := float32(0), false, 0, 0
 									for dy := 0; dy < 2; dy++ {
 										for dx := 0; dx < 2; dx++ {
 											y, xx := oy*2-p.pt+dy, ox*2-p.pl+dx
@@ -171,21 +190,35 @@ func TestAddMaxPoolMatchesReferenceOnSmallPlanes(t *testing.T) {
 												continue
 											}
 											v := x.Float32s()[((i*c+ch)*h+y)*w+xx]
+											ia := 0
 											if ca > 0 {
-												v += a.Float32s()[((i*ca+ch%ca)*h+y)*w+xx]
+												ia = ((i*ca+ch%ca)*h+y)*w + xx
+												v += a.Float32s()[ia]
 											}
 											if !found || v > best {
-												best, found = v, true
+												best, found, at, atA = v, true, ((i*c+ch)*h+y)*w+xx, ia
 											}
 										}
 									}
 									want = append(want, best)
+									gv := gy[len(want)-1]
+									wantDx[at] += gv
+									if ca > 0 {
+										wantDa[atA] += gv
+									}
 								}
 							}
 						}
 					}
 					if !slices.Equal(got, want) {
 						t.Fatalf("%dx%d same=%v residual channels %d: pooled %v, want %v", h, w, same, ca, got, want)
+					}
+					dx := grads[len(grads)-1]
+					if !slices.Equal(dx, wantDx) {
+						t.Fatalf("%dx%d same=%v residual channels %d: gradient %v, want %v", h, w, same, ca, dx, wantDx)
+					}
+					if ca > 0 && !slices.Equal(grads[0], wantDa) {
+						t.Fatalf("%dx%d same=%v residual channels %d: residual's gradient %v, want %v", h, w, same, ca, grads[0], wantDa)
 					}
 				}
 			}
