@@ -369,17 +369,22 @@ func (v *tableView) layout(rows []tableRow) layout {
 		mixed = mixed || (r.row.Recipe != rows[0].row.Recipe)
 	}
 	for _, cand := range []struct {
-		compact, short, id, roomy bool
-		gap                       int
-	}{{false, false, true, true, 2}, {false, false, true, false, 2}, {false, false, false, false, 2}, {false, false, false, false, 1},
-		{true, false, false, false, 1}, {true, true, false, false, 1}} {
+		compact, short, id, roomy, noStudy bool
+		gap                                int
+	}{{false, false, true, true, false, 2}, {false, false, true, false, false, 2}, {false, false, false, false, false, 2}, {false, false, false, false, false, 1},
+		{true, false, false, false, false, 1}, {true, true, false, false, true, 1}, {true, true, false, false, false, 1}} {
 		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
 		cols := v.cols()
 		for i := range cols {
 			col := &cols[i]
-			// Runs of more than one recipe need it told apart in every
-			// layout but the narrowest (where `m` groups them by recipe).
-			shown := mixed && col.id == "recipe" && !cand.short
+			// Runs of more than one recipe need it told apart. In the
+			// narrow layouts the recipe takes the place of the seed
+			// study's columns, which repeat one figure per model; in the
+			// narrowest, `m` groups the runs by recipe instead.
+			shown := mixed && col.id == "recipe" && (!cand.short || cand.noStudy)
+			if mixed && cand.noStudy && (col.id == "seedsec" || col.id == "seedacc") {
+				continue
+			}
 			if !shown && ((col.onlyWide && !cand.id) || (col.roomy && !cand.roomy)) {
 				continue
 			}

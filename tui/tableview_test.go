@@ -176,10 +176,11 @@ func TestTableScrollsToSelection(t *testing.T) {
 	}
 }
 
-// Runs of more than one recipe show a Recipe column in every layout but
-// the narrowest; runs of one recipe keep it for the roomiest.
+// Runs of more than one recipe show a Recipe column at 80 columns and
+// wider (at 80 in place of the seed study's); runs of one recipe keep it
+// for the roomiest.
 func TestTableShowsRecipeWhenMixed(t *testing.T) {
-	for _, w := range []int{90, 120} {
+	for _, w := range []int{80, 90, 120} {
 		m := tableModel(t, w)
 		if v := m.table.view(); strings.Contains(v, "Recipe") {
 			t.Errorf("width %d: Recipe column with one recipe:\n%s", w, v)
@@ -193,6 +194,9 @@ func TestTableShowsRecipeWhenMixed(t *testing.T) {
 		}
 		if l := m.table.layout(m.table.rows()); l.total() > w {
 			t.Errorf("width %d: layout %d wide", w, l.total())
+		}
+		if w >= 90 && !strings.Contains(v, "seed study") && !strings.Contains(v, "Seed acc") {
+			t.Errorf("width %d: the seed study's columns left out:\n%s", w, v)
 		}
 	}
 }
