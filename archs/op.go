@@ -91,6 +91,18 @@ func buf(t **tensor.Dense, shape ...int) *tensor.Dense {
 	return *t
 }
 
+// view returns a tensor of the given shape over data (no copy), reusing *t
+// when it already is one over the same memory.
+func view(t **tensor.Dense, data []float32, shape ...int) *tensor.Dense {
+	if *t != nil && (*t).Shape().Eq(tensor.Shape(shape)) {
+		if d := (*t).Float32s(); len(d) > 0 && len(data) > 0 && &d[0] == &data[0] {
+			return *t
+		}
+	}
+	*t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	return *t
+}
+
 // grow returns s with length n, reusing its storage when it is large enough.
 func grow(s []float32, n int) []float32 {
 	if cap(s) >= n {
