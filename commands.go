@@ -62,7 +62,7 @@ func init() {
 			summary: "is A better than B? (models, MODEL:RECIPE, runs) t-test and McNemar", args: true, flags: compareCmd},
 		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--set KEY=VALUE,...] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",
 			summary: "training and inference speed per model", flags: benchCmd},
-		{name: "eval", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--limit-test N] [--final] [--mirror] [--json]",
+		{name: "eval", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--data DIR] [--split test|train|val] [--limit-test N] [--final] [--mirror] [--json]",
 			summary: "reload a saved model: test accuracy, per class, confusion matrix", flags: evalCmd},
 		{name: "predict", synopsis: "--model RUN_DIR|RUN_ID|MODEL_DIR|best [--runs DIR] [--final] [--top N] IMAGE...",
 			summary: "classify PNG or JPEG files", args: true, flags: predictCmd},

@@ -62,10 +62,11 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 	model := fs.String("model", "", "run directory, run ID (in --runs), model directory, or 'best'")
 	runsDir := runsFlag(fs)
 	data := dataFlag(fs)
-	limitTest := fs.Int("limit-test", 0, "use the first N test images (default: as many as the run was evaluated on)")
+	limitTest := fs.Int("limit-test", 0, "use the first N images of the split (default: as many as the run used)")
 	final := fs.Bool("final", false, "the run's final model instead of its best")
 	asJSON := fs.Bool("json", false, "print the evaluation as JSON")
 	mirror := fs.Bool("mirror", false, "average each image's prediction with its mirror image's (test-time augmentation, for models trained with flips)")
+	split := fs.String("split", "test", "the images to evaluate on: test, or the run's own train (the images it trained on) or val (its validation images, held out by its seed)")
 	return func(_ []string, stdout, _ io.Writer) error {
 		if *model == "" {
 			return exitError{2, errors.New("eval: --model is required (a run directory, a run ID, a model directory or 'best')")}
@@ -73,20 +74,19 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		if *limitTest < 0 {
 			return exitError{2, fmt.Errorf("eval: --limit-test must be a positive number, got %d", *limitTest)}
 		}
+		if *split != "test" && *split != "train" && *split != "val" {
+			return exitError{2, fmt.Errorf("eval: --split must be test, train or val, got %q", *split)}
+		}
 		m, doc, modelDir, run, err := loadModelArg(*model, *runsDir, *final)
 		if err != nil {
 			return err
 		}
 		src := doc.Source
-		limit := *limitTest
-		if limit == 0 {
-			limit = src.TestSize
-		}
 		dir := *data
 		if dir == "" {
 			dir = trainer.DefaultDataDir()
 		}
-		_, test, err := trainer.Load(dir, 1, limit)
+		test, about, err := evalImages(m, src, *split, dir, *limitTest)
 		if err != nil {
 			return err
 		}
@@ -101,12 +101,25 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 			return fmt.Errorf("eval: %v", err)
 		}
 
-		// What the run recorded for this epoch, on the same test slice.
-		recorded, haveRecord := src.TestAcc, src.Epoch > 0
+		// What the run recorded for this epoch, on the same slice: test or
+		// validation images. Its training accuracy was measured with
+		// dropout and augmentation on, so it is not comparable.
+		recorded, haveRecord, size := src.TestAcc, src.Epoch > 0, src.TestSize
 		if run != nil && src.Epoch >= 1 && src.Epoch <= len(run.Epochs) && run.Epochs[src.Epoch-1].Epoch == src.Epoch {
 			recorded = run.Epochs[src.Epoch-1].TestAcc
+			if *split == "val" {
+				recorded = run.Epochs[src.Epoch-1].ValAcc
+			}
+		} else if *split == "val" {
+			recorded = src.ValAcc
 		}
-		sameSlice := haveRecord && test.N == src.TestSize
+		switch *split {
+		case "val":
+			size = src.ValSize
+		case "train":
+			haveRecord = false
+		}
+		sameSlice := haveRecord && test.N == size
 		match := sameSlice && !*mirror && ev.Accuracy() == recorded
 
 		if *asJSON {
@@ -129,10 +142,11 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 				Recorded     *float64                                    `json:"recorded_accuracy"`
 				Matches      bool                                        `json:"matches_record"`
 				Mirrored     bool                                        `json:"mirrored,omitempty"`
+				Split        string                                      `json:"split"`
 				PerClass     []class                                     `json:"per_class"`
 				Confusion    [trainer.NumClasses][trainer.NumClasses]int `json:"confusion"`
 			}{ModelDir: modelDir, Architecture: doc.Architecture, Run: src.Run, Kind: src.Kind, Epoch: src.Epoch,
-				TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Mirrored: *mirror, Confusion: ev.Confusion}
+				TestImages: ev.N, Correct: ev.Correct, Accuracy: ev.Accuracy(), Loss: ev.Loss, Matches: match, Mirrored: *mirror, Split: *split, Confusion: ev.Confusion}
 			if sameSlice {
 				out.Recorded = &recorded
 			}
@@ -155,7 +169,7 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		if src.Epoch > 0 {
 			fmt.Fprintf(stdout, " (run %s, %s epoch %d)", src.Run, src.Kind, src.Epoch)
 		}
-		fmt.Fprintf(stdout, "\ntest set   %d images (the first %d of %s)\n", ev.N, ev.N, dir)
+		fmt.Fprintf(stdout, "\n%s\n", about)
 		fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
 		if *mirror {
 			fmt.Fprintf(stdout, ", each image averaged with its mirror image")
@@ -168,10 +182,12 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		case *mirror && sameSlice:
 			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images, without mirror averaging (%+.2f points)\n",
 				results.Percent(recorded), src.Epoch, 100*(ev.Accuracy()-recorded))
+		case *split == "train":
+			fmt.Fprintf(stdout, "recorded   — (training accuracy was measured with dropout and augmentation on)\n")
 		case !haveRecord:
 			fmt.Fprintf(stdout, "recorded   — (the model file does not say)\n")
 		case !sameSlice:
-			fmt.Fprintf(stdout, "recorded   %s on %d test images (a different slice: not comparable)\n", results.Percent(recorded), src.TestSize)
+			fmt.Fprintf(stdout, "recorded   %s on %d %s images (a different slice: not comparable)\n", results.Percent(recorded), size, *split)
 		case match:
 			fmt.Fprintf(stdout, "recorded   %s for epoch %d on the same images: identical\n", results.Percent(recorded), src.Epoch)
 		default:
@@ -188,6 +204,54 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		ev.WriteConfusion(stdout, doc.Classes)
 		return nil
 	}
+}
+
+// evalImages loads the images `eval --split` names, the first limit of them
+// (0: as many as the run used), and says what they are in a header line.
+// The run's training and validation images are rebuilt as training made
+// them: the first train+val images of the training files, the validation
+// ones drawn by the run's seed.
+func evalImages(m *archs.Model, src results.SourceDoc, split, dir string, limit int) (*trainer.Dataset, string, error) {
+	if split == "test" {
+		if limit == 0 {
+			limit = src.TestSize
+		}
+		_, test, err := trainer.Load(dir, 1, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		return test, fmt.Sprintf("test set   %d images (the first %d of %s)", test.N, test.N, dir), nil
+	}
+	switch {
+	case m.Spec.Detection:
+		return nil, "", fmt.Errorf("eval: %s trained on crops of synthetic scenes, not on Fashion-MNIST's training images: only --split test applies", m.Spec.Name)
+	case src.TrainSize == 0:
+		return nil, "", errors.New("eval: the model file does not say which images its run trained on: only --split test applies")
+	case split == "val" && src.ValSize == 0:
+		return nil, "", fmt.Errorf("eval: run %s held out no validation images (it chose its epoch on the test set): use --split train or test", src.Run)
+	}
+	all, _, err := trainer.Load(dir, src.TrainSize+src.ValSize, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	if all.N != src.TrainSize+src.ValSize {
+		return nil, "", fmt.Errorf("eval: %s has %d training images, run %s used %d", dir, all.N, src.Run, src.TrainSize+src.ValSize)
+	}
+	set, about := all, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first of %s)", src.TrainSize, src.Run, dir)
+	if src.ValSize > 0 {
+		train, val, err := trainer.SplitVal(all, src.ValSize, src.Seed)
+		if err != nil {
+			return nil, "", fmt.Errorf("eval: %v", err)
+		}
+		set, about = train, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first %d of %s, less its %d validation images)", src.TrainSize, src.Run, all.N, dir, src.ValSize)
+		if split == "val" {
+			set, about = val, fmt.Sprintf("val set    %%d of the %d validation images of run %s (held out of the first %d of %s by seed %d)", src.ValSize, src.Run, all.N, dir, src.Seed)
+		}
+	}
+	if limit > 0 && limit < set.N {
+		set = set.Slice(0, limit)
+	}
+	return set, fmt.Sprintf(about, set.N), nil
 }
 
 // writeEvalTerminal writes what `fmnist eval` shows on a terminal after its

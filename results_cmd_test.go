@@ -453,3 +453,71 @@ func TestReportFormats(t *testing.T) {
 		t.Error("a refused report created its output directory")
 	}
 }
+
+// eval --split val rebuilds the run's validation images from its record
+// (the figure matches the one recorded for the epoch), --split train its
+// training images; an unknown split, and --split val on a run without
+// validation images, get one-line errors.
+func TestEvalSplits(t *testing.T) {
+	runs := t.TempDir()
+	if _, stderr, code := fmnist(t, "train", "--models", "CNN2", "--epochs", "1", "--limit-train", "1500", "--val", "500",
+		"--limit-test", "200", "--runs", runs, "--headless"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	dirs := runDirs(t, runs)
+	if len(dirs) != 1 {
+		t.Fatalf("%d runs", len(dirs))
+	}
+	type evalOut struct {
+		Split    string   `json:"split"`
+		Images   int      `json:"test_images"`
+		Correct  int      `json:"correct"`
+		Accuracy float64  `json:"accuracy"`
+		Recorded *float64 `json:"recorded_accuracy"`
+		Matches  bool     `json:"matches_record"`
+	}
+	eval := func(args ...string) evalOut {
+		t.Helper()
+		out, stderr, code := fmnist(t, append([]string{"eval", "--json", "--model", dirs[0]}, args...)...)
+		if code != 0 {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		var ev evalOut
+		if err := json.Unmarshal([]byte(out), &ev); err != nil {
+			t.Fatalf("eval %v: %v\n%s", args, err, out)
+		}
+		return ev
+	}
+	rec, err := results.LoadRun(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := eval("--split", "val")
+	if val.Split != "val" || val.Images != 500 || !val.Matches || val.Recorded == nil || *val.Recorded != rec.Epochs[0].ValAcc {
+		t.Errorf("--split val: %+v, want the 500 validation images at the recorded %v", val, rec.Epochs[0].ValAcc)
+	}
+	train := eval("--split", "train")
+	if train.Split != "train" || train.Images != 1000 || train.Recorded != nil || train.Matches {
+		t.Errorf("--split train: %+v, want the 1000 training images and no record to match", train)
+	}
+	if got := eval("--split", "train", "--limit-test", "100"); got.Images != 100 {
+		t.Errorf("--split train --limit-test 100: %d images", got.Images)
+	}
+	if test := eval(); test.Split != "test" || test.Images != 200 || !test.Matches {
+		t.Errorf("default split: %+v, want the 200 test images, matching the record", test)
+	}
+
+	_, stderr, code := fmnist(t, "eval", "--model", dirs[0], "--split", "holdout")
+	if code != 2 || !strings.Contains(stderr, "--split must be test, train or val") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("bad split: exit %d: %q", code, stderr)
+	}
+	noVal := t.TempDir()
+	if _, stderr, code := fmnist(t, "train", "--models", "CNN2", "--epochs", "1", "--limit-train", "600", "--val", "0",
+		"--limit-test", "100", "--runs", noVal, "--headless"); code != 0 {
+		t.Fatalf("train --val 0: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = fmnist(t, "eval", "--model", "best", "--runs", noVal, "--split", "val")
+	if code == 0 || !strings.Contains(stderr, "held out no validation images") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("--split val on a run without validation images: exit %d: %q", code, stderr)
+	}
+}
