@@ -102,8 +102,10 @@ func (k *addGrad) compute(vals []G.Value) error {
 
 // flattenOp reshapes [N, ...] to [N, rest] (C, H, W order). Its output,
 // and its gradient, are views of their input: a copy was a serial pass over
-// memory (model5 flattens 12,800 values an image), with a core idle. No op
-// here writes into its inputs, so sharing the memory is safe.
+// memory (model5 flattens 12,800 values an image), with a core idle.
+// Sharing the memory is safe because no op here writes into its inputs;
+// the only writes in place are gorgonia's sums of a node's gradients, into
+// a gradient that nothing reads afterwards.
 type flattenOp struct {
 	base
 	in  tensor.Shape
