@@ -135,3 +135,33 @@ func TestEvalTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Training images are kept as bytes (`eval --split train|val`): the
+// mistakes' pictures come out the same as from the same images as floats.
+func TestEvalTerminalOnByteImages(t *testing.T) {
+	train, _, err := trainer.Load(trainer.DefaultDataDir(), 200, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.Pix == nil {
+		t.Fatal("training images are not bytes: this test no longer covers them")
+	}
+	floats := &trainer.Dataset{N: train.N, Labels: train.Labels, Images: make([]float32, train.N*trainer.Pixels)}
+	for i := 0; i < train.N; i++ {
+		train.Image(i, floats.Images[i*trainer.Pixels:(i+1)*trainer.Pixels])
+	}
+	m, err := archs.New("CNN2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := results.Evaluate(context.Background(), m, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromBytes, fromFloats strings.Builder
+	writeEvalTerminal(&fromBytes, ev, train, trainer.ClassNames[:], termenv.Ascii, 80)
+	writeEvalTerminal(&fromFloats, ev, floats, trainer.ClassNames[:], termenv.Ascii, 80)
+	if !strings.Contains(fromBytes.String(), "most confident mistakes") || fromBytes.String() != fromFloats.String() {
+		t.Errorf("from bytes:\n%s\nfrom floats:\n%s", fromBytes.String(), fromFloats.String())
+	}
+}

@@ -291,7 +291,9 @@ func writeEvalTerminal(w io.Writer, ev *results.Evaluation, test *trainer.Datase
 	images := make([][]string, k)
 	captions := make([][2]string, k)
 	for i, mk := range ev.Mistakes[:k] {
-		g := tui.Gray{W: side, H: side, Pix: test.Images[mk.Index*trainer.Pixels : (mk.Index+1)*trainer.Pixels]}
+		pix := make([]float32, trainer.Pixels) // test.Images is nil when the images are bytes (training sets)
+		test.Image(mk.Index, pix)
+		g := tui.Gray{W: side, H: side, Pix: pix}
 		if size != side {
 			g = tui.ScaleGray(g, size, size)
 		}
