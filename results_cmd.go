@@ -237,7 +237,7 @@ func evalImages(m *archs.Model, src results.SourceDoc, split, dir string, limit 
 	if all.N != src.TrainSize+src.ValSize {
 		return nil, "", fmt.Errorf("eval: %s has %d training images, run %s used %d", dir, all.N, src.Run, src.TrainSize+src.ValSize)
 	}
-	set, about := all, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first of %s)", src.TrainSize, src.Run, dir)
+	set, about := all, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first %d of %s)", src.TrainSize, src.Run, all.N, dir)
 	if src.ValSize > 0 {
 		train, val, err := trainer.SplitVal(all, src.ValSize, src.Seed)
 		if err != nil {
