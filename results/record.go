@@ -69,8 +69,9 @@ func (r *Run) MarkFinished(e trainer.RunFinished) {
 // run is (a resumed run continues its record: its start, its resumptions
 // and the epochs of its checkpoint); EpochEnd adds the epoch, replacing any the record already holds from that epoch
 // on (a record read from disk may be ahead of the events), and keeps the
-// best epoch (the first with the highest test accuracy); RunFinished
-// closes the record.
+// best epoch (bestIndex: chosen on validation, a detection model's
+// validation scenes, or test, as ChosenOn says); RunFinished closes the
+// record.
 func (r *Run) Apply(ev trainer.Event) bool {
 	switch e := ev.(type) {
 	case trainer.RunQueued:

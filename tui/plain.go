@@ -25,12 +25,13 @@ type Plain struct {
 }
 
 type plainRun struct {
-	model     string
-	epochs    int // planned
-	done      int // epochs finished
-	best      float64
-	bestEpoch int
-	seconds   float64 // training plus evaluation
+	model   string
+	epochs  int     // planned
+	done    int     // epochs finished in this process
+	seconds float64 // their training plus evaluation
+	// rec is the run's record, folded from the same events as the
+	// runs directory's (results.Run.Apply): it chooses the best epoch.
+	rec results.Run
 }
 
 // NewPlain returns a Plain printer writing to w.
@@ -41,7 +42,7 @@ func NewPlain(w io.Writer) *Plain {
 func (p *Plain) run(id string) *plainRun {
 	r := p.runs[id]
 	if r == nil {
-		r = &plainRun{}
+		r = &plainRun{rec: results.Run{ID: id}}
 		p.runs[id] = r
 	}
 	return r
@@ -62,15 +63,22 @@ func (p *Plain) printf(format string, args ...any) {
 }
 
 // Handle prints one line for RunStarted, EpochEnd and RunFinished events;
-// RunQueued and BatchProgress print nothing.
+// RunQueued and BatchProgress print nothing. An epoch's line has its
+// validation accuracy when the run holds some out, and the time the run's
+// remaining epochs will take at this process's pace so far; the last line
+// gives the best epoch as the run's record chooses it (validation, a
+// detection model's validation scenes, or test) and says which.
 func (p *Plain) Handle(ev trainer.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch e := ev.(type) {
 	case trainer.RunQueued:
-		p.setModel(p.run(e.ID), e.Model)
+		r := p.run(e.ID)
+		r.rec.Apply(e)
+		p.setModel(r, e.Model)
 	case trainer.RunStarted:
 		r := p.run(e.ID)
+		r.rec.Apply(e)
 		p.setModel(r, e.Model)
 		r.epochs = e.Epochs
 		// "35 epochs, batch 256, Adam lr 0.001", or for several phases
@@ -93,20 +101,26 @@ func (p *Plain) Handle(ev trainer.Event) {
 			p.name(e.ID), e.ID, results.Thousands(e.Params), recipe, e.TrainSize, e.TestSize)
 	case trainer.EpochEnd:
 		r := p.run(e.ID)
+		r.rec.Apply(e)
 		if e.Epochs > 0 {
 			r.epochs = e.Epochs
 		}
 		s := e.Stats
 		r.done++
 		r.seconds += s.TrainSeconds + s.EvalSeconds
-		if r.done == 1 || s.TestAcc > r.best {
-			r.best, r.bestEpoch = s.TestAcc, s.Epoch
+		val := ""
+		if r.rec.ValSize > 0 {
+			val = "  val acc " + results.Percent(s.ValAcc)
+		}
+		eta := ""
+		if left := r.epochs - s.Epoch; left > 0 && r.seconds > 0 {
+			eta = "  eta " + duration(float64(left)*r.seconds/float64(r.done))
 		}
 		ew := len(fmt.Sprint(r.epochs))
-		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s  %6.1fs +%.1fs eval\n",
+		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s%s  %6.1fs +%.1fs eval%s\n",
 			p.width, p.name(e.ID), ew, s.Epoch, r.epochs,
-			s.TrainLoss, results.Percent(s.TrainAcc), s.TestLoss, results.Percent(s.TestAcc),
-			s.TrainSeconds, s.EvalSeconds)
+			s.TrainLoss, results.Percent(s.TrainAcc), s.TestLoss, results.Percent(s.TestAcc), val,
+			s.TrainSeconds, s.EvalSeconds, eta)
 	case trainer.RunFinished:
 		r := p.run(e.ID)
 		name := p.name(e.ID)
@@ -123,13 +137,17 @@ func (p *Plain) Handle(ev trainer.Event) {
 			if r.done == 0 {
 				p.printf("done   %s (run %s) after 0 epochs, no test accuracy\n", name, e.ID)
 			} else {
-				p.printf("done   %s (run %s) %s in %.1f min, best %s (epoch %d)\n",
-					name, e.ID, plural(r.done, "epoch"), r.seconds/60, results.Percent(r.best), r.bestEpoch)
+				p.printf("done   %s (run %s) %s in %.1f min, best %s (epoch %d, chosen on %s)\n",
+					name, e.ID, plural(r.done, "epoch"), r.seconds/60, results.Percent(r.rec.BestTestAcc), r.rec.BestEpoch,
+					chosenOn[r.rec.ChosenOn()])
 			}
 		}
 		delete(p.runs, e.ID)
 	}
 }
+
+// chosenOn names what results.Run.ChosenOn returns.
+var chosenOn = map[string]string{"val": "validation", "scenes": "validation scenes", "test": "test"}
 
 // name is the model of run id, or the id itself if the model is unknown.
 func (p *Plain) name(id string) string {

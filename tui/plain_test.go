@@ -51,10 +51,13 @@ func TestPlainStream(t *testing.T) {
 		"start  CNN2 (run CNN2-20260301-120000) params 211,950, 35 epochs, batch 256, Adam lr 0.001, train 60000 / test 10000",
 		// The model column is as wide as the longest model seen so far
 		// (reduced_all_cnn_wide, 20 characters, from the queue).
-		"       CNN2                 epoch  3/35  train loss 0.4123 acc 85.12%  test loss 0.3989 acc 86.01%    12.3s +0.8s eval",
-		"       CNN2                 epoch 31/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 92.04%   100.0s +1.0s eval",
-		"       CNN2                 epoch 32/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 91.00%    10.0s +1.0s eval",
-		"done   CNN2 (run CNN2-20260301-120000) 3 epochs in 2.1 min, best 92.04% (epoch 31)",
+		// The eta is the remaining epochs at the mean pace of those done
+		// (32 x 13.1 s, then 4 x 57.1 s and 3 x 41.7 s).
+		"       CNN2                 epoch  3/35  train loss 0.4123 acc 85.12%  test loss 0.3989 acc 86.01%    12.3s +0.8s eval  eta 7m00s",
+		"       CNN2                 epoch 31/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 92.04%   100.0s +1.0s eval  eta 3m48s",
+		"       CNN2                 epoch 32/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 91.00%    10.0s +1.0s eval  eta 2m05s",
+		// Without validation images the best epoch is chosen on test.
+		"done   CNN2 (run CNN2-20260301-120000) 3 epochs in 2.1 min, best 92.04% (epoch 31, chosen on test)",
 		"start  model5 (run m5) params 0, 40 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
 		"failed model5: out of memory at layer 3",
 		"start  all_cnn (run x) params 0, 5 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
@@ -72,6 +75,25 @@ func TestPlainStream(t *testing.T) {
 		if lines[i] != want[i] {
 			t.Errorf("line %d:\n got %q\nwant %q", i, lines[i], want[i])
 		}
+	}
+}
+
+// A run with validation images: each epoch shows their accuracy, and the
+// best epoch is the one they choose, reported with its test accuracy.
+func TestPlainValidation(t *testing.T) {
+	var b bytes.Buffer
+	p := NewPlain(&b)
+	p.Handle(trainer.RunStarted{ID: "v", Model: "CNN2", Epochs: 3, TrainSize: 55000, ValSize: 5000, TestSize: 10000})
+	for i, acc := range [][2]float64{{0.90, 0.91}, {0.92, 0.90}, {0.91, 0.93}} { // validation, test
+		p.Handle(trainer.EpochEnd{ID: "v", Epochs: 3, Stats: trainer.EpochStats{Epoch: i + 1, TrainSeconds: 60, ValAcc: acc[0], TestAcc: acc[1]}})
+	}
+	p.Handle(trainer.RunFinished{ID: "v", Status: trainer.StatusDone})
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if !strings.Contains(lines[2], "test loss 0.0000 acc 90.00%  val acc 92.00%") || !strings.HasSuffix(lines[2], "eval  eta 1m00s") {
+		t.Errorf("epoch 2: %q", lines[2])
+	}
+	if want := "done   CNN2 (run v) 3 epochs in 3.0 min, best 90.00% (epoch 2, chosen on validation)"; lines[4] != want {
+		t.Errorf("last line %q, want %q", lines[4], want)
 	}
 }
 
