@@ -97,8 +97,12 @@ func (p *Plain) Handle(ev trainer.Event) {
 		if l := e.Recipe.Label(); l != "seed" {
 			recipe = l + " recipe, " + recipe
 		}
-		p.printf("start  %s (run %s) params %s, %s, train %d / test %d\n",
-			p.name(e.ID), e.ID, results.Thousands(e.Params), recipe, e.TrainSize, e.TestSize)
+		sizes := fmt.Sprintf("train %d / test %d", e.TrainSize, e.TestSize)
+		if e.ValSize > 0 {
+			sizes = fmt.Sprintf("train %d / val %d / test %d", e.TrainSize, e.ValSize, e.TestSize)
+		}
+		p.printf("start  %s (run %s) params %s, %s, %s\n",
+			p.name(e.ID), e.ID, results.Thousands(e.Params), recipe, sizes)
 	case trainer.EpochEnd:
 		r := p.run(e.ID)
 		r.rec.Apply(e)

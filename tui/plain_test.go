@@ -92,6 +92,9 @@ func TestPlainValidation(t *testing.T) {
 	if !strings.Contains(lines[2], "test loss 0.0000 acc 90.00%  val acc 92.00%") || !strings.HasSuffix(lines[2], "eval  eta 1m00s") {
 		t.Errorf("epoch 2: %q", lines[2])
 	}
+	if !strings.HasSuffix(lines[0], ", train 55000 / val 5000 / test 10000") {
+		t.Errorf("first line: %q", lines[0])
+	}
 	if want := "done   CNN2 (run v) 3 epochs in 3.0 min, best 90.00% (epoch 2, chosen on validation)"; lines[4] != want {
 		t.Errorf("last line %q, want %q", lines[4], want)
 	}
