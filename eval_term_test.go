@@ -27,14 +27,7 @@ func TestEvalTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := archs.New("CNN2", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := results.Evaluate(context.Background(), m, test)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := untrainedEval(t, test)
 	if len(ev.Mistakes) < 2 {
 		t.Fatalf("an untrained model made %d mistakes", len(ev.Mistakes))
 	}
@@ -150,18 +143,25 @@ func TestEvalTerminalOnByteImages(t *testing.T) {
 	for i := 0; i < train.N; i++ {
 		train.Image(i, floats.Images[i*trainer.Pixels:(i+1)*trainer.Pixels])
 	}
-	m, err := archs.New("CNN2", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := results.Evaluate(context.Background(), m, train)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := untrainedEval(t, train)
 	var fromBytes, fromFloats strings.Builder
 	writeEvalTerminal(&fromBytes, ev, train, trainer.ClassNames[:], termenv.Ascii, 80)
 	writeEvalTerminal(&fromFloats, ev, floats, trainer.ClassNames[:], termenv.Ascii, 80)
 	if !strings.Contains(fromBytes.String(), "most confident mistakes") || fromBytes.String() != fromFloats.String() {
 		t.Errorf("from bytes:\n%s\nfrom floats:\n%s", fromBytes.String(), fromFloats.String())
 	}
+}
+
+// untrainedEval evaluates an untrained CNN2 (seed 1) on d.
+func untrainedEval(t *testing.T, d *trainer.Dataset) *results.Evaluation {
+	t.Helper()
+	m, err := archs.New("CNN2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := results.Evaluate(context.Background(), m, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
