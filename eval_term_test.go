@@ -139,10 +139,7 @@ func TestEvalTerminalOnByteImages(t *testing.T) {
 	if train.Pix == nil {
 		t.Fatal("training images are not bytes: this test no longer covers them")
 	}
-	floats := &trainer.Dataset{N: train.N, Labels: train.Labels, Images: make([]float32, train.N*trainer.Pixels)}
-	for i := 0; i < train.N; i++ {
-		train.Image(i, floats.Images[i*trainer.Pixels:(i+1)*trainer.Pixels])
-	}
+	floats := &trainer.Dataset{N: train.N, Labels: train.Labels, Images: train.Floats()}
 	ev := untrainedEval(t, train)
 	var fromBytes, fromFloats strings.Builder
 	writeEvalTerminal(&fromBytes, ev, train, trainer.ClassNames[:], termenv.Ascii, 80)

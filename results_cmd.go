@@ -104,21 +104,18 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 		// What the run recorded for this epoch, on the same slice: test or
 		// validation images. Its training accuracy was measured with
 		// dropout and augmentation on, so it is not comparable.
-		recorded, haveRecord, size := src.TestAcc, src.Epoch > 0, src.TestSize
+		recorded, size := src.TestAcc, src.TestSize
+		if *split == "val" {
+			recorded, size = src.ValAcc, src.ValSize
+		}
 		if run != nil && src.Epoch >= 1 && src.Epoch <= len(run.Epochs) && run.Epochs[src.Epoch-1].Epoch == src.Epoch {
-			recorded = run.Epochs[src.Epoch-1].TestAcc
-			if *split == "val" {
-				recorded = run.Epochs[src.Epoch-1].ValAcc
+			if e := run.Epochs[src.Epoch-1]; *split == "val" {
+				recorded = e.ValAcc
+			} else {
+				recorded = e.TestAcc
 			}
-		} else if *split == "val" {
-			recorded = src.ValAcc
 		}
-		switch *split {
-		case "val":
-			size = src.ValSize
-		case "train":
-			haveRecord = false
-		}
+		haveRecord := src.Epoch > 0 && *split != "train"
 		sameSlice := haveRecord && test.N == size
 		match := sameSlice && !*mirror && ev.Accuracy() == recorded
 
@@ -237,21 +234,29 @@ func evalImages(m *archs.Model, src results.SourceDoc, split, dir string, limit 
 	if all.N != src.TrainSize+src.ValSize {
 		return nil, "", fmt.Errorf("eval: %s has %d training images, run %s used %d", dir, all.N, src.Run, src.TrainSize+src.ValSize)
 	}
-	set, about := all, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first %d of %s)", src.TrainSize, src.Run, all.N, dir)
+	train, val := all, (*trainer.Dataset)(nil)
 	if src.ValSize > 0 {
-		train, val, err := trainer.SplitVal(all, src.ValSize, src.Seed)
-		if err != nil {
+		if train, val, err = trainer.SplitVal(all, src.ValSize, src.Seed); err != nil {
 			return nil, "", fmt.Errorf("eval: %v", err)
 		}
-		set, about = train, fmt.Sprintf("train set  %%d of the %d images run %s trained on (the first %d of %s, less its %d validation images)", src.TrainSize, src.Run, all.N, dir, src.ValSize)
-		if split == "val" {
-			set, about = val, fmt.Sprintf("val set    %%d of the %d validation images of run %s (held out of the first %d of %s by seed %d)", src.ValSize, src.Run, all.N, dir, src.Seed)
-		}
+	}
+	set := train
+	if split == "val" {
+		set = val
 	}
 	if limit > 0 && limit < set.N {
 		set = set.Slice(0, limit)
 	}
-	return set, fmt.Sprintf(about, set.N), nil
+	var about string
+	switch {
+	case split == "val":
+		about = fmt.Sprintf("val set    %d of the %d validation images of run %s (held out of the first %d of %s by seed %d)", set.N, src.ValSize, src.Run, all.N, dir, src.Seed)
+	case src.ValSize > 0:
+		about = fmt.Sprintf("train set  %d of the %d images run %s trained on (the first %d of %s, less its %d validation images)", set.N, src.TrainSize, src.Run, all.N, dir, src.ValSize)
+	default:
+		about = fmt.Sprintf("train set  %d of the %d images run %s trained on (the first %d of %s)", set.N, src.TrainSize, src.Run, all.N, dir)
+	}
+	return set, about, nil
 }
 
 // writeEvalTerminal writes what `fmnist eval` shows on a terminal after its

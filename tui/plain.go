@@ -25,12 +25,11 @@ type Plain struct {
 }
 
 type plainRun struct {
-	model   string
-	epochs  int     // planned
 	done    int     // epochs finished in this process
 	seconds float64 // their training plus evaluation
 	// rec is the run's record, folded from the same events as the
-	// runs directory's (results.Run.Apply): it chooses the best epoch.
+	// runs directory's (results.Run.Apply): its model, planned epochs,
+	// validation images and best epoch.
 	rec results.Run
 }
 
@@ -48,11 +47,8 @@ func (p *Plain) run(id string) *plainRun {
 	return r
 }
 
-func (p *Plain) setModel(r *plainRun, model string) {
-	if model == "" {
-		return
-	}
-	r.model = model
+// widen makes the model column fit model.
+func (p *Plain) widen(model string) {
 	if n := len([]rune(model)); n > p.width {
 		p.width = n
 	}
@@ -73,14 +69,11 @@ func (p *Plain) Handle(ev trainer.Event) {
 	defer p.mu.Unlock()
 	switch e := ev.(type) {
 	case trainer.RunQueued:
-		r := p.run(e.ID)
-		r.rec.Apply(e)
-		p.setModel(r, e.Model)
+		p.run(e.ID).rec.Apply(e)
+		p.widen(e.Model)
 	case trainer.RunStarted:
-		r := p.run(e.ID)
-		r.rec.Apply(e)
-		p.setModel(r, e.Model)
-		r.epochs = e.Epochs
+		p.run(e.ID).rec.Apply(e)
+		p.widen(e.Model)
 		// "35 epochs, batch 256, Adam lr 0.001", or for several phases
 		// "40 epochs: 10 ep, batch 256, ...; then 30 ep, batch 1024, ...";
 		// another recipe than the seed's is named, with what it adds:
@@ -106,10 +99,7 @@ func (p *Plain) Handle(ev trainer.Event) {
 	case trainer.EpochEnd:
 		r := p.run(e.ID)
 		r.rec.Apply(e)
-		if e.Epochs > 0 {
-			r.epochs = e.Epochs
-		}
-		s := e.Stats
+		s, planned := e.Stats, r.rec.EpochsPlanned
 		r.done++
 		r.seconds += s.TrainSeconds + s.EvalSeconds
 		val := ""
@@ -117,12 +107,12 @@ func (p *Plain) Handle(ev trainer.Event) {
 			val = "  val acc " + results.Percent(s.ValAcc)
 		}
 		eta := ""
-		if left := r.epochs - s.Epoch; left > 0 && r.seconds > 0 {
+		if left := planned - s.Epoch; left > 0 && r.seconds > 0 {
 			eta = "  eta " + duration(float64(left)*r.seconds/float64(r.done))
 		}
-		ew := len(fmt.Sprint(r.epochs))
+		ew := len(fmt.Sprint(planned))
 		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s%s  %6.1fs +%.1fs eval%s\n",
-			p.width, p.name(e.ID), ew, s.Epoch, r.epochs,
+			p.width, p.name(e.ID), ew, s.Epoch, planned,
 			s.TrainLoss, results.Percent(s.TrainAcc), s.TestLoss, results.Percent(s.TestAcc), val,
 			s.TrainSeconds, s.EvalSeconds, eta)
 	case trainer.RunFinished:
@@ -155,8 +145,8 @@ var chosenOn = map[string]string{"val": "validation", "scenes": "validation scen
 
 // name is the model of run id, or the id itself if the model is unknown.
 func (p *Plain) name(id string) string {
-	if r := p.runs[id]; r != nil && r.model != "" {
-		return r.model
+	if r := p.runs[id]; r != nil && r.rec.Model != "" {
+		return r.rec.Model
 	}
 	return id
 }
