@@ -77,7 +77,7 @@ func TestCompareInTmux(t *testing.T) {
 		keys("Tab")
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if s := capture(); strings.Contains(s, "test curves") {
-				screen = s
+				screen = waitSettled(t, capture, "the Compare view", 5*time.Second, func(s string) bool { return strings.Contains(s, "test curves") })
 				break
 			}
 		}

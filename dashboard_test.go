@@ -214,6 +214,20 @@ func waitScreen(t *testing.T, capture func() string, what string, d time.Duratio
 	}
 }
 
+// waitSettled is waitScreen for a screen that will be read beyond ok: a
+// capture can catch a frame half drawn (a new view's top over the old one's
+// bottom), so it returns a screen only once two captures 150 ms apart agree.
+func waitSettled(t *testing.T, capture func() string, what string, d time.Duration, ok func(string) bool) string {
+	t.Helper()
+	return waitScreen(t, capture, what, d, func(s string) bool {
+		if !ok(s) {
+			return false
+		}
+		time.Sleep(150 * time.Millisecond)
+		return capture() == s
+	})
+}
+
 // expectExit waits for the shell in a tmux session to write the program's exit
 // status to exitFile, and checks it.
 func expectExit(t *testing.T, exitFile string, d time.Duration, want string) {
@@ -250,7 +264,7 @@ func TestDashboardInTmux(t *testing.T) {
 	}
 
 	keys("Tab")
-	table := waitScreen(t, capture, "the table", 10*time.Second, func(s string) bool {
+	table := waitSettled(t, capture, "the table", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "Params") && strings.Contains(s, "211,950")
 	})
 	for _, want := range []string{"Model", "Status", "Epochs", "s/epoch", "Best acc", "Final acc", "Seed s/epoch", "28.07", "92.04%", "2/2"} {

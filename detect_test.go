@@ -193,7 +193,7 @@ func TestDetectInTmux(t *testing.T) {
 		cmd := fmt.Sprintf("%s detect --in %s --out %s --truth %s --runs %s --threshold 0.5; echo $? > %s; sleep 60",
 			bin, in, filepath.Join(dir, "o1.avi"), truth, runs, exitFile)
 		capture, keys := tmuxSession(t, 80, 24, cmd)
-		screen := waitScreen(t, capture, "the summary", 60*time.Second, func(s string) bool { return strings.Contains(s, "Summary") })
+		screen := waitSettled(t, capture, "the summary", 60*time.Second, func(s string) bool { return strings.Contains(s, "Summary") })
 		for _, want := range []string{"fmnist detect", "short.avi", "mode single", "frame 30/30", "frames/s", "done",
 			"Labelled frames", "Labels per class", "T-shirt/top", "Ankle boot", "frames 30,", "against truth", "precision", "q quit"} {
 			if !strings.Contains(screen, want) {
