@@ -414,7 +414,7 @@ func cmdResume(flags *flag.FlagSet, id, runsDir, dataDir string, dashboard bool,
 	var conflict []string
 	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "models", "epochs", "limit-train", "limit-test", "seed", "seeds", "repeats", "val", "recipe", "keras-clip":
+		case "models", "epochs", "limit-train", "limit-test", "seed", "seeds", "repeats", "val", "recipe", "set", "keras-clip", "det-frames", "det-photos":
 			conflict = append(conflict, "--"+f.Name)
 		}
 	})
