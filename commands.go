@@ -68,7 +68,7 @@ func init() {
 			summary: "classify PNG or JPEG files", args: true, flags: predictCmd},
 		{name: "report", synopsis: "[--runs DIR] [-o DIR] [--format png|svg|pdf]",
 			summary: "charts (PNG by default) and a Markdown report of every run", flags: reportCmd},
-		{name: "detect", synopsis: "--in VIDEO --out OUT.avi [--model RUN_DIR|best] [--runs DIR] [--threshold P] [--mode single|fast|quality] [--json FILE] [--truth FILE] [--headless] [--seed-pipeline]",
+		{name: "detect", synopsis: "--in VIDEO --out OUT.avi [--model RUN_DIR|RUN_ID|MODEL_DIR|best] [--runs DIR] [--threshold P] [--mode single|fast|quality] [--json FILE] [--truth FILE] [--headless] [--seed-pipeline]",
 			summary: "label fashion items in a video (selective search + the model)", flags: detectCmd},
 		{name: "synth-video", synopsis: "--out VIDEO --truth TRUTH.json [--frames N] [--size WxH] [--seed N] [--split test|val|train]",
 			summary: "a test video of Fashion-MNIST items, with ground truth", flags: synthVideoCmd},
