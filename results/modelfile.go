@@ -111,6 +111,15 @@ type SourceDoc struct {
 	Extra map[string]float64 `yaml:"extra,omitempty"`
 }
 
+// check refuses sizes and an epoch below zero: eval rebuilds a run's
+// images from them.
+func (s SourceDoc) check() error {
+	if s.Epoch < 0 || s.TestSize < 0 || s.TrainSize < 0 || s.ValSize < 0 {
+		return fmt.Errorf("negative epoch or image count (epoch %d, train %d, val %d, test %d)", s.Epoch, s.TrainSize, s.ValSize, s.TestSize)
+	}
+	return nil
+}
+
 // WeightsFile names the weights file and its format.
 type WeightsFile struct {
 	File   string `yaml:"file"`
@@ -327,6 +336,9 @@ func ReadModelDoc(dir string) (*ModelDoc, error) {
 	if dd := doc.Detection; dd != nil && (dd.BackgroundClass != want.Detection.BackgroundClass || dd.Threshold < 0 || dd.Threshold >= 1 || math.IsNaN(dd.Threshold)) {
 		return fail("detection: background class %d (want %d), threshold %g (want 0 to 1)", dd.BackgroundClass, want.Detection.BackgroundClass, dd.Threshold)
 	}
+	if err := doc.Source.check(); err != nil {
+		return fail("source: %v", err)
+	}
 	if doc.Weights.File == "" {
 		doc.Weights.File = ModelWeights
 	}
@@ -433,6 +445,7 @@ func LoadModel(dir string) (*archs.Model, *ModelDoc, error) {
 		seed, err := strconv.ParseInt(md["fmnist.seed"], 10, 64)
 		errs = append(errs, err)
 		src.Seed = seed
+		errs = append(errs, src.check())
 		if err := errors.Join(errs...); err != nil {
 			return fail("invalid fmnist metadata: %s", oneLine(err.Error()))
 		}

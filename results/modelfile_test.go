@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,6 +207,16 @@ func TestCorruptModelsAreRefused(t *testing.T) {
 		"not yaml":             {yaml: []byte("{{{{"), file: ModelYAML, want: "invalid YAML"},
 		"wrong input":          {yaml: yamlEdit("height: 28", "height: 32"), file: ModelYAML, want: "input 32x28x1"},
 		"missing yaml":         {yaml: []byte{}, file: ModelYAML, want: "no such file"},
+		"negative size":        {yaml: yamlEdit("train_size: ", "train_size: -"), file: ModelYAML, want: "negative epoch or image count"},
+		"negative size in weights": {weights: func() []byte {
+			md := maps.Clone(f.Metadata)
+			md["fmnist.train_size"] = "-300"
+			b, err := safetensors.Encode(md, f.Tensors)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}(), file: ModelWeights, want: "negative epoch or image count"},
 	}
 	for name, c := range cases {
 		dir := filepath.Join(t.TempDir(), "m")
