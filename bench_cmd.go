@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
 
 	"fmnist/archs"
+	"fmnist/detector"
 	"fmnist/trainer"
 )
 
@@ -46,16 +48,39 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
+		// The profile goes to a temporary file beside --cpuprofile, renamed
+		// to it once every model has run: a failed or cancelled bench leaves
+		// a file already there as it was.
+		var endProfile func(keep bool) error
 		if *cpuProfile != "" {
-			f, err := os.Create(*cpuProfile)
+			if err := detector.CheckWritable(*cpuProfile, "CPU profile"); err != nil {
+				return exitError{2, fmt.Errorf("bench: %v", err)}
+			}
+			f, err := os.CreateTemp(filepath.Dir(*cpuProfile), "."+filepath.Base(*cpuProfile)+".*.part")
 			if err != nil {
-				return err
+				return fmt.Errorf("bench: %v", err)
 			}
-			defer f.Close()
 			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+				return fmt.Errorf("bench: %v", err)
+			}
+			endProfile = func(keep bool) error {
+				pprof.StopCPUProfile()
+				err := f.Close()
+				if keep && err == nil {
+					err = os.Rename(f.Name(), *cpuProfile)
+				}
+				if !keep || err != nil {
+					os.Remove(f.Name())
+				}
 				return err
 			}
-			defer pprof.StopCPUProfile()
+			defer func() {
+				if endProfile != nil {
+					endProfile(false)
+				}
+			}()
 		}
 		ctx, stop := signalContext()
 		defer stop()
@@ -67,6 +92,9 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		}
 		for _, n := range names {
 			r, err := trainer.Bench(ctx, n, *recipe, changes, train, test, *seed)
+			if ctx.Err() != nil {
+				return errCancelled("bench: cancelled")
+			}
 			if err != nil {
 				return fmt.Errorf("bench %s: %v", n, err)
 			}
@@ -76,6 +104,13 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 				fmt.Fprintf(stdout, "%s\n", b)
 			} else {
 				fmt.Fprintln(stdout, r)
+			}
+		}
+		if endProfile != nil {
+			err := endProfile(true)
+			endProfile = nil
+			if err != nil {
+				return fmt.Errorf("bench: CPU profile: %v", err)
 			}
 		}
 		return nil

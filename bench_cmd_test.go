@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // bench prints a table (header, one row per model) and, with --json, the
@@ -41,5 +48,45 @@ func TestBenchReportsTheFloor(t *testing.T) {
 	}
 	if d := r.Floor - r.SGEMM/r.GFLOPS; d > 1e-9 || d < -1e-9 {
 		t.Errorf("floor ratio %v, want SGEMM rate / achieved rate = %v", r.Floor, r.SGEMM/r.GFLOPS)
+	}
+}
+
+// bench --cpuprofile writes the profile in place of a file already there
+// only when every model has run; cancelled (exit 130), it leaves that file
+// as it was and nothing beside it.
+func TestBenchProfileIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.out")
+	os.WriteFile(prof, []byte("an earlier profile"), 0o644)
+	files := func() int { e, _ := os.ReadDir(dir); return len(e) }
+
+	cmd := exec.Command(bin, "bench", "--models", "all_cnn", "--limit-train", "12800", "--limit-test", "200", "--cpuprofile", prof)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Cancel once the header is out: the SGEMM rate is measured, all_cnn is training.
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "floor") {
+	}
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	io.Copy(io.Discard, stdout)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitCancelled {
+		t.Errorf("cancelled bench: exit %d, want %d", code, exitCancelled)
+	}
+	if b, _ := os.ReadFile(prof); string(b) != "an earlier profile" || files() != 1 {
+		t.Errorf("a cancelled bench left %q and %d files", b, files())
+	}
+
+	if _, stderr, code := fmnist(t, "bench", "--models", "CNN2", "--limit-train", "256", "--limit-test", "100", "--cpuprofile", prof); code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(prof); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b || files() != 1 {
+		t.Errorf("after bench: %d bytes (want a gzipped profile), %d files", len(b), files())
 	}
 }

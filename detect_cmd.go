@@ -88,6 +88,12 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
 			return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
 		}
+		for _, p := range [][2]string{{"in", "out"}, {"in", "json"}, {"out", "json"}, {"truth", "out"}, {"truth", "json"}} {
+			a, b := fs.Lookup(p[0]).Value.String(), fs.Lookup(p[1]).Value.String()
+			if detector.SamePath(a, b) {
+				return exitError{2, fmt.Errorf("detect: --%s and --%s name the same file %s", p[0], p[1], a)}
+			}
+		}
 		var truth *detector.Truth
 		if *truthFile != "" {
 			if truth, err = detector.ReadTruth(*truthFile); err != nil {
@@ -245,6 +251,9 @@ func synthVideoCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return exitError{2, fmt.Errorf("synth-video: --size: %v", err)}
 		}
+		if detector.SamePath(*out, *truthPath) {
+			return exitError{2, fmt.Errorf("synth-video: --out and --truth name the same file %s", *out)}
+		}
 		if err := detector.CheckWritable(*truthPath, "truth file"); err != nil {
 			return fmt.Errorf("synth-video: %v", err)
 		}
@@ -260,7 +269,7 @@ func synthVideoCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return fmt.Errorf("synth-video: %v", err)
 		}
-		defer vw.Close()
+		defer vw.Abort()
 		cfg := src.SynthConfig(*frames, w, h, *seed)
 		truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
 		if err != nil {

@@ -150,6 +150,11 @@ func TestDetectSyntheticVideo(t *testing.T) {
 		{[]string{"--in", video, "--model", filepath.Join(dir, "nowhere")}, "no run or model"},
 		{[]string{"--in", video, "--runs", filepath.Join(dir, "noruns")}, "model"},
 		{[]string{"--in", video, "--mode", "slow"}, "unknown mode"},
+		{[]string{"--in", video, "--out", video}, "--in and --out name the same file"},
+		{[]string{"--in", video, "--json", dir + "/./syn.avi"}, "--in and --json name the same file"},
+		{[]string{"--in", video, "--truth", truth, "--json", truth}, "--truth and --json name the same file"},
+		{[]string{"--in", video, "--max-aspect", "NaN"}, "max aspect NaN"},
+		{[]string{"--in", video, "--min-contrast", "NaN"}, "min contrast NaN"},
 	}
 	for i := range cases {
 		cases[i].args = append([]string{"detect", "--out", out1, "--runs", runs}, cases[i].args...)
@@ -158,6 +163,35 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	if _, err := os.Stat(out1); err == nil {
 		t.Errorf("a refused detect left %s behind", out1)
 	}
+	if _, stderr, code := fmnist(t, "synth-video", "--out", out1, "--truth", out1); code != 2 || !strings.Contains(stderr, "--out and --truth name the same file") {
+		t.Errorf("synth-video --out X --truth X: exit %d, %q", code, stderr)
+	}
+
+	// A detect that fails after it has written frames (its truth file has
+	// fewer frames than the video) leaves the file at --out as it was, and
+	// no temporary file beside it.
+	var tr map[string]any
+	b, _ := os.ReadFile(truth)
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	tr["frames"] = tr["frames"].([]any)[:3]
+	short := filepath.Join(dir, "short.json")
+	b, _ = json.Marshal(tr)
+	os.WriteFile(short, b, 0o644)
+	keep := filepath.Join(dir, "keep", "out.avi")
+	os.MkdirAll(filepath.Dir(keep), 0o755)
+	os.WriteFile(keep, []byte("an earlier result\n"), 0o644)
+	if _, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--truth", short, "--runs", runs, "--headless"); code == 0 || !strings.Contains(stderr, "the truth file has 3 frames") {
+		t.Errorf("detect with a short truth file: exit %d, %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(keep); string(b) != "an earlier result\n" {
+		t.Errorf("a failed detect replaced %s (%d bytes)", keep, len(b))
+	}
+	if left, _ := os.ReadDir(filepath.Dir(keep)); len(left) != 1 {
+		t.Errorf("a failed detect left %d files in %s", len(left), filepath.Dir(keep))
+	}
+
 	_, stderr, code := fmnist(t, "record", "--camera", "3", "--frames", "40", "--out", filepath.Join(dir, "rec.avi"))
 	if code == 0 || strings.TrimSpace(stderr) != "fmnist: record: no camera 3 (/dev/video3 does not exist)" {
 		t.Errorf("record without a camera: exit %d, %q", code, stderr)

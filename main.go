@@ -137,6 +137,9 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	detFrames := fs.Int("det-frames", 3000, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
 	detPhotos := fs.String("det-photos", detector.DefaultPhotoDir, "detection models (CNN2_det): `DIR` of OpenCV's sample photos, backgrounds of 3 training scenes in 10 (none: drawn textures only)")
 	return func(_ []string, stdout, stderr io.Writer) error {
+		if *resume == "" && flagSet(fs, "resume") {
+			return exitError{2, errors.New("train: --resume needs a run ID")}
+		}
 		if *resume != "" {
 			return cmdResume(fs, *resume, *runsDir, *data, !*headless && isTerminal(stdout), stdout, stderr)
 		}
@@ -358,4 +361,11 @@ func resolveVal(given bool, val, limitTrain int) (int, error) {
 		return 0, fmt.Errorf("--val %d leaves none of the %d training images (--limit-train) to train on", val, limitTrain)
 	}
 	return val, nil
+}
+
+// flagSet reports whether flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

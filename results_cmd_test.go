@@ -363,6 +363,7 @@ func TestResultsCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"predict", "--model", good, "--top", "11", okImage}, "--top must be between"},
 		{[]string{"train", "--resume", "CNN2-nope", "--runs", runs}, `no run "CNN2-nope"`},
 		{[]string{"train", "--resume", "CNN2-nope", "--epochs", "3"}, "drop --epochs"},
+		{[]string{"train", "--resume", ""}, "--resume needs a run ID"},
 		{[]string{"train", "--resume", "CNN2-nope", "--set", "lr=0.1", "--det-frames", "9"}, "drop --det-frames, --set"},
 		{[]string{"report", "--runs", runs, "-o", reportOut}, "no runs in"},
 	}

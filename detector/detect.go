@@ -274,8 +274,15 @@ func Open(cfg Config) (*Job, error) {
 	if cfg.Threshold < 0 || cfg.Threshold >= 1 || math.IsNaN(cfg.Threshold) {
 		return nil, fmt.Errorf("threshold %g must be in [0, 1)", cfg.Threshold)
 	}
-	if cfg.K <= 0 || cfg.Sigma <= 0 || cfg.MaxAspect < 1 || cfg.NMSIoU <= 0 || cfg.NMSIoU > 1 || cfg.ProposalSide < 0 {
+	// Negated comparisons refuse NaN too.
+	if cfg.K <= 0 || !(cfg.Sigma > 0) || !(cfg.MaxAspect >= 1) || !(cfg.NMSIoU > 0 && cfg.NMSIoU <= 1) || cfg.ProposalSide < 0 {
 		return nil, fmt.Errorf("invalid proposal settings (k %d, sigma %g, max aspect %g, NMS IoU %g, proposal side %d)", cfg.K, cfg.Sigma, cfg.MaxAspect, cfg.NMSIoU, cfg.ProposalSide)
+	}
+	if !(cfg.MinArea >= 0 && cfg.MinArea < 1) || !(cfg.MinContrast >= 0) || math.IsInf(cfg.MinContrast, 0) {
+		return nil, fmt.Errorf("min area %g must be in [0, 1), min contrast %g at least 0", cfg.MinArea, cfg.MinContrast)
+	}
+	if SamePath(cfg.In, cfg.Out) {
+		return nil, fmt.Errorf("the output video %s is the input video", cfg.Out)
 	}
 	if err := CheckWritable(cfg.Out, "output video"); err != nil {
 		return nil, err
@@ -334,7 +341,7 @@ type pending struct {
 
 func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 	defer j.r.Close()
-	defer j.w.Close()
+	defer j.w.Abort() // after an error; Close keeps a finished or cancelled run's video
 	cfg := j.cfg
 	p := newPipeline(cfg, j.r.W, j.r.H)
 	defer p.close()
@@ -440,10 +447,6 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 		}
 		if fr.err != nil {
-			if held != nil {
-				emit(held, nil)
-			}
-			j.w.Close()
 			return fail(fr.err)
 		}
 		f := &pending{bgr: fr.bgr}
@@ -497,10 +500,14 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			return fail(err)
 		}
 	}
-	if err := j.w.Close(); err != nil {
-		return fail(fmt.Errorf("closing output: %v", err))
+	done := j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "")
+	if done.Err != "" {
+		return done // the deferred Abort leaves the output path as it was
 	}
-	return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "")
+	if err := j.w.Close(); err != nil {
+		done.Err = oneLine(fmt.Sprintf("closing output: %v", err))
+	}
+	return done
 }
 
 // confirm keeps the detections of a frame that the frame before or after

@@ -251,6 +251,45 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
+// TestWriterReplacesOnlyOnClose: frames go to a temporary file; Abort leaves
+// the file at the path as it was, Close puts the new video there, and
+// neither leaves anything else behind.
+func TestWriterReplacesOnlyOnClose(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.avi")
+	os.WriteFile(path, []byte("old"), 0o644)
+	frame := make([]byte, 64*48*3)
+	write := func() *Writer {
+		w, err := OpenWriter(path, 64, 48, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			if err := w.WriteBytes(frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, _ := os.ReadFile(path); string(b) != "old" {
+			t.Fatalf("the path changed before Close")
+		}
+		return w
+	}
+	files := func() int { e, _ := os.ReadDir(dir); return len(e) }
+	w := write()
+	w.Abort()
+	if b, _ := os.ReadFile(path); string(b) != "old" || files() != 1 {
+		t.Fatalf("after Abort: %q, %d files", b, files())
+	}
+	w = write()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort() // does nothing after Close
+	if n, fw, fh, err := CountFrames(path); err != nil || n != 3 || fw != 64 || fh != 48 || files() != 1 {
+		t.Fatalf("after Close: %d frames %dx%d (%v), %d files", n, fw, fh, err, files())
+	}
+}
+
 func TestSynthVideoRoundTrip(t *testing.T) {
 	n := 200
 	imgs := make([]float32, n*784)

@@ -150,12 +150,16 @@ func (r *Reader) Close() {
 // chooses: .mp4 gets mp4v).
 type Writer struct {
 	path string
+	tmp  string // where the frames go until Close
 	vw   *gocv.VideoWriter
 	W, H int
 	N    int
 }
 
-// OpenWriter creates the output video. The path is checked first.
+// OpenWriter creates the output video. The path is checked first. Frames
+// go to a temporary file beside it (same extension, so OpenCV picks the same
+// container), which Close renames to path: a file already at path stays as
+// it was until then, and for good if Abort is called instead.
 func OpenWriter(path string, w, h int, fps float64) (*Writer, error) {
 	if w < 16 || h < 16 || fps <= 0 {
 		return nil, fmt.Errorf("output %s: invalid size %dx%d or frame rate %g", path, w, h, fps)
@@ -164,22 +168,33 @@ func OpenWriter(path string, w, h int, fps float64) (*Writer, error) {
 		return nil, err
 	}
 	codec := "MJPG"
-	if strings.EqualFold(filepath.Ext(path), ".mp4") {
+	ext := filepath.Ext(path)
+	if strings.EqualFold(ext, ".mp4") {
 		codec = "mp4v"
 	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ext)+".*.part"+ext)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write output video: %v", unwrapPath(err))
+	}
+	tmp := f.Name()
+	f.Close()
 	SilenceOpenCV()
-	vw, err := gocv.VideoWriterFile(path, codec, fps, w, h, true)
+	vw, err := gocv.VideoWriterFile(tmp, codec, fps, w, h, true)
 	if err != nil || vw == nil || !vw.IsOpened() {
 		if vw != nil {
 			vw.Close()
 		}
+		os.Remove(tmp)
 		return nil, fmt.Errorf("cannot write output video %s (%s at %dx%d)", path, codec, w, h)
 	}
-	return &Writer{path: path, vw: vw, W: w, H: h}, nil
+	return &Writer{path: path, tmp: tmp, vw: vw, W: w, H: h}, nil
 }
 
 // Write appends one frame held in a BGR Mat of the writer's size.
 func (w *Writer) Write(m gocv.Mat) error {
+	if w.vw == nil {
+		return fmt.Errorf("output %s: written after it was closed", w.path)
+	}
 	if m.Empty() || m.Cols() != w.W || m.Rows() != w.H || m.Type() != gocv.MatTypeCV8UC3 {
 		return fmt.Errorf("output %s: frame %dx%d type %v, want %dx%d 8-bit BGR", w.path, m.Cols(), m.Rows(), m.Type(), w.W, w.H)
 	}
@@ -203,14 +218,50 @@ func (w *Writer) WriteBytes(bgr []byte) error {
 	return w.Write(m)
 }
 
-// Close finishes the file; later calls do nothing.
+// Close finishes the file and puts it at its path; later calls, and Abort
+// after it, do nothing.
 func (w *Writer) Close() error {
 	if w.vw == nil {
 		return nil
 	}
 	err := w.vw.Close()
 	w.vw = nil
-	return err
+	if err == nil {
+		err = os.Rename(w.tmp, w.path)
+	}
+	if err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("output %s: %v", w.path, err)
+	}
+	return nil
+}
+
+// Abort drops the frames written so far and leaves path as it was; after
+// Close it does nothing. Writers are deferred to Abort, so that an error
+// return leaves no half-written video in place of a good one.
+func (w *Writer) Abort() {
+	if w.vw == nil {
+		return
+	}
+	w.vw.Close()
+	w.vw = nil
+	os.Remove(w.tmp)
+}
+
+// SamePath reports whether two paths name the same file: the same absolute
+// path, or, when both exist, the same file through links.
+func SamePath(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // CountFrames reads a video to its end and returns its frame count and size.
@@ -308,7 +359,7 @@ func Record(cam, frames int, path string, progress func(i int)) error {
 			if w, err = OpenWriter(path, m.Cols(), m.Rows(), 10); err != nil {
 				return err
 			}
-			defer w.Close()
+			defer w.Abort()
 		}
 		if err := w.Write(m); err != nil {
 			return err
@@ -317,7 +368,10 @@ func Record(cam, frames int, path string, progress func(i int)) error {
 			progress(i)
 		}
 	}
-	return nil
+	if w == nil {
+		return nil
+	}
+	return w.Close()
 }
 
 // JPEGRoundTrip returns a BGR frame after JPEG compression at quality q
