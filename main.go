@@ -245,6 +245,17 @@ func tableCmd(fs *flag.FlagSet) runFunc {
 	out := fs.String("o", "", "write to this file instead of standard output")
 	runsOnly := fs.Bool("runs-only", false, "one row per run instead of one per group of runs (same model, recipe and data; mean ± sd over seeds)")
 	return func(_ []string, stdout, stderr io.Writer) error {
+		if err := results.WriteGroups(io.Discard, nil, *format); err != nil {
+			return exitError{2, fmt.Errorf("table: %v", err)}
+		}
+		// An empty directory gives an empty table; a missing one is
+		// more likely a mistyped --runs than an empty result.
+		if _, err := os.Stat(*runsDir); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("table: no runs directory %s (train writes its runs there; --runs names another)", *runsDir)
+		}
+		if fi, err := os.Stat(*out); *out != "" && err == nil && fi.IsDir() {
+			return exitError{2, fmt.Errorf("table: -o %s is a directory", *out)}
+		}
 		runs, err := loadRuns(*runsDir, stderr)
 		if err != nil {
 			return err

@@ -175,6 +175,8 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 		{[]string{"train", "--set", "lr=-1"}, "want a positive learning rate"},
 		{[]string{"bench", "--set", "batch=0"}, "CNN2: --set batch=0: want a positive batch size"},
 		{[]string{"table", "--format", "xml"}, `unknown table format "xml"`},
+		{[]string{"table", "--runs", filepath.Join(emptyData, "nowhere")}, "no runs directory " + filepath.Join(emptyData, "nowhere")},
+		{[]string{"table", "--runs", emptyData, "-o", emptyData}, "-o " + emptyData + " is a directory"},
 		{[]string{"compare", "CNN2"}, "want two models"},
 		{[]string{"compare", "CNN9", "CNN2", "--runs", emptyData}, `"CNN9" is neither a run ID nor a model`},
 		{[]string{"compare", "CNN2", "model5", "--runs", emptyData}, "no finished run of CNN2"},
