@@ -402,7 +402,17 @@ func reportCmd(fs *flag.FlagSet) runFunc {
 		if err := results.WriteFilesAtomic(*out, files); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s and %d %s charts for %d runs\n", filepath.Join(*out, results.ReportName), len(files)-1, strings.ToUpper(*format), len(runs))
+		charts, csvNote := 0, ""
+		for _, f := range files {
+			switch f.Name {
+			case results.ReportName:
+			case results.EpochsCSV:
+				csvNote = ", " + results.EpochsCSV
+			default:
+				charts++
+			}
+		}
+		fmt.Fprintf(stdout, "wrote %s%s and %d %s charts for %d runs\n", filepath.Join(*out, results.ReportName), csvNote, charts, strings.ToUpper(*format), len(runs))
 		return nil
 	}
 }

@@ -2,9 +2,11 @@ package results
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,6 +128,14 @@ func BuildReport(runsDir string, runs []*Run, now time.Time, format string, corr
 		fmt.Fprintf(&md, "%s\n\n", chartRef("Test accuracy per epoch of every run", comparison))
 	}
 
+	if rows := epochRows(runs); len(rows) > 1 {
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		w.WriteAll(rows) // into memory: cannot fail
+		files = append(files, ReportFile{EpochsCSV, b.Bytes()})
+		fmt.Fprintf(&md, "Every finished epoch of every run, for plotting elsewhere: [%s](%s).\n\n", EpochsCSV, EpochsCSV)
+	}
+
 	fmt.Fprintf(&md, "## Runs\n")
 	for _, r := range runs {
 		fmt.Fprintf(&md, "\n### %s\n\n", mdEscape(r.ID))
@@ -167,6 +177,29 @@ func BuildReport(runsDir string, runs []*Run, now time.Time, format string, corr
 	}
 	files = append(files, ReportFile{ReportName, md.Bytes()})
 	return files, nil
+}
+
+// EpochsCSV is the report's file of every run's epochs, one row each.
+const EpochsCSV = "epochs.csv"
+
+// epochRows is EpochsCSV's header and rows: run, model, recipe (as tables
+// name it), seed, epoch, losses and accuracies (fractions; validation empty
+// for a run without validation images) and the epoch's seconds.
+func epochRows(runs []*Run) [][]string {
+	rows := [][]string{{"run", "model", "recipe", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
+		"test_loss", "test_acc", "train_seconds", "eval_seconds"}}
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	for _, r := range runs {
+		for _, e := range r.Epochs {
+			val := []string{"", ""}
+			if r.ValSize > 0 {
+				val = []string{f(e.ValLoss), f(e.ValAcc)}
+			}
+			rows = append(rows, append(append([]string{r.ID, r.Model, r.RecipeKind(), strconv.FormatInt(r.Seed, 10), strconv.Itoa(e.Epoch),
+				f(e.TrainLoss), f(e.TrainAcc)}, val...), f(e.TestLoss), f(e.TestAcc), f(e.TrainSeconds), f(e.EvalSeconds)))
+		}
+	}
+	return rows
 }
 
 // WriteFilesAtomic writes files into dir (created if needed) so that a

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/csv"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +44,9 @@ func syntheticRuns() []*Run {
 }
 
 func TestReportWritesChartsAndMarkdown(t *testing.T) {
-	files, err := BuildReport("runs", syntheticRuns(), time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), FormatPNG, nil)
+	runs := syntheticRuns()
+	runs[1].ValSize, runs[1].Epochs[0].ValLoss, runs[1].Epochs[0].ValAcc = 100, 1.25, 0.55
+	files, err := BuildReport("runs", runs, time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), FormatPNG, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +88,40 @@ func TestReportWritesChartsAndMarkdown(t *testing.T) {
 			t.Errorf("%s: curve colours missing", l[1])
 		}
 	}
-	for _, want := range []string{"| Run | Model |", "CNN2-20260101-000000", "No finished epoch", "85.00%", "Seed"} {
+	// epochs.csv: a row per finished epoch (4 of CNN2, 1 of model5, none of
+	// the cancelled run), linked from report.md; validation empty without
+	// validation images.
+	f, err := os.Open(filepath.Join(out, EpochsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 6 {
+		t.Fatalf("epochs.csv: %d rows (%v), want a header and 5", len(rows), err)
+	}
+	if strings.Join(rows[0], ",") != "run,model,recipe,seed,epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,train_seconds,eval_seconds" {
+		t.Errorf("epochs.csv header %v", rows[0])
+	}
+	// Text fields exactly (the recipe as tables label it), numbers to 1e-12.
+	checkRow := func(row []string, want ...any) {
+		t.Helper()
+		for i, w := range want {
+			switch w := w.(type) {
+			case string:
+				if row[i] != w {
+					t.Errorf("epochs.csv %s, %s: %q, want %q", row[0], rows[0][i], row[i], w)
+				}
+			case float64:
+				if v, err := strconv.ParseFloat(row[i], 64); err != nil || math.Abs(v-w) > 1e-12 {
+					t.Errorf("epochs.csv %s, %s: %q, want %g", row[0], rows[0][i], row[i], w)
+				}
+			}
+		}
+	}
+	checkRow(rows[3], "CNN2-20260101-000000", "CNN2", runs[0].RecipeKind(), "1", "3", 0.65, 0.87, "", "", 0.75, 0.85, 2.0, 0.0)
+	checkRow(rows[5], "model5-20260101-000000", "model5", runs[1].RecipeKind(), "1", "1", 1.0, 0.52, 1.25, 0.55, 1.1, 0.5, 2.0, 0.0)
+	for _, want := range []string{"| Run | Model |", "CNN2-20260101-000000", "No finished epoch", "85.00%", "Seed", "[epochs.csv](epochs.csv)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -146,6 +183,9 @@ func TestReportSVGAndPDF(t *testing.T) {
 		for _, f := range files {
 			if f.Name == ReportName {
 				md = string(f.Data)
+				continue
+			}
+			if f.Name == EpochsCSV {
 				continue
 			}
 			if !strings.HasSuffix(f.Name, "."+format) {
