@@ -176,7 +176,7 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 			return errCancelled("detect: cancelled")
 		}
 		if sum.Err != "" {
-			return fmt.Errorf("detect: %s", sum.Err)
+			return fmt.Errorf("detect: %s (no video written to %s)", sum.Err, cfg.Out)
 		}
 		return nil
 	}

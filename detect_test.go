@@ -182,7 +182,7 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	keep := filepath.Join(dir, "keep", "out.avi")
 	os.MkdirAll(filepath.Dir(keep), 0o755)
 	os.WriteFile(keep, []byte("an earlier result\n"), 0o644)
-	if _, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--truth", short, "--runs", runs, "--headless"); code == 0 || !strings.Contains(stderr, "the truth file has 3 frames") {
+	if _, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--truth", short, "--runs", runs, "--headless"); code == 0 || !strings.Contains(stderr, "the truth file has 3 frames") || !strings.Contains(stderr, "(no video written to "+keep+")") {
 		t.Errorf("detect with a short truth file: exit %d, %q", code, stderr)
 	}
 	if b, _ := os.ReadFile(keep); string(b) != "an earlier result\n" {
