@@ -32,6 +32,7 @@ type convGeom struct {
 	ho, wo, pt, pl    int
 	relu, needDX      bool
 	wino              bool      // Winograd F(2x2, 3x3) rather than im2col (winograd.go)
+	shift             bool      // 2x2 as four shifted 1x1 convolutions (shiftconv.go)
 	kk, p, inPerImage int       // cin*k*k, ho*wo, cin*h*w
 	c                 C.fm_geom // the same, for the C kernels (cgo may pass a pointer to it: it holds no Go pointers)
 }
@@ -48,6 +49,7 @@ func newConvGeom(in tensor.Shape, cout, k, stride int, same, relu bool) convGeom
 	g.c = C.fm_geom{cin: C.int(g.cin), h: C.int(g.h), w: C.int(g.w), k: C.int(k), s: C.int(stride),
 		ho: C.int(g.ho), wo: C.int(g.wo), pt: C.int(g.pt), pl: C.int(g.pl)}
 	g.wino = g.useWino()
+	g.shift = !g.wino && g.useShift()
 	return g
 }
 
@@ -169,6 +171,10 @@ func (g *convGeom) forwardChunk(x, w, b, ws, yc []float32, i0, nb int) {
 		g.winoForward(x, w, b, ws, yc, i0, nb)
 		return
 	}
+	if g.shift {
+		g.shiftForward(x, w, b, ws, yc, i0, nb)
+		return
+	}
 	ld := nb * g.p
 	cols := g.gatherCols(x, ws, i0, nb)
 	res := ws[g.kk*g.chunk()*g.p:][:g.cout*ld]
@@ -248,6 +254,10 @@ func (k *convGrad) compute(vals []G.Value) error {
 				g.winoBackward(x, kern, y, gy, dx, ws, pdw, pdb, i0, nb)
 				continue
 			}
+			if g.shift {
+				g.shiftBackward(x, kern, y, gy, dx, ws, pdw, pdb, i0, nb)
+				continue
+			}
 			ld := nb * g.p
 			// Rebuilding the column matrix here is cheaper than keeping the
 			// forward pass's: it is still in cache when the SGEMM reads it.
@@ -281,7 +291,7 @@ func (k *convGrad) compute(vals []G.Value) error {
 	dw := buf(&k.dw, g.cout, g.kk).Float32s()
 	db := buf(&k.db, g.cout).Float32s()
 	sum := dw
-	if g.wino {
+	if g.wino || g.shift {
 		k.du = grow(k.du, ndw)
 		sum = k.du[:ndw]
 	}
@@ -300,6 +310,9 @@ func (k *convGrad) compute(vals []G.Value) error {
 	}
 	if g.wino {
 		g.winoKernelGrad(sum, dw)
+	}
+	if g.shift {
+		g.shiftKernelGrad(sum, dw)
 	}
 	return nil
 }

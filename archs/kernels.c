@@ -450,3 +450,86 @@ void fm_softmax_axis(const float *x, float *y, long lo, long hi, int c, int inne
 		}
 	}
 }
+
+// The shifted-plane 2x2 convolution (shiftconv.go) works on each channel of
+// an h x w image as a padded plane: rows of wp = w + 1 floats (the last one
+// zero), h + 1 rows (the last one zero) and one more zero, plane floats in
+// all. Its SGEMM results have rows of h * wp floats, one column too many a
+// row.
+
+// fm_pad2 copies cin planes of x into xp (planes plane floats apart).
+FM_CLONES
+void fm_pad2(const float *x, float *xp, int cin, int h, int w, long plane) {
+	const int wp = w + 1;
+	for (int c = 0; c < cin; c++) {
+		const float *src = x + (long)c * h * w;
+		float *dst = xp + (long)c * plane;
+		for (int y = 0; y < h; y++) {
+			for (int j = 0; j < w; j++) dst[y * wp + j] = src[y * w + j];
+			dst[y * wp + w] = 0;
+		}
+		for (long j = (long)h * wp; j < plane; j++) dst[j] = 0;
+	}
+}
+
+// fm_unpad2_bias_act writes an SGEMM result res (cout rows of h*wp) to the
+// NCHW image y, dropping each row's last column, adding the bias and
+// applying ReLU if asked.
+FM_CLONES
+void fm_unpad2_bias_act(const float *res, float *y, const float *bias, int cout, int h, int w, int relu) {
+	const int wp = w + 1;
+	for (int c = 0; c < cout; c++) {
+		const float *src = res + (long)c * h * wp;
+		float *dst = y + (long)c * h * w;
+		const float bc = bias[c];
+		for (int r = 0; r < h; r++) {
+			const float *s = src + r * wp;
+			float *d = dst + r * w;
+			if (relu) {
+				for (int j = 0; j < w; j++) {
+					float v = s[j] + bc;
+					d[j] = v < 0 ? 0 : v; // NaN passes, as in fm_bias_act
+				}
+			} else {
+				for (int j = 0; j < w; j++) d[j] = s[j] + bc;
+			}
+		}
+	}
+}
+
+// fm_pad2_mask_gather gathers the output gradient gy of one NCHW image into
+// gm (cout rows of h*wp, each row's last column zero), zeroing it where the
+// ReLU output y is not positive, and adds each channel's sum to db.
+FM_CLONES
+void fm_pad2_mask_gather(const float *gy, const float *y, float *gm, float *db, int cout, int h, int w, int relu) {
+	const int wp = w + 1;
+	for (int c = 0; c < cout; c++) {
+		const float *src = gy + (long)c * h * w;
+		const float *yr = y + (long)c * h * w;
+		float *dst = gm + (long)c * h * wp;
+		float acc = 0;
+		for (int r = 0; r < h; r++) {
+			float racc = 0;
+			for (int j = 0; j < w; j++) {
+				float v = (!relu || yr[r * w + j] > 0) ? src[r * w + j] : 0;
+				dst[r * wp + j] = v;
+				racc += v;
+			}
+			dst[r * wp + w] = 0;
+			acc += racc;
+		}
+		db[c] += acc;
+	}
+}
+
+// fm_unpad2 copies the image part of cin padded planes dxp to dx.
+FM_CLONES
+void fm_unpad2(const float *dxp, float *dx, int cin, int h, int w, long plane) {
+	const int wp = w + 1;
+	for (int c = 0; c < cin; c++) {
+		const float *src = dxp + (long)c * plane;
+		float *dst = dx + (long)c * h * w;
+		for (int r = 0; r < h; r++)
+			for (int j = 0; j < w; j++) dst[r * w + j] = src[r * wp + j];
+	}
+}

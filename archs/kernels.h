@@ -34,6 +34,12 @@ void fm_scale_shift(const float *x, float *y, long lo, long hi, int c, long inne
                     const float *scale, const float *shift);
 void fm_softmax_axis(const float *x, float *y, long lo, long hi, int c, int inner, float *mx, float *sum);
 
+// The shifted-plane 2x2 convolution (shiftconv.go).
+void fm_pad2(const float *x, float *xp, int cin, int h, int w, long plane);
+void fm_unpad2_bias_act(const float *res, float *y, const float *bias, int cout, int h, int w, int relu);
+void fm_pad2_mask_gather(const float *gy, const float *y, float *gm, float *db, int cout, int h, int w, int relu);
+void fm_unpad2(const float *dxp, float *dx, int cin, int h, int w, long plane);
+
 // Winograd F(2x2, 3x3) (winograd.c).
 int fm_wino_ok(const fm_geom *g);
 void fm_wino_in(const fm_geom *g, const float *x, float *V, long ld, long t0);

@@ -37,12 +37,19 @@ func (g *convGeom) fwdScratch() int {
 	if g.wino {
 		return 4 * (g.cin + g.cout) * g.chunk() * g.p
 	}
+	if g.shift { // a padded image and an SGEMM result (shiftconv.go)
+		plane, n := g.shiftDims()
+		return g.cin*plane + g.cout*n
+	}
 	return (g.kk + g.cout) * g.chunk() * g.p
 }
 
 // kernel is what forwardChunk multiplies by: the kernels w, or with
 // Winograd their transform U, computed into *u.
 func (g *convGeom) kernel(w []float32, u *[]float32) []float32 {
+	if g.shift {
+		return g.shiftKernel(w, u)
+	}
 	if !g.wino {
 		return w
 	}
@@ -75,6 +82,10 @@ func (g *convGeom) winoForward(x, u, b, ws, yc []float32, i0, nb int) {
 func (g *convGeom) gradScratch() int {
 	if g.wino {
 		return 4 * (2*g.cin + g.cout) * g.chunk() * g.p
+	}
+	if g.shift { // a padded image, the gathered gradient, a padded gradient
+		plane, n := g.shiftDims()
+		return 2*g.cin*plane + g.cout*n
 	}
 	return (2*g.kk + g.cout) * g.chunk() * g.p
 }

@@ -71,15 +71,16 @@ func TestWinogradMatchesDirectConvolution(t *testing.T) {
 	}
 }
 
-// convGrads returns the gradients of sum(conv(x, w, b) * r) for fixed r.
-func convGrads(t *testing.T, ins []*tensor.Dense, same, relu bool, r []float32) [][]float32 {
+// convGrads returns the gradients of sum(conv(x, w, b) * r) for fixed r,
+// a k x k convolution of stride 1.
+func convGrads(t *testing.T, ins []*tensor.Dense, k int, same, relu bool, r []float32) [][]float32 {
 	t.Helper()
 	g := G.NewGraph()
 	nodes := make(G.Nodes, len(ins))
 	for i, in := range ins {
 		nodes[i] = G.NodeFromAny(g, in, G.WithName(string(rune('a'+i))))
 	}
-	out, err := Conv2D(nodes[0], nodes[1], nodes[2], 3, 1, same, relu, true)
+	out, err := Conv2D(nodes[0], nodes[1], nodes[2], k, 1, same, relu, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +101,9 @@ func TestWinogradGradientsMatchIm2col(t *testing.T) {
 			pr[i] = float32(r.NormFloat64())
 		}
 		winoEnabled = true
-		wino := convGrads(t, ins, c.same, c.relu, pr)
+		wino := convGrads(t, ins, 3, c.same, c.relu, pr)
 		winoEnabled = false
-		ref := convGrads(t, ins, c.same, c.relu, pr)
+		ref := convGrads(t, ins, 3, c.same, c.relu, pr)
 		for k, name := range []string{"input", "kernel", "bias"} {
 			scale := 0.0
 			for _, v := range ref[k] {
