@@ -175,8 +175,11 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		if cancelled {
 			return errCancelled("detect: cancelled")
 		}
-		if sum.Err != "" {
+		if sum.Err != "" && !sum.VideoWritten {
 			return fmt.Errorf("detect: %s (no video written to %s)", sum.Err, cfg.Out)
+		}
+		if sum.Err != "" {
+			return fmt.Errorf("detect: %s (the video is written to %s)", sum.Err, cfg.Out)
 		}
 		return nil
 	}

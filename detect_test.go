@@ -167,9 +167,9 @@ func TestDetectSyntheticVideo(t *testing.T) {
 		t.Errorf("synth-video --out X --truth X: exit %d, %q", code, stderr)
 	}
 
-	// A detect that fails after it has written frames (its truth file has
-	// fewer frames than the video) leaves the file at --out as it was, and
-	// no temporary file beside it.
+	// A truth file for fewer frames than the video: an error, with the
+	// output video written whole in place of the file that was there, and
+	// nothing else left beside it.
 	var tr map[string]any
 	b, _ := os.ReadFile(truth)
 	if err := json.Unmarshal(b, &tr); err != nil {
@@ -182,14 +182,14 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	keep := filepath.Join(dir, "keep", "out.avi")
 	os.MkdirAll(filepath.Dir(keep), 0o755)
 	os.WriteFile(keep, []byte("an earlier result\n"), 0o644)
-	if _, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--truth", short, "--runs", runs, "--headless"); code == 0 || !strings.Contains(stderr, "the truth file has 3 frames") || !strings.Contains(stderr, "(no video written to "+keep+")") {
+	if _, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--truth", short, "--runs", runs, "--headless"); code == 0 || !strings.Contains(stderr, "the truth file has 3 frames") || !strings.Contains(stderr, "(the video is written to "+keep+")") {
 		t.Errorf("detect with a short truth file: exit %d, %q", code, stderr)
 	}
-	if b, _ := os.ReadFile(keep); string(b) != "an earlier result\n" {
-		t.Errorf("a failed detect replaced %s (%d bytes)", keep, len(b))
+	if n, _, _, err := detector.CountFrames(keep); err != nil || n != 100 {
+		t.Errorf("after a short truth file %s has %d frames (%v), want 100", keep, n, err)
 	}
 	if left, _ := os.ReadDir(filepath.Dir(keep)); len(left) != 1 {
-		t.Errorf("a failed detect left %d files in %s", len(left), filepath.Dir(keep))
+		t.Errorf("detect left %d files in %s", len(left), filepath.Dir(keep))
 	}
 
 	_, stderr, code := fmnist(t, "record", "--camera", "3", "--frames", "40", "--out", filepath.Join(dir, "rec.avi"))
@@ -410,6 +410,9 @@ func TestDetectionModel(t *testing.T) {
 	_, stderr, code = fmnist(t, "detect", "--in", video, "--out", longOut, "--runs", runs, "--truth", shortTruth, "--headless")
 	if code == 0 || !strings.Contains(stderr, "the truth file has 30 frames, the video 60") {
 		t.Errorf("truth of 30 frames for a 60-frame video: exit %d, %q", code, stderr)
+	}
+	if !strings.Contains(stderr, "(the video is written to "+longOut+")") {
+		t.Errorf("the error does not say where the video is: %q", stderr)
 	}
 	if n, _, _, err := detector.CountFrames(longOut); err != nil || n != 60 {
 		t.Errorf("after that error the output has %d frames (%v), want all 60", n, err)

@@ -241,6 +241,10 @@ type Summary struct {
 	MeanMillis     StageMillis    `json:"mean_ms"`
 	Metrics        *Metrics       `json:"metrics,omitempty"`
 	Err            string         `json:"error,omitempty"`
+	// VideoWritten: the output video is at its path, with every frame
+	// processed (all of them, or those before a cancel). After an error
+	// otherwise, a file that was there before is left as it was.
+	VideoWritten bool `json:"video_written"`
 }
 
 func (Started) isEvent()   {}
@@ -443,7 +447,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 					return fail(err)
 				}
 			}
-			j.w.Close()
+			sum.VideoWritten = j.w.Close() == nil
 			return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 		}
 		if fr.err != nil {
@@ -492,7 +496,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 				return fail(err)
 			}
 		}
-		j.w.Close()
+		sum.VideoWritten = j.w.Close() == nil
 		return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
 	}
 	if held != nil {
@@ -500,14 +504,13 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 			return fail(err)
 		}
 	}
-	done := j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "")
-	if done.Err != "" {
-		return done // the deferred Abort leaves the output path as it was
-	}
 	if err := j.w.Close(); err != nil {
-		done.Err = oneLine(fmt.Sprintf("closing output: %v", err))
+		return fail(fmt.Errorf("closing output: %v", err))
 	}
-	return done
+	sum.VideoWritten = true
+	// A truth file of another length is an error (finish), with every frame
+	// written: the video is whole, the metrics are not.
+	return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "")
 }
 
 // confirm keeps the detections of a frame that the frame before or after
