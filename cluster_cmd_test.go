@@ -49,10 +49,10 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 	}
 
 	procs := map[string]*exec.Cmd{}
-	logs := map[string]*bytes.Buffer{}
+	logs := map[string]*syncBuffer{} // read while the workers write
 	for _, name := range []string{"w1", "w2", "w3"} {
 		cmd := exec.Command(bin, "worker", "--nats", url, "--name", name)
-		logs[name] = &bytes.Buffer{}
+		logs[name] = &syncBuffer{}
 		cmd.Stderr = logs[name]
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -197,7 +197,7 @@ func clusterForWorkers(t *testing.T, ackWait time.Duration) (context.Context, st
 	return ctx, s.ClientURL(), js
 }
 
-func workerLogs(logs map[string]*bytes.Buffer) string {
+func workerLogs(logs map[string]*syncBuffer) string {
 	var b strings.Builder
 	for name, l := range logs {
 		fmt.Fprintf(&b, "--- %s\n%s", name, l.String())
@@ -262,15 +262,15 @@ func TestClusterWorkerStoppedPastDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := func(name string) (*exec.Cmd, *bytes.Buffer) {
+	start := func(name string) (*exec.Cmd, *syncBuffer) {
 		cmd := exec.Command(bin, "worker", "--nats", url, "--name", name)
-		var log bytes.Buffer
-		cmd.Stderr = &log
+		log := &syncBuffer{} // read while the worker writes
+		cmd.Stderr = log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Kill(); cmd.Wait() })
-		return cmd, &log
+		return cmd, log
 	}
 	first, firstLog := start("first")
 	if _, stderr, code := fmnist(t, "sweep", "--nats", url, "--models", "CNN2", "--seeds", "4", "--epochs", "4", "--limit-train", "4096", "--limit-test", "200"); code != 0 {

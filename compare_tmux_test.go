@@ -60,7 +60,7 @@ func TestCompareInTmux(t *testing.T) {
 	keys("Tab")
 	waitScreen(t, capture, "the table", 10*time.Second, func(s string) bool { return strings.Contains(s, "Params") })
 	keys("Home", "Space", "Down", "Down", "Space")
-	table := waitScreen(t, capture, "two marked runs", 10*time.Second, func(s string) bool { return strings.Contains(s, "● 2 marked") })
+	table := waitSettled(t, capture, "two marked runs", 10*time.Second, func(s string) bool { return strings.Contains(s, "● 2 marked") })
 	var rows []string
 	for _, l := range strings.Split(table, "\n") {
 		if f := strings.Fields(strings.NewReplacer(">", " ", "●", " ● ").Replace(l)); len(f) > 1 && f[0] == "●" {
@@ -71,20 +71,11 @@ func TestCompareInTmux(t *testing.T) {
 		t.Errorf("marked rows %v, want %s and %s:\n%s", rows, marked[0].Model, marked[1].Model, table)
 	}
 
-	// Tab until the Compare view shows (at most four times).
-	screen := ""
-	for i := 0; i < 4 && screen == ""; i++ {
-		keys("Tab")
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if s := capture(); strings.Contains(s, "test curves") {
-				screen = waitSettled(t, capture, "the Compare view", 5*time.Second, func(s string) bool { return strings.Contains(s, "test curves") })
-				break
-			}
-		}
-	}
-	if screen == "" {
-		t.Fatalf("no Compare view after 4 tabs:\n%s", capture())
-	}
+	// Table, then Focus, then Compare.
+	keys("Tab", "Tab")
+	screen := waitSettled(t, capture, "the Compare view", 30*time.Second, func(s string) bool {
+		return strings.Contains(s, "test curves") && strings.Contains(s, "best ")
+	})
 	lines := strings.Split(screen, "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "2 marked runs") {
 		t.Errorf("title is not \"2 marked runs\":\n%s", screen)

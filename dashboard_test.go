@@ -249,8 +249,10 @@ func TestDashboardInTmux(t *testing.T) {
 		bin, runs, exitFile)
 	capture, keys := tmuxSession(t, 120, 40, cmd)
 
-	screen := waitScreen(t, capture, "epoch 2/2, done", 2*time.Minute, func(s string) bool {
-		return strings.Contains(s, "epoch 2/2") && strings.Contains(s, " done ")
+	// The status line "all runs finished" shows for 10 s after the end: the
+	// screen is read while it does, once a whole frame is drawn.
+	screen := waitSettled(t, capture, "epoch 2/2, done", 2*time.Minute, func(s string) bool {
+		return strings.Contains(s, "epoch 2/2") && strings.Contains(s, " done ") && strings.Contains(s, "all runs finished") && strings.Contains(s, "done in")
 	})
 	for _, want := range []string{"fmnist", "Runs", "Table", "Focus", "CNN2", "accuracy ━ train", "━ test", "loss     ━ train",
 		"done in", "1 run", "all runs finished · q quits"} {
@@ -276,10 +278,9 @@ func TestDashboardInTmux(t *testing.T) {
 	keys("q")
 	expectExit(t, exitFile, 10*time.Second, "0")
 	// After the dashboard, the session's table is printed in the terminal.
-	after := waitScreen(t, capture, "the summary", 5*time.Second, func(s string) bool { return strings.Contains(s, "| Model |") })
-	if !strings.Contains(after, "| CNN2 | seed | 1 | done |") {
-		t.Errorf("summary after quitting:\n%s", after)
-	}
+	waitScreen(t, capture, "the summary's CNN2 row", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "| Model |") && strings.Contains(s, "| CNN2 | seed | 1 | done |")
+	})
 
 	m, _ := filepath.Glob(filepath.Join(runs, "*", "run.json"))
 	if len(m) != 1 {
@@ -306,8 +307,8 @@ func TestResumeInTmux(t *testing.T) {
 	exitFile := filepath.Join(t.TempDir(), "exit")
 	capture, keys := tmuxSession(t, 100, 30, fmt.Sprintf("%s train --resume %s --runs %s; echo $? > %s; sleep 60",
 		bin, filepath.Base(runDir), runs, exitFile))
-	screen := waitScreen(t, capture, "epoch 2/2, done", 2*time.Minute, func(s string) bool {
-		return strings.Contains(s, "epoch 2/2") && strings.Contains(s, " done ")
+	screen := waitSettled(t, capture, "epoch 2/2, done", 2*time.Minute, func(s string) bool {
+		return strings.Contains(s, "epoch 2/2") && strings.Contains(s, " done ") && strings.Contains(s, "all runs finished")
 	})
 	for _, want := range []string{"Runs", "Table", "Focus", "CNN2", "accuracy ━ train", "1 run", "all runs finished · q quits"} {
 		if !strings.Contains(screen, want) {

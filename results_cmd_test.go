@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -497,6 +498,10 @@ func TestEvalSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	val := eval("--split", "val")
+	// The saved model gives the recorded figures again, to the image.
+	if math.Abs(val.Accuracy-rec.Epochs[0].ValAcc) > 0.5/500 || val.Correct != int(math.Round(rec.Epochs[0].ValAcc*500)) {
+		t.Errorf("--split val: accuracy %v (%d correct), the run recorded %v", val.Accuracy, val.Correct, rec.Epochs[0].ValAcc)
+	}
 	if val.Split != "val" || val.Images != 500 || !val.Matches || val.Recorded == nil || *val.Recorded != rec.Epochs[0].ValAcc {
 		t.Errorf("--split val: %+v, want the 500 validation images at the recorded %v", val, rec.Epochs[0].ValAcc)
 	}
@@ -507,8 +512,8 @@ func TestEvalSplits(t *testing.T) {
 	if got := eval("--split", "train", "--limit-test", "100"); got.Images != 100 {
 		t.Errorf("--split train --limit-test 100: %d images", got.Images)
 	}
-	if test := eval(); test.Split != "test" || test.Images != 200 || !test.Matches {
-		t.Errorf("default split: %+v, want the 200 test images, matching the record", test)
+	if test := eval(); test.Split != "test" || test.Images != 200 || !test.Matches || math.Abs(test.Accuracy-rec.Epochs[0].TestAcc) > 0.5/200 {
+		t.Errorf("default split: %+v, want the 200 test images at the recorded %v", test, rec.Epochs[0].TestAcc)
 	}
 
 	_, stderr, code := fmnist(t, "eval", "--model", dirs[0], "--split", "holdout")

@@ -18,7 +18,7 @@ func trainFile(t *testing.T) *trainer.Dataset {
 	t.Helper()
 	train, _, err := trainer.Load("", 0, 1)
 	if err != nil {
-		t.Skipf("Fashion-MNIST not installed: %v", err)
+		t.Fatalf("Fashion-MNIST (scripts/setup.sh installs it): %v", err)
 	}
 	return train
 }

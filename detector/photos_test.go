@@ -10,7 +10,7 @@ import (
 func TestPhotoBackgrounds(t *testing.T) {
 	train, val, err := LoadPhotos(DefaultPhotoDir)
 	if err != nil {
-		t.Skipf("no sample photos: %v", err)
+		t.Fatalf("OpenCV's sample photos (opencv-doc, which scripts/setup.sh installs): %v", err)
 	}
 	if len(train)+len(val) != len(PhotoNames) || len(val) != len(PhotoNames)/4 {
 		t.Fatalf("%d training and %d validation photos of %d", len(train), len(val), len(PhotoNames))

@@ -66,10 +66,16 @@ func TestBestEvalAfterBestEpoch(t *testing.T) {
 	}
 	id := ids[0]
 	var rec *results.Run
-	for rec == nil || rec.Status != trainer.StatusDone {
+	for deadline := time.Now().Add(5 * time.Minute); rec == nil || rec.Status != trainer.StatusDone; {
 		time.Sleep(50 * time.Millisecond)
 		if rs := h.Runs(); len(rs) == 1 {
 			rec = rs[0]
+		}
+		if rec != nil && rec.Status == trainer.StatusFailed {
+			t.Fatalf("the run failed: %s", rec.Error)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not finish in 5 minutes")
 		}
 	}
 	e := waitEval(t, first, id, rec.BestEpoch)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func collect(ch <-chan Event) []Event {
@@ -96,16 +95,16 @@ func TestCancelStopsWithinABatch(t *testing.T) {
 	defer cancel()
 	jobs := []Job{{ID: "a", Model: "CNN3_dropout", Epochs: 5, Seed: 1}, {ID: "b", Model: "CNN2", Seed: 1}}
 	ch := Start(ctx, Config{Train: tr, Test: te}, jobs)
-	var cancelledAt time.Time
 	var fin []RunFinished
-	progress := 0
+	progress, after := 0, 0
 	for e := range ch {
 		switch ev := e.(type) {
 		case BatchProgress:
 			progress++
-			if progress == 3 && cancelledAt.IsZero() {
-				cancelledAt = time.Now()
+			if progress == 3 {
 				cancel()
+			} else if progress > 3 {
+				after++
 			}
 		case RunFinished:
 			fin = append(fin, ev)
@@ -113,8 +112,9 @@ func TestCancelStopsWithinABatch(t *testing.T) {
 			t.Errorf("an epoch ended after cancelling: %+v", ev)
 		}
 	}
-	if d := time.Since(cancelledAt); d > 5*time.Second {
-		t.Errorf("run took %v to stop after cancel", d)
+	// The batch under way when cancel came may still report; no other.
+	if after > 1 {
+		t.Errorf("%d batches reported progress after cancelling, want at most 1", after)
 	}
 	if len(fin) != 2 || fin[0].Status != StatusCancelled || fin[1].Status != StatusCancelled {
 		t.Fatalf("finished events %+v, want both cancelled", fin)

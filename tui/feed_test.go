@@ -139,8 +139,8 @@ func TestFeedCloseAndWait(t *testing.T) {
 }
 
 // TestFeedBurstThroughDashboard: a running dashboard fed by a producer that
-// pushes 10,000 progress reports as fast as it can; the producer is never
-// held up and the dashboard ends on the latest figures. Run with -race.
+// pushes 10,000 progress reports as fast as it can; the dashboard ends on
+// the latest figures. Run with -race.
 func TestFeedBurstThroughDashboard(t *testing.T) {
 	f := NewFeed()
 	m := New(Options{RunsDir: "runs", Feed: f, Now: fixNow, Frame: 5 * time.Millisecond})
@@ -148,22 +148,18 @@ func TestFeedBurstThroughDashboard(t *testing.T) {
 	id := "CNN2-x"
 	f.Push(trainer.RunQueued{ID: id, Model: "CNN2"})
 	f.Push(trainer.RunStarted{ID: id, Model: "CNN2", Epochs: 3, TrainSize: 60000})
+	// That pushing never blocks is TestFeedBurstNeverBlocks'; this one is
+	// about the dashboard ending on the latest figures.
 	var wg sync.WaitGroup
 	wg.Add(1)
-	var took time.Duration
 	go func() {
 		defer wg.Done()
-		t0 := time.Now()
 		for i := 1; i <= 10000; i++ {
 			f.Push(trainer.BatchProgress{ID: id, Epoch: 1, Epochs: 3, Batch: i, Batches: 10000, ImagesPerSec: 1234})
 		}
-		took = time.Since(t0)
 		f.Notify(Notice{Text: "burst over"})
 	}()
 	wg.Wait()
-	if took > 2*time.Second {
-		t.Errorf("10,000 pushes took %v", took)
-	}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("burst over")) },
 		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 	tm.Send(tea.QuitMsg{})
@@ -176,7 +172,7 @@ func TestFeedBurstThroughDashboard(t *testing.T) {
 		t.Errorf("screen does not show the latest progress:\n%s", fm.View())
 	}
 	pushed, coalesced := f.Stats()
-	t.Logf("pushed %d, coalesced %d, pushing took %v", pushed, coalesced, took)
+	t.Logf("pushed %d, coalesced %d", pushed, coalesced)
 	if coalesced == 0 {
 		t.Error("nothing was coalesced")
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -9,8 +10,15 @@ func TestHelpView(t *testing.T) {
 	c := &common{width: 80, height: 24, styles: NewStyles(nil), keys: newKeyMap(), store: newStore()}
 	h := &helpView{c: c}
 	v := h.view()
-	for _, want := range []string{"tab", "next view", "enter", "focus run", "n", "new run", "x", "cancel run",
-		"e", "export table", "s", "sort by column", "1-9,0", "q", "quit", "esc", "┄ train", "━ test"} {
+	// Each key beside its description, as the help lays them out (a key,
+	// spaces, the description): a one-letter key alone is in every line.
+	for _, want := range [][2]string{{"tab", "next view"}, {"enter", "focus run"}, {"n", "new run"}, {"x", "cancel run"},
+		{"e", "export table"}, {"s", "sort by column"}, {"1-9,0", "sort by Nth column"}, {"q", "quit"}, {"esc", "back"}} {
+		if !regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(want[0]) + ` +` + regexp.QuoteMeta(want[1])).MatchString(v) {
+			t.Errorf("help lacks %q beside %q:\n%s", want[0], want[1], v)
+		}
+	}
+	for _, want := range []string{"┄ train", "━ test"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("help lacks %q", want)
 		}
