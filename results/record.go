@@ -227,6 +227,16 @@ func (r *Run) RecipeKind() string {
 	return r.Recipe.Label()
 }
 
+// RecipeNote is what views add to a run's model name to tell it apart:
+// its RecipeKind, but nothing for the seed's own recipe as it stands (the
+// default) or a detection model's own.
+func (r *Run) RecipeNote() string {
+	if k := r.RecipeKind(); k != archs.RecipeSeed {
+		return k
+	}
+	return ""
+}
+
 // ChosenOn says what the best epoch was chosen on: "val", "scenes" (a
 // detection model's validation scenes), or "test" (the seed's way, which
 // flatters the test accuracy it reports).

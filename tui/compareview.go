@@ -160,10 +160,11 @@ func (v *compareView) render(runs []*runState, cw, ch [2]int) (acc, loss string)
 // its epoch, and the status of a run not done.
 func (v *compareView) legend(runs []*runState, w int) []string {
 	st := v.c.styles
-	mw, iw, bw := 0, 0, 0
-	ids, bests, stats := make([]string, len(runs)), make([]string, len(runs)), make([]string, len(runs))
+	mw, nw, iw, bw := 0, 0, 0, 0
+	ids, notes, bests, stats := make([]string, len(runs)), make([]string, len(runs)), make([]string, len(runs)), make([]string, len(runs))
 	for i, r := range runs {
-		ids[i] = shortRunID(r)
+		ids[i], notes[i] = shortRunID(r), r.RecipeNote()
+		nw = max(nw, cellWidth(notes[i]))
 		bests[i] = "no epoch yet"
 		if r.done() > 0 {
 			bests[i] = fmt.Sprintf("best %s%% (epoch %d)", pct(r.BestTestAcc), r.BestEpoch)
@@ -177,13 +178,21 @@ func (v *compareView) legend(runs []*runState, w int) []string {
 	for _, s := range stats {
 		sw = max(sw, cellWidth(s))
 	}
+	// Runs of other recipes than the seed's name theirs after the model.
+	if nw > 0 {
+		nw += 2
+	}
 	// The run IDs give way first, down to 8 cells.
-	if fixed := 4 + 1 + mw + 2 + 2 + bw + sw; fixed+iw > w {
+	if fixed := 4 + 1 + mw + nw + 2 + 2 + bw + sw; fixed+iw > w {
 		iw = max(8, w-fixed)
 	}
 	out := make([]string, len(runs))
 	for i, r := range runs {
-		out[i] = st.runKey(i) + " " + padRight(r.Model, mw) + "  " + st.Dim.Render(padRight(ids[i], iw)) + "  " +
+		note := ""
+		if nw > 0 {
+			note = "  " + padRight(notes[i], nw-2)
+		}
+		out[i] = st.runKey(i) + " " + padRight(r.Model, mw) + note + "  " + st.Dim.Render(padRight(ids[i], iw)) + "  " +
 			padRight(bests[i], bw) + padRight(stats[i], sw)
 	}
 	return out

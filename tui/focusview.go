@@ -214,6 +214,11 @@ func (v *focusView) content(r *runState) []string {
 	if recipe == "" {
 		recipe = "—"
 	}
+	// Its name first (improved+noflip): what sets it apart from its
+	// siblings survives a narrow screen.
+	if k := r.RecipeKind(); k != "" && len(r.Recipe.Phases) > 0 {
+		recipe = k + ": " + recipe
+	}
 	add(truncate(st.Dim.Render("recipe ")+recipe, w))
 
 	bw := min(w/2, 50)

@@ -14,7 +14,7 @@ func TestFocusContent(t *testing.T) {
 	v := m.View()
 	for _, want := range []string{
 		"model5  model5-20260301-120000 · Model 5", "[running]", "epoch 3/6 · 192,218 params · 60,000 train / 10,000 test images · seed 1",
-		"recipe 2 ep, batch 256, Adam lr 0.01; then 4 ep, batch 1024, Adam lr 0.001", "51%", "ETA 2m34s",
+		"recipe seed: 2 ep, batch 256, Adam lr 0.01; then 4 ep, batch 1024, Adam lr 0.001", "51%", "ETA 2m34s",
 		"accuracy ┄ train 83.06%", "loss     ┄ train 0.5711",
 		"Epoch  Train loss", "    3      0.4100     85.20%", "batch 30/59", "Layers", "not known for this run",
 	} {

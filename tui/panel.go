@@ -144,11 +144,20 @@ func renderPanel(c *common, r *runState, w, h int, selected bool) string {
 	st := c.styles
 	cw, ih := w-4, h-2 // inside the border and the one-cell padding
 	var lines []string
+	// The model, then what tells runs of it apart: a recipe other than the
+	// seed's, and the seed (neither is known before the run starts).
 	title := st.Bold.Render(r.Model)
+	if r.Status != trainer.StatusQueued {
+		if n := r.RecipeNote(); n != "" {
+			title += " " + n
+		}
+		title += st.Dim.Render(fmt.Sprintf(" seed %d", r.Seed))
+	}
 	if c.marked(r.ID) {
 		title = markGlyph + " " + title
 	}
-	lines = append(lines, spread(title, st.Badge(r.Status), cw))
+	badge := st.Badge(r.Status)
+	lines = append(lines, spread(truncate(title, cw-cellWidth(badge)-1), badge, cw))
 	left := epochLine(r)
 	if r.done() > 0 {
 		left += fmt.Sprintf(" · best %s%% (%d)", pct(r.BestTestAcc), r.BestEpoch)

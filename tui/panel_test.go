@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"fmnist/archs"
 	"fmnist/trainer"
 )
 
@@ -122,5 +123,34 @@ func TestChartHeights(t *testing.T) {
 		if a+l != h-2 || a < l || a-l > 1 {
 			t.Errorf("chartHeights(%d) = %d, %d", h, a, l)
 		}
+	}
+}
+
+// A run of another recipe than the seed's names it after the model, in its
+// panel and in the Compare legend; every started run names its seed.
+func TestRecipeAndSeedTellRunsApart(t *testing.T) {
+	s := fixStore()
+	c := &common{styles: NewStyles(nil), keys: newKeyMap(), store: s, now: fixNow, width: 100, height: 30}
+	spec, err := archs.Lookup("CNN2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := spec.RecipeFor(archs.RecipeImproved, []string{"flip=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.get("CNN2-20260301-120000")
+	plain := renderPanel(c, r, 40, 8, false)
+	if !strings.Contains(plain, "CNN2 seed 1 ") || strings.Contains(plain, "improved") {
+		t.Errorf("seed-recipe panel:\n%s", plain)
+	}
+	r.Recipe, r.Seed = imp, 3
+	out := renderPanel(c, r, 40, 8, false)
+	if want := "CNN2 " + imp.Label() + " seed 3"; !strings.Contains(out, want) {
+		t.Errorf("panel lacks %q:\n%s", want, out)
+	}
+	legend := strings.Join((&compareView{c: c}).legend([]*runState{r, s.get("model5-20260301-120000")}, 100), "\n")
+	if !strings.Contains(legend, "CNN2    "+imp.Label()) || !strings.Contains(legend, "model5  "+strings.Repeat(" ", len(imp.Label()))) {
+		t.Errorf("legend does not name the recipe in a column of its own:\n%s", legend)
 	}
 }
