@@ -96,7 +96,26 @@ func SelectSide(runs []*Run, spec string) (Side, error) {
 		}
 	}
 	if len(mine) == 0 {
-		return Side{}, fmt.Errorf("no finished run of %s in the runs directory", spec)
+		// Say which recipes the model's finished runs do have.
+		n := map[string]int{}
+		var kinds []string
+		for _, r := range runs {
+			if r.Model == spec0.Name && r.Status == "done" && len(r.Epochs) > 0 {
+				k := r.RecipeKind()
+				if n[k] == 0 {
+					kinds = append(kinds, k)
+				}
+				n[k]++
+			}
+		}
+		if len(kinds) == 0 {
+			return Side{}, fmt.Errorf("no finished run of %s in the runs directory", spec)
+		}
+		var have []string
+		for _, k := range kinds {
+			have = append(have, fmt.Sprintf("%s:%s (%d)", spec0.Name, k, n[k]))
+		}
+		return Side{}, fmt.Errorf("no finished run of %s in the runs directory; finished runs of %s: %s", spec, spec0.Name, strings.Join(have, ", "))
 	}
 	gs := Groups(mine)
 	if len(gs) > 1 {

@@ -249,6 +249,10 @@ func TestClippedRunsAreTheirOwnGroup(t *testing.T) {
 	if _, err := SelectSide(runs, "model5"); err == nil || !strings.Contains(err.Error(), "seed+clip") {
 		t.Errorf("model5 names both groups, and the error should name the clipped one: %v", err)
 	}
+	// A recipe with no finished run: the error lists those there are.
+	if _, err := SelectSide(runs, "model5:improved"); err == nil || !strings.HasSuffix(err.Error(), "finished runs of model5: model5:seed (2), model5:seed+clip (1)") {
+		t.Errorf("model5:improved: %v", err)
+	}
 }
 
 // A run whose improved recipe predates the current definition is labelled
