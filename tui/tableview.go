@@ -656,6 +656,12 @@ func (v *tableView) view() string {
 	if v.grouped {
 		note = "runs grouped by model and recipe: mean ± sd over seeds, n runs · * best mean"
 	}
+	// Without the column that says so, say what "Best" is when an epoch
+	// was chosen on validation: a Best below Final is no mistake.
+	if !slices.ContainsFunc(l.cols, func(c *column) bool { return c.id == "chosen" }) &&
+		slices.ContainsFunc(rows, func(r tableRow) bool { return r.chosenOn() == "val" }) {
+		note = "Best: test acc at the epoch best on validation · " + note
+	}
 	if n := len(c.marks); n > 0 {
 		note += fmt.Sprintf(" · %s %d marked to compare", markGlyph, n)
 	}
@@ -671,6 +677,14 @@ func (v *tableView) view() string {
 	}
 	out = append(out[:h-1], st.Dim.Render(truncate(note, w)))
 	return fit(strings.Join(out, "\n"), w, h)
+}
+
+// chosenOn is what row r's best epoch was chosen on (results.Run.ChosenOn).
+func (r tableRow) chosenOn() string {
+	if r.group != nil {
+		return r.group.ChosenOn
+	}
+	return r.row.ChosenOn
 }
 
 // marked reports whether row r's run is marked to compare; in the grouped

@@ -200,3 +200,25 @@ func TestTableShowsRecipeWhenMixed(t *testing.T) {
 		}
 	}
 }
+
+// Where the table has no room for "Best on", its note says what Best is
+// when a run chose its epoch on validation (Best may then be below Final).
+func TestTableSaysWhatBestIs(t *testing.T) {
+	const note = "Best: test acc at the epoch best on validation"
+	m := tableModel(t, 80)
+	if v := m.table.view(); strings.Contains(v, note) {
+		t.Errorf("note without a run chosen on validation:\n%s", v)
+	}
+	r := m.c.store.get("CNN2-20260301-120000")
+	r.ValSize = 5000
+	for i := range r.Epochs {
+		r.Epochs[i].ValAcc = 0.8
+	}
+	for w, wide := range map[int]bool{80: false, 200: true} {
+		m.c.width = w
+		v := m.table.view()
+		if strings.Contains(v, "Best on") != wide || strings.Contains(v, note) == wide {
+			t.Errorf("width %d: want the Best on column %v and the note %v:\n%s", w, wide, !wide, v)
+		}
+	}
+}
