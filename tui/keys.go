@@ -179,7 +179,8 @@ func (k *keyMap) shortFor(v view, w int) []key.Binding {
 	case viewFocus:
 		hints = []key.Binding{tab, h("runs", k.Left, k.Right), h("scroll", k.Up, k.Down), h("seeds", k.Group), h("correct", k.Correct),
 			h("back", k.Back), help, quit}
-		spare = []int{3, 5}
+		spare = []int{3, 4, 5} // seeds, then correct examples, then back
+
 	case viewCompare:
 		hints = []key.Binding{tab, h("train/test", k.TrainCurves), newRun, help, quit}
 	default:

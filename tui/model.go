@@ -629,7 +629,7 @@ func (m *Model) footer() string {
 		right = m.focus.position()
 	}
 	right = st.Dim.Render(right)
-	lw := w - cellWidth(right) - 1
+	lw := w - cellWidth(right) - 2 // two cells between, as between the hints
 	if right == "" {
 		lw = w
 	}
