@@ -309,3 +309,19 @@ func TestRenderMulti(t *testing.T) {
 		t.Errorf("no values:\n%s", empty)
 	}
 }
+
+// Enter focuses the selected run where the selection shows (Runs, Table);
+// in Compare, which shows no selection, it does nothing.
+func TestEnterInCompareStays(t *testing.T) {
+	m := newTestModel(t, nil, 80, 24)
+	m.setView(viewCompare)
+	press(m, "enter")
+	if m.view != viewCompare {
+		t.Errorf("enter in Compare went to view %d", m.view)
+	}
+	m.setView(viewTable)
+	press(m, "enter")
+	if m.view != viewFocus {
+		t.Errorf("enter in Table went to view %d, want Focus", m.view)
+	}
+}

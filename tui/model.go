@@ -430,7 +430,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.askCancel()
 	case key.Matches(msg, k.Export):
 		return m, m.export()
-	case key.Matches(msg, k.Focus) && m.view != viewFocus:
+	case key.Matches(msg, k.Focus) && (m.view == viewRuns || m.view == viewTable): // where the selection shows
 		if m.c.selectedRun() != nil {
 			m.setView(viewFocus)
 		}
