@@ -269,7 +269,7 @@ func TestDashboardInTmux(t *testing.T) {
 	table := waitSettled(t, capture, "the table", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "Params") && strings.Contains(s, "211,950")
 	})
-	for _, want := range []string{"Model", "Status", "Epochs", "s/epoch", "Best acc", "Final acc", "Seed s/epoch", "28.07", "92.04%", "2/2"} {
+	for _, want := range []string{"Model", "Status", "Epochs", "s/epoch", "Best acc", "Final acc", "Study s/epoch", "28.07", "92.04%", "2/2"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("Table view lacks %q:\n%s", want, table)
 		}

@@ -131,7 +131,7 @@ func PlusMinus(s Stat, scale float64) string {
 	return fmt.Sprintf("%.2f ± %.2f", s.Mean*scale, s.SD*scale)
 }
 
-var groupHeader = []string{"Model", "Recipe", "Best chosen on", "n", "Params", "Epochs", "s/epoch", "Best acc (%)", "Final acc (%)", "Seed s/epoch", "Seed acc"}
+var groupHeader = []string{"Model", "Recipe", "Best chosen on", "n", "Params", "Epochs", "s/epoch", "Best acc (%)", "Final acc (%)", "Study s/epoch", "Study acc"}
 
 // WriteGroups writes groups as "md" (mean ± sd, n), "csv" or "json" (raw
 // means and standard deviations, accuracies as fractions; sd null for a

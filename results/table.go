@@ -82,7 +82,7 @@ func WriteTable(w io.Writer, rows []Row, format string) error {
 
 const none = "—"
 
-var tableHeader = []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Seed s/epoch", "Seed acc"}
+var tableHeader = []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Study s/epoch", "Study acc"}
 
 // recipeCell and chosenCell are a row's recipe and choice of the best epoch
 // as the tables show them.

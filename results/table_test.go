@@ -61,7 +61,7 @@ func TestWriteTableMarkdown(t *testing.T) {
 		t.Fatalf("%d lines, want header + separator + 3 runs:\n%s", len(lines), b.String())
 	}
 	head := lines[0]
-	for _, col := range []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Seed s/epoch", "Seed acc"} {
+	for _, col := range []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Study s/epoch", "Study acc"} {
 		if !strings.Contains(head, "| "+col+" |") {
 			t.Errorf("header lacks %q: %s", col, head)
 		}

@@ -134,7 +134,7 @@ var columns = []column{
 	{id: "final", title: "Final acc", short: "Final", group: "test acc %", right: true, desc: true,
 		cell: func(t tableRow, compact bool) string { return accCell(t.row.FinalAcc, hasEpochs(t), compact) },
 		key:  numKey(func(t tableRow) float64 { return t.row.FinalAcc }, hasEpochs)},
-	{id: "seedsec", title: "Seed s/epoch", short: "s/ep", group: "seed study", right: true,
+	{id: "seedsec", title: "Study s/epoch", short: "s/ep", group: "seed study", right: true,
 		cell: func(t tableRow, compact bool) string {
 			if !t.row.HasSeed {
 				return "—"
@@ -145,7 +145,7 @@ var columns = []column{
 			return fmt.Sprintf("%.2f", t.row.SeedSecPerEpoch)
 		},
 		key: numKey(func(t tableRow) float64 { return t.row.SeedSecPerEpoch }, func(t tableRow) bool { return t.row.HasSeed })},
-	{id: "seedacc", title: "Seed acc", short: "acc", group: "seed study", right: true, desc: true,
+	{id: "seedacc", title: "Study acc", short: "acc", group: "seed study", right: true, desc: true,
 		cell: func(t tableRow, compact bool) string { return accCell(t.row.SeedAcc, t.row.HasSeed, compact) },
 		key:  numKey(func(t tableRow) float64 { return t.row.SeedAcc }, func(t tableRow) bool { return t.row.HasSeed })},
 	{id: "chosen", title: "Best on", short: "on", onlyWide: true,

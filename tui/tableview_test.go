@@ -85,7 +85,7 @@ func TestSortKeys(t *testing.T) {
 	if m.table.sortCol != "model" || first() != "all_cnn-20260301-100000" {
 		t.Fatalf("1: sorted by %s, first %s", m.table.sortCol, first())
 	}
-	press(m, "0") // column 10: Seed s/epoch
+	press(m, "0") // column 10: Study s/epoch
 	if m.table.sortCol != "seedsec" {
 		t.Fatalf("0: sorted by %s", m.table.sortCol)
 	}
@@ -195,7 +195,7 @@ func TestTableShowsRecipeWhenMixed(t *testing.T) {
 		if l := m.table.layout(m.table.rows()); l.total() > w {
 			t.Errorf("width %d: layout %d wide", w, l.total())
 		}
-		if w >= 90 && !strings.Contains(v, "seed study") && !strings.Contains(v, "Seed acc") {
+		if w >= 90 && !strings.Contains(v, "seed study") && !strings.Contains(v, "Study acc") {
 			t.Errorf("width %d: the seed study's columns left out:\n%s", w, v)
 		}
 	}
