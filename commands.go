@@ -57,7 +57,7 @@ func init() {
 				{"--resume RUN_ID [--runs DIR] [--data DIR]", "continue a cancelled or crashed run from its last epoch"},
 				{"--models CNN2_det [--det-frames N] [--det-photos DIR|none]", "train a detection model (ten classes and background) on synthetic scenes, some set in photos"},
 			}},
-		{name: "table", synopsis: "[--runs DIR] [--format md|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: mean ± sd over seeds, or one row per run", flags: tableCmd},
+		{name: "table", synopsis: "[--runs DIR] [--format md|text|csv|json] [--runs-only] [-o FILE]", summary: "compare recorded runs: mean ± sd over seeds, or one row per run", flags: tableCmd},
 		{name: "compare", synopsis: "A B [--runs DIR] [--data DIR] [--format text|md|json]",
 			summary: "is A better than B? (models, MODEL:RECIPE, runs) t-test and McNemar", args: true, flags: compareCmd},
 		{name: "bench", synopsis: "[--models ...] [--recipe seed|improved] [--set KEY=VALUE,...] [--limit-train N] [--limit-test N] [--data DIR] [--json] [--cpuprofile FILE]",

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+
 	"fmnist/archs"
 	"fmnist/detector"
 	"fmnist/results"
@@ -241,10 +243,16 @@ func parseModels(s string) ([]string, error) {
 
 func tableCmd(fs *flag.FlagSet) runFunc {
 	runsDir := runsFlag(fs)
-	format := fs.String("format", "md", "md, csv or json")
+	format := fs.String("format", "", "md, text (aligned columns), csv or json (default: text on a terminal, else md)")
 	out := fs.String("o", "", "write to this file instead of standard output")
 	runsOnly := fs.Bool("runs-only", false, "one row per run instead of one per group of runs (same model, recipe and data; mean ± sd over seeds)")
 	return func(_ []string, stdout, stderr io.Writer) error {
+		if *format == "" {
+			*format = "md"
+			if *out == "" && isTerminal(stdout) {
+				*format = "text"
+			}
+		}
 		if err := results.WriteGroups(io.Discard, nil, *format); err != nil {
 			return exitError{2, fmt.Errorf("table: %v", err)}
 		}
@@ -260,19 +268,44 @@ func tableCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
+		// Text is the Markdown table aligned, on a terminal as wide as the
+		// terminal (the least needed columns left out).
+		mdFormat := *format
+		if mdFormat == "text" {
+			mdFormat = "md"
+		}
 		var buf bytes.Buffer
-		write := func() error { return results.WriteGroups(&buf, results.Groups(runs), *format) }
+		write := func() error { return results.WriteGroups(&buf, results.Groups(runs), mdFormat) }
 		if *runsOnly {
-			write = func() error { return results.WriteTable(&buf, results.Rows(runs), *format) }
+			write = func() error { return results.WriteTable(&buf, results.Rows(runs), mdFormat) }
 		}
 		if err := write(); err != nil {
 			return exitError{2, fmt.Errorf("table: %v", err)}
 		}
-		if *out == "" {
-			_, err := stdout.Write(buf.Bytes())
-			return err
+		if *format == "text" {
+			width := 0
+			if f, ok := stdout.(*os.File); ok && *out == "" && isTerminal(stdout) {
+				width, _, _ = term.GetSize(f.Fd())
+			}
+			var text bytes.Buffer
+			dropped, err := results.WriteText(&text, buf.String(), width)
+			if err != nil {
+				return err
+			}
+			if len(dropped) > 0 {
+				note := fmt.Sprintf("(left out for the terminal's width: %s; --format md has every column)", strings.Join(dropped, ", "))
+				if len(note) > width {
+					note = fmt.Sprintf("(%d columns left out for the width; --format md has them)", len(dropped))
+				}
+				fmt.Fprintln(&text, note)
+			}
+			buf = text
 		}
-		return results.WriteFileAtomic(*out, buf.Bytes(), 0o644)
+		if *out != "" {
+			return results.WriteFileAtomic(*out, buf.Bytes(), 0o644)
+		}
+		_, err = stdout.Write(buf.Bytes())
+		return err
 	}
 }
 

@@ -109,6 +109,17 @@ func TestTrainHeadlessWritesRecordsAndTable(t *testing.T) {
 	if code != 0 || strings.Count(strings.TrimSpace(csv), "\n") != 2 || !strings.Contains(csv, "0.9204") {
 		t.Errorf("csv table (exit %d):\n%s", code, csv)
 	}
+	// Off a terminal the default is Markdown; text is the same table
+	// aligned, all its columns kept.
+	if md, _, code := fmnist(t, "table", "--runs", runs); code != 0 || !strings.HasPrefix(md, "| Model |") {
+		t.Errorf("default table off a terminal (exit %d):\n%s", code, md)
+	}
+	text, _, code := fmnist(t, "table", "--runs", runs, "--format", "text")
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if code != 0 || len(lines) != 4 || !strings.HasPrefix(lines[0], "Model ") || !strings.Contains(lines[0], "Study acc") ||
+		strings.Trim(lines[1], "─") != "" || strings.Contains(text, "|") {
+		t.Errorf("text table (exit %d):\n%s", code, text)
+	}
 	file := filepath.Join(t.TempDir(), "t.json")
 	if _, _, code := fmnist(t, "table", "--runs", runs, "--format", "json", "-o", file); code != 0 {
 		t.Fatalf("table -o: exit %d", code)

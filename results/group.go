@@ -133,7 +133,8 @@ func PlusMinus(s Stat, scale float64) string {
 
 var groupHeader = []string{"Model", "Recipe", "Best chosen on", "n", "Params", "Epochs", "s/epoch", "Best acc (%)", "Final acc (%)", "Study s/epoch", "Study acc"}
 
-// WriteGroups writes groups as "md" (mean ± sd, n), "csv" or "json" (raw
+// WriteGroups writes groups as "md" (mean ± sd, n), "text" (the same,
+// aligned for a terminal), "csv" or "json" (raw
 // means and standard deviations, accuracies as fractions; sd null for a
 // single run).
 func WriteGroups(w io.Writer, groups []Group, format string) error {
@@ -192,8 +193,10 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 			out = append(out, j)
 		}
 		return writeIndentedJSON(w, out)
+	case "text":
+		return writeText(w, func(b io.Writer) error { return WriteGroups(b, groups, "md") })
 	}
-	return fmt.Errorf("unknown table format %q (want md, csv or json)", format)
+	return fmt.Errorf("unknown table format %q (want md, text, csv or json)", format)
 }
 
 type jsonGroup struct {

@@ -64,7 +64,8 @@ func Rows(runs []*Run) []Row {
 	return rows
 }
 
-// WriteTable writes rows as "md" (a GitHub Markdown table), "csv" (with a
+// WriteTable writes rows as "md" (a GitHub Markdown table), "text" (the
+// same, aligned for a terminal), "csv" (with a
 // header line and raw numbers, accuracies as fractions) or "json" (an
 // indented array of objects with snake_case keys; seed fields are null for
 // models without a seed reference).
@@ -76,8 +77,10 @@ func WriteTable(w io.Writer, rows []Row, format string) error {
 		return writeCSV(w, rows)
 	case "json":
 		return writeJSON(w, rows)
+	case "text":
+		return writeText(w, func(b io.Writer) error { return writeMarkdown(b, rows) })
 	}
-	return fmt.Errorf("unknown table format %q (want md, csv or json)", format)
+	return fmt.Errorf("unknown table format %q (want md, text, csv or json)", format)
 }
 
 const none = "—"

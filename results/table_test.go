@@ -152,7 +152,7 @@ func TestWriteTableJSON(t *testing.T) {
 
 func TestWriteTableUnknownFormat(t *testing.T) {
 	err := WriteTable(&bytes.Buffer{}, nil, "xlsx")
-	if err == nil || err.Error() != `unknown table format "xlsx" (want md, csv or json)` {
+	if err == nil || err.Error() != `unknown table format "xlsx" (want md, text, csv or json)` {
 		t.Errorf("err = %v", err)
 	}
 }
