@@ -209,11 +209,11 @@ func TestSelectionFollowsTrainingThenUser(t *testing.T) {
 }
 
 func TestRunsGridNavigation(t *testing.T) {
-	m := newTestModel(t, nil, 160, 48) // 4 across, 2 rows
+	m := newTestModel(t, nil, 160, 48) // five runs: 3 across, 2 rows (filled evenly)
 	press(m, "home")
 	press(m, "down")
-	if i := m.c.selectedIndex(); i != 4 {
-		t.Fatalf("down from 0 in a 4-wide grid: index %d", i)
+	if i := m.c.selectedIndex(); i != 3 {
+		t.Fatalf("down from 0 in a 3-wide grid: index %d", i)
 	}
 	press(m, "up", "right", "right")
 	if i := m.c.selectedIndex(); i != 2 {
@@ -466,8 +466,9 @@ func TestResizeRedraws(t *testing.T) {
 	if strings.Count(big, "\n") != 47 || big == small {
 		t.Fatal("resize did not redraw at the new size")
 	}
-	// Four panels across at 160 columns, two at 80.
-	if n := strings.Count(strings.Split(big, "\n")[1], "╮") + strings.Count(strings.Split(big, "\n")[1], "┓"); n != 4 {
+	// Five runs: three panels across at 160 columns (rows of 3 and 2, not
+	// 4 and 1), two at 80.
+	if n := strings.Count(strings.Split(big, "\n")[1], "╮") + strings.Count(strings.Split(big, "\n")[1], "┓"); n != 3 {
 		t.Errorf("%d panels across at 160 columns", n)
 	}
 	if n := strings.Count(strings.Split(small, "\n")[1], "╮") + strings.Count(strings.Split(small, "\n")[1], "┓"); n != 2 {

@@ -27,6 +27,11 @@ func (v *runsView) grid() grid {
 	}
 	total := max(1, (n+cols-1)/cols)
 	rows := min(max(1, v.c.bodyHeight()/panelMinHeight), total)
+	// When every run fits, rows are filled evenly, with wider panels:
+	// four runs at 120 columns are two rows of two, not three and one.
+	if total <= rows && n > 0 {
+		cols = (n + total - 1) / total
+	}
 	return grid{cols: cols, rows: rows, total: total}
 }
 
