@@ -14,7 +14,7 @@ func TestRunsGrid(t *testing.T) {
 		{160, 48, 5, grid{cols: 3, rows: 2, total: 2}}, // rows of 3 and 2, not 4 and 1
 		{120, 40, 4, grid{cols: 2, rows: 2, total: 2}}, // two rows of two
 		{200, 24, 5, grid{cols: 5, rows: 1, total: 1}},
-		{80, 24, 3, grid{cols: 2, rows: 1, total: 2}}, // not all visible: as many across as fit
+		{80, 24, 3, grid{cols: 2, rows: 1, total: 2}},  // not all visible: as many across as fit
 		{160, 48, 2, grid{cols: 2, rows: 1, total: 1}}, // few runs: wider panels
 		{120, 40, 5, grid{cols: 3, rows: 2, total: 2}},
 		{80, 24, 0, grid{cols: 2, rows: 1, total: 1}},
