@@ -196,13 +196,16 @@ func epochChart(st *Styles, kind chartKind, n int, lo, hi float64, w, h int, opt
 		}
 		inc := span / float64(gw)
 		from := v - inc // the value at the left edge of graph column i-1
-		e := math.Ceil(from - 1e-9)
-		if e >= from+inc || e < 1 || e > float64(maxX) {
-			return ""
-		}
 		k := labelStep(len(strconv.Itoa(maxX)), 1/inc)
-		if ie := int(e); ie == 1 || ie%k == 0 || (ie == maxX && float64(maxX%k)/inc >= float64(len(strconv.Itoa(maxX))+1)) {
-			return strconv.Itoa(ie)
+		// A column spans more than one epoch when there are more epochs
+		// than columns: any of them may be the one to label.
+		for e := math.Ceil(from - 1e-9); e < from+inc; e++ {
+			if e < 1 || e > float64(maxX) {
+				continue
+			}
+			if ie := int(e); ie == 1 || ie%k == 0 || (ie == maxX && float64(maxX%k)/inc >= float64(len(strconv.Itoa(maxX))+1)) {
+				return strconv.Itoa(ie)
+			}
 		}
 		return ""
 	}

@@ -87,6 +87,18 @@ func TestChartAxesAndLabels(t *testing.T) {
 	if got != "1 5 10 15 20 25 30 35" {
 		t.Errorf("35 epochs in 40 columns: labels %q", got)
 	}
+	// More epochs than columns: a column spans more than one epoch, and
+	// the labelled one may be the second in it.
+	more := make([]float64, 40)
+	for i := range more {
+		more[i] = float64(50 + i)
+	}
+	for _, w := range []int{36, 33, 30} {
+		got := xLabels(renderChart(st, chartAcc, more, more, w, 10))
+		if got != "1 5 10 15 20 25 30 35 40" {
+			t.Errorf("40 epochs in %d columns: labels %q", w, got)
+		}
+	}
 	// No data: axes and a note.
 	empty := renderChart(st, chartLoss, nil, nil, 40, 8)
 	if !strings.Contains(empty, "no epoch yet") || !strings.Contains(empty, "└") {
