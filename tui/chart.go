@@ -93,6 +93,34 @@ func yRange(kind chartKind, vals ...[]float64) (lo, hi float64) {
 	return lo, hi
 }
 
+// scaleRange is a chart's Y range: yRange of every value, but, as
+// TensorBoard ignores outliers in its scaling, without the first epoch of
+// curves of four or more epochs when those first epochs alone would make
+// the range more than four times as tall (a first epoch at 7% below
+// epochs at 88-94% would flatten them to a line; one at 80% stays). The
+// charts draw such a value on their edge (clampTo).
+func scaleRange(kind chartKind, vals ...[]float64) (lo, hi float64) {
+	lo, hi = yRange(kind, vals...)
+	rest := make([][]float64, len(vals))
+	cut := false
+	for i, vs := range vals {
+		rest[i] = vs
+		if len(vs) >= 4 {
+			rest[i], cut = vs[1:], true
+		}
+	}
+	if !cut {
+		return lo, hi
+	}
+	if rl, rh := yRange(kind, rest...); hi-lo > 4*(rh-rl) {
+		return rl, rh
+	}
+	return lo, hi
+}
+
+// clampTo is v held inside [lo, hi].
+func clampTo(v, lo, hi float64) float64 { return math.Min(math.Max(v, lo), hi) }
+
 // yFormat prints Y labels with as many decimals as the range needs.
 func yFormat(kind chartKind, lo, hi float64) func(int, float64) string {
 	span := hi - lo
@@ -145,7 +173,7 @@ func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float6
 	for _, o := range others {
 		n = max(n, len(o))
 	}
-	lo, hi := yRange(kind, append([][]float64{solid}, others...)...)
+	lo, hi := scaleRange(kind, append([][]float64{solid}, others...)...)
 	c := epochChart(st, kind, n, lo, hi, w, h,
 		tslc.WithDataSetStyle(dsTrain, st.Train),
 		tslc.WithDataSetStyle(dsTest, st.Test),
@@ -156,7 +184,7 @@ func renderCurves(st *Styles, kind chartKind, solid []float64, others [][]float6
 	push := func(name string, vs []float64) {
 		for i, v := range vs {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				c.PushDataSet(name, tslc.TimePoint{Time: time.Unix(int64(i+1), 0), Value: v})
+				c.PushDataSet(name, tslc.TimePoint{Time: time.Unix(int64(i+1), 0), Value: clampTo(v, lo, hi)})
 			}
 		}
 	}
@@ -278,7 +306,7 @@ func renderMulti(st *Styles, kind chartKind, curves []curve, w, h int) string {
 		n = max(n, len(cv.vals))
 		vals = append(vals, cv.vals)
 	}
-	lo, hi := yRange(kind, vals...)
+	lo, hi := scaleRange(kind, vals...)
 	c := epochChart(st, kind, n, lo, hi, w, h)
 	if n == 0 {
 		return emptyChart(c, st)
@@ -329,6 +357,7 @@ func drawLine(c *tslc.Model, vs []float64, style lipgloss.Style, p linePattern) 
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
+		v = clampTo(v, c.ViewMinY(), c.ViewMaxY()) // off the scale (scaleRange): on the edge
 		pts = append(pts, grid.GridPoint(canvas.Float64Point{X: (float64(i+1) - c.ViewMinX()) * xs, Y: (v - c.ViewMinY()) * ys}))
 	}
 	k := 0

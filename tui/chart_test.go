@@ -152,3 +152,34 @@ func TestLegend(t *testing.T) {
 		t.Errorf("legend without epochs %q", got)
 	}
 }
+
+// A first epoch far off the rest is left out of the scale (the rest would
+// be flattened to a line) and drawn on the chart's edge.
+func TestScaleRangeIgnoresAFirstEpochOutlier(t *testing.T) {
+	acc := []float64{7, 92, 92.5, 93, 93.5, 94, 94.5}
+	if lo, hi := scaleRange(chartAcc, acc); lo != 91 || hi != 96 {
+		t.Errorf("accuracy with a 7%% first epoch: %v..%v, want 91..96 (epochs 2-7)", lo, hi)
+	}
+	loss := []float64{3.7, 0.4, 0.3, 0.25, 0.2}
+	if lo, hi := scaleRange(chartLoss, loss); hi > 0.5 {
+		t.Errorf("loss with a first epoch of 3.7: %v..%v, want the rest's range", lo, hi)
+	}
+	// A first epoch that does not make the range four times as tall stays
+	// in it, and so does every value of short curves.
+	for _, vs := range [][]float64{{80, 88, 90, 91, 92}, {7, 88, 90}} {
+		lo, hi := scaleRange(chartAcc, vs)
+		if wl, wh := yRange(chartAcc, vs); lo != wl || hi != wh {
+			t.Errorf("%v: %v..%v, want the whole range %v..%v", vs, lo, hi, wl, wh)
+		}
+	}
+	// The 7% is drawn: the bottom row of the graph (91-92%, below every
+	// other epoch) has a dot in its first columns.
+	st := NewStyles(nil)
+	for _, out := range []string{renderChart(st, chartAcc, acc, acc, 40, 10), renderMulti(st, chartAcc, []curve{{vals: acc, style: st.Test}}, 40, 10)} {
+		lines := strings.Split(out, "\n")
+		bottom := lines[len(lines)-3] // above the axis and its labels
+		if !regexp.MustCompile("│ {0,3}[⠁-⣿]").MatchString(bottom) {
+			t.Errorf("the first epoch is not drawn on the bottom edge:\n%s", out)
+		}
+	}
+}
