@@ -217,7 +217,7 @@ func TestCompletionBashUsage(t *testing.T) {
 		"fmnist train --ep":           "--epochs",
 		"fmnist table -":              "--format -o --runs --runs-only",
 		"fmnist train --recipe ''":    "seed improved",
-		"fmnist table --format ''":    "md csv json",
+		"fmnist table --format ''":    "md text csv json",
 		"fmnist report --format p":    "png pdf",
 		"fmnist detect --mode ''":     "single fast quality",
 		"fmnist help se":              "serve",
