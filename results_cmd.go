@@ -162,11 +162,12 @@ func evalCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 
-		fmt.Fprintf(stdout, "model      %s from %s", doc.Architecture, modelDir)
+		// The model, then where it is: a path does not share its line.
+		fmt.Fprintf(stdout, "model      %s", doc.Architecture)
 		if src.Epoch > 0 {
-			fmt.Fprintf(stdout, " (run %s, %s epoch %d)", src.Run, src.Kind, src.Epoch)
+			fmt.Fprintf(stdout, ", run %s, %s epoch %d", src.Run, src.Kind, src.Epoch)
 		}
-		fmt.Fprintf(stdout, "\n%s\n", about)
+		fmt.Fprintf(stdout, "\nfrom       %s\n%s\n", modelDir, about)
 		fmt.Fprintf(stdout, "accuracy   %s (%d of %d), loss %.4f", results.Percent(ev.Accuracy()), ev.Correct, ev.N, ev.Loss)
 		if *mirror {
 			fmt.Fprintf(stdout, ", each image averaged with its mirror image")
