@@ -542,7 +542,10 @@ func TestServerRestartMidSweep(t *testing.T) {
 // recorded cancelled, and is not retried.
 func TestCancelRemoteRun(t *testing.T) {
 	needData(t)
-	ctx, _, nc, js := testCluster(t, 3*time.Second)
+	// Short, for the quiet wait at the end, but not so short that a
+	// heartbeat late on a loaded machine (one a third of it) would hand
+	// the job out again and count as a retry.
+	ctx, _, nc, js := testCluster(t, 5*time.Second)
 	job := Job{ID: SweepID("CNN2", 1, 50, 1024, 100), Model: "CNN2", Epochs: 50, Seed: 1, LimitTrain: 1024, LimitTest: 100}
 	// A second job waits in the queue (one worker, one slot) and is
 	// cancelled there: it ends cancelled without ever starting.
