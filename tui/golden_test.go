@@ -121,6 +121,9 @@ func TestGoldenFocusEval(t *testing.T) {
 				{"mistakes", "most confident mistakes", nil},
 				{"correct", "correct examples", []string{"c"}},
 			} {
+				if c.name == "mistakes" && size[1] >= 48 {
+					continue // the page ends before the mistakes reach the top: the section's screen again
+				}
 				colour := map[termenv.Profile]string{termenv.Ascii: "nocolor", termenv.ANSI256: "ansi256"}[prof]
 				t.Run(fmt.Sprintf("%s-%s-%dx%d", c.name, colour, size[0], size[1]), func(t *testing.T) {
 					r := lipgloss.NewRenderer(io.Discard)
