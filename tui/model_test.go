@@ -412,7 +412,7 @@ func runCmds(m *Model, cmd tea.Cmd) {
 			return
 		}
 		m.Update(msg)
-	case <-time.After(200 * time.Millisecond): // a timer: skip it
+	case <-time.After(time.Second): // a timer or a wait for events: skip it (the others take microseconds, under -race and load too)
 	}
 }
 
