@@ -67,7 +67,13 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 			}
 			endProfile = func(keep bool) error {
 				pprof.StopCPUProfile()
-				err := f.Close()
+				err := f.Chmod(0o644) // as os.Create made it: the temporary file was private
+				if err == nil {
+					err = f.Sync()
+				}
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
 				if keep && err == nil {
 					err = os.Rename(f.Name(), *cpuProfile)
 				}

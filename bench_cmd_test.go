@@ -89,4 +89,7 @@ func TestBenchProfileIsAtomic(t *testing.T) {
 	if b, _ := os.ReadFile(prof); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b || files() != 1 {
 		t.Errorf("after bench: %d bytes (want a gzipped profile), %d files", len(b), files())
 	}
+	if fi, err := os.Stat(prof); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the profile's mode is %v (%v), want -rw-r--r--", fi.Mode().Perm(), err)
+	}
 }

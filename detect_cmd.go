@@ -88,7 +88,7 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
 			return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
 		}
-		for _, p := range [][2]string{{"in", "out"}, {"in", "json"}, {"out", "json"}, {"truth", "out"}, {"truth", "json"}} {
+		for _, p := range [][2]string{{"in", "out"}, {"in", "json"}, {"in", "truth"}, {"out", "json"}, {"truth", "out"}, {"truth", "json"}} {
 			a, b := fs.Lookup(p[0]).Value.String(), fs.Lookup(p[1]).Value.String()
 			if detector.SamePath(a, b) {
 				return exitError{2, fmt.Errorf("detect: --%s and --%s name the same file %s", p[0], p[1], a)}
@@ -171,6 +171,9 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 			if err := results.WriteFileAtomic(*jsonOut, append(b, '\n'), 0o644); err != nil {
 				return fmt.Errorf("detect: %v", err)
 			}
+		}
+		if cancelled && !sum.VideoWritten {
+			return errCancelled(fmt.Sprintf("detect: %s (no video written to %s)", sum.Err, cfg.Out))
 		}
 		if cancelled {
 			return errCancelled("detect: cancelled")
@@ -272,13 +275,20 @@ func synthVideoCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return fmt.Errorf("synth-video: %v", err)
 		}
-		defer vw.Abort()
+		defer vw.Abort() // on an error or Ctrl-C: files already at --out and --truth stay as they were
+		ctx, stop := signalContext()
+		defer stop()
 		cfg := src.SynthConfig(*frames, w, h, *seed)
-		truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error { return vw.WriteBytes(bgr) })
-		if err != nil {
-			return fmt.Errorf("synth-video: %v", err)
+		truth, err := detector.Synthesize(cfg, func(_ int, bgr []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return vw.WriteBytes(bgr)
+		})
+		if ctx.Err() != nil {
+			return errCancelled("synth-video: cancelled; nothing written")
 		}
-		if err := vw.Close(); err != nil {
+		if err != nil {
 			return fmt.Errorf("synth-video: %v", err)
 		}
 		b, err := json.MarshalIndent(truth, "", " ")
@@ -286,6 +296,9 @@ func synthVideoCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if err := results.WriteFileAtomic(*truthPath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("synth-video: %v", err)
+		}
+		if err := vw.Close(); err != nil {
 			return fmt.Errorf("synth-video: %v", err)
 		}
 		items := 0
@@ -315,10 +328,19 @@ func recordCmd(fs *flag.FlagSet) runFunc {
 	frames := fs.Int("frames", 40, "frames to record")
 	out := fs.String("out", "output.avi", "output video (MJPG .avi, 10 fps)")
 	return func(_ []string, stdout, _ io.Writer) error {
-		if err := detector.Record(*camera, *frames, *out, nil); err != nil {
+		ctx, stop := signalContext()
+		defer stop()
+		n, err := detector.Record(ctx, *camera, *frames, *out, nil)
+		if err != nil {
 			return fmt.Errorf("record: %v", err)
 		}
-		fmt.Fprintf(stdout, "recorded %s\n", *out)
+		if ctx.Err() != nil {
+			if n == 0 {
+				return errCancelled("record: cancelled before the first frame; nothing written")
+			}
+			return errCancelled(fmt.Sprintf("record: cancelled; the %d frames recorded are in %s", n, *out))
+		}
+		fmt.Fprintf(stdout, "recorded %s (%d frames)\n", *out, n)
 		return nil
 	}
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,6 +193,34 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Dir(keep)); len(left) != 1 {
 		t.Errorf("detect left %d files in %s", len(left), filepath.Dir(keep))
+	}
+
+	// synth-video stopped by Ctrl-C: exit 130, the files at --out and
+	// --truth as they were, nothing beside them.
+	stop := filepath.Join(dir, "stop")
+	os.MkdirAll(stop, 0o755)
+	os.WriteFile(filepath.Join(stop, "v.avi"), []byte("old video"), 0o644)
+	cmd := exec.Command(bin, "synth-video", "--frames", "100000", "--out", filepath.Join(stop, "v.avi"), "--truth", filepath.Join(stop, "v.json"))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if e, _ := os.ReadDir(stop); len(e) > 1 { // its temporary video: frames are being written
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(errb.String(), "cancelled; nothing written") {
+		t.Errorf("synth-video after SIGINT: exit %d, %q", code, errb.String())
+	}
+	if e, _ := os.ReadDir(stop); len(e) != 1 {
+		t.Errorf("synth-video after SIGINT left %d files", len(e))
+	}
+	if b, _ := os.ReadFile(filepath.Join(stop, "v.avi")); string(b) != "old video" {
+		t.Errorf("synth-video after SIGINT replaced the old video")
 	}
 
 	_, stderr, code := fmnist(t, "record", "--camera", "3", "--frames", "40", "--out", filepath.Join(dir, "rec.avi"))

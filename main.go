@@ -139,14 +139,14 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 	detFrames := fs.Int("det-frames", 3000, "detection models (CNN2_det): frames of synthetic training scenes (mining, validation and plain images scale with it)")
 	detPhotos := fs.String("det-photos", detector.DefaultPhotoDir, "detection models (CNN2_det): `DIR` of OpenCV's sample photos, backgrounds of 3 training scenes in 10 (none: drawn textures only)")
 	return func(_ []string, stdout, stderr io.Writer) error {
-		if *resume == "" && flagSet(fs, "resume") {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if *resume == "" && set["resume"] {
 			return exitError{2, errors.New("train: --resume needs a run ID")}
 		}
 		if *resume != "" {
 			return cmdResume(fs, *resume, *runsDir, *data, !*headless && isTerminal(stdout), stdout, stderr)
 		}
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]int{"epochs": *epochs, "limit-train": *limitTrain, "limit-test": *limitTest, "parallel": *parallel, "det-frames": *detFrames, "repeats": *repeats} {
 			if set[name] && v <= 0 {
 				return exitError{2, fmt.Errorf("train: --%s must be a positive number, got %d", name, v)}
@@ -385,9 +385,7 @@ func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int, models []string) (val
 		if err != nil {
 			return 0, recipeChoice{}, err
 		}
-		given := false
-		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "val" })
-		n, err := resolveVal(given, *val, limitTrain)
+		n, err := resolveVal(flagSet(fs, "val"), *val, limitTrain)
 		return n, choice, err
 	}
 }

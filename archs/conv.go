@@ -104,7 +104,7 @@ type convOp struct {
 	g   convGeom
 	out *tensor.Dense
 	ws  [][]float32 // per worker: column matrix, then the SGEMM result
-	u   []float32   // Winograd: the kernels' transform
+	u   []float32   // Winograd: the kernels' transform; shifted planes: their four taps (kernel)
 }
 
 // Conv2D applies a convolution with TensorFlow padding ('same' or 'valid').
@@ -197,8 +197,8 @@ type convGrad struct {
 	g          convGeom
 	dx, dw, db *tensor.Dense
 	ws         [][]float32 // per worker: columns, masked gradient, column gradient
-	pdw, pdb   [][]float32 // per-worker partial sums (of U's gradient with Winograd)
-	u, du      []float32   // Winograd: the kernels' transform and its summed gradient
+	pdw, pdb   [][]float32 // per-worker partial sums (of U's gradient with Winograd, the taps' with shifted planes)
+	u, du      []float32   // Winograd and shifted planes: the kernels' layout (kernel) and its summed gradient
 }
 
 func (k *convGrad) shape(i int) tensor.Shape {

@@ -26,7 +26,7 @@ type convPoolOp struct {
 	pool *maxPoolOp // its geometry: the pooled map of one chunk
 	out  *tensor.Dense
 	ws   [][]float32 // per worker: columns, SGEMM result, activations
-	u    []float32   // Winograd: the kernels' transform
+	u    []float32   // Winograd: the kernels' transform; shifted planes: their four taps (kernel)
 }
 
 // ConvAddPool builds a convPoolOp (see there).

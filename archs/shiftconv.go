@@ -7,9 +7,10 @@ import "C"
 
 import "os"
 
-// The 2x2 'same' convolutions of the all-CNN models (stride 1 on 28x28,
-// TensorFlow's padding: one zero column right and one zero row below) as
-// four shifted 1x1 convolutions. Each input channel is copied once into a
+// A 2x2 'same' convolution with few input channels (reduced_all_cnn's,
+// stride 1 on 28x28, TensorFlow's padding: one zero column right and one
+// zero row below; all_cnn's has too many, see shiftMaxCin) as four
+// shifted 1x1 convolutions. Each input channel is copied once into a
 // padded plane whose rows are w+1 floats long; tap (dy, dx) of every output
 // pixel is then the plane read from offset dy*(w+1)+dx, so each tap is one
 // SGEMM reading the plane in place: out += W[dy,dx] (cout x cin) * plane.

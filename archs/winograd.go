@@ -32,7 +32,8 @@ func (g *convGeom) tiles() int { return g.p / 4 }
 
 // fwdScratch is the per-worker scratch forwardChunk needs: the column
 // matrix and the SGEMM result, or with Winograd the transformed input and
-// the 16 products (each 16 values per tile, 4 per output pixel).
+// the 16 products (each 16 values per tile, 4 per output pixel), or with
+// shifted planes a padded image and the SGEMM result.
 func (g *convGeom) fwdScratch() int {
 	if g.wino {
 		return 4 * (g.cin + g.cout) * g.chunk() * g.p
@@ -44,8 +45,9 @@ func (g *convGeom) fwdScratch() int {
 	return (g.kk + g.cout) * g.chunk() * g.p
 }
 
-// kernel is what forwardChunk multiplies by: the kernels w, or with
-// Winograd their transform U, computed into *u.
+// kernel is what forwardChunk multiplies by: the kernels w, or, computed
+// into *u, with Winograd their transform U and with shifted planes their
+// four taps (shiftKernel).
 func (g *convGeom) kernel(w []float32, u *[]float32) []float32 {
 	if g.shift {
 		return g.shiftKernel(w, u)
@@ -78,7 +80,9 @@ func (g *convGeom) winoForward(x, u, b, ws, yc []float32, i0, nb int) {
 
 // gradScratch is the per-worker scratch of the backward pass: with
 // Winograd the transformed input, the transformed output gradient and the
-// transformed input gradient.
+// transformed input gradient; with shifted planes their padded and
+// gathered counterparts; else the columns, the masked gradient and the
+// column gradient.
 func (g *convGeom) gradScratch() int {
 	if g.wino {
 		return 4 * (2*g.cin + g.cout) * g.chunk() * g.p

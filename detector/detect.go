@@ -447,8 +447,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 					return fail(err)
 				}
 			}
-			sum.VideoWritten = j.w.Close() == nil
-			return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
+			return j.cancelled(sum, total, start, counts, perClass, evaluated, truthItems)
 		}
 		if fr.err != nil {
 			return fail(fr.err)
@@ -496,8 +495,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 				return fail(err)
 			}
 		}
-		sum.VideoWritten = j.w.Close() == nil
-		return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, "cancelled after "+fmt.Sprint(sum.Frames)+" frames")
+		return j.cancelled(sum, total, start, counts, perClass, evaluated, truthItems)
 	}
 	if held != nil {
 		if err := emit(held, nil); err != nil {
@@ -592,6 +590,18 @@ func fillGaps(dets, prev, next []Detection, vote bool, names []string) []Detecti
 		}
 	}
 	return out
+}
+
+// cancelled ends a cancelled run: the frames written so far are kept as
+// the output video, unless closing it fails, which the error then says.
+func (j *Job) cancelled(sum Summary, total StageMillis, start time.Time, counts Counts, perClass []Counts, evaluated, truthItems int) Summary {
+	msg := "cancelled after " + fmt.Sprint(sum.Frames) + " frames"
+	if err := j.w.Close(); err != nil {
+		msg += "; closing output: " + oneLine(err.Error())
+	} else {
+		sum.VideoWritten = true
+	}
+	return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, msg)
 }
 
 func (j *Job) finish(sum Summary, total StageMillis, start time.Time, counts Counts, perClass []Counts, evaluated, truthItems int, errMsg string) Summary {

@@ -246,7 +246,7 @@ func TestBadInputs(t *testing.T) {
 	if _, err := SelectiveSearch(make([]byte, 10), 2, 2, ModeSingle, 100, 0.9); err == nil {
 		t.Errorf("SelectiveSearch accepted a short buffer")
 	}
-	if err := Record(7, 40, filepath.Join(dir, "rec.avi"), nil); err == nil || !strings.Contains(err.Error(), "no camera 7") {
+	if _, err := Record(t.Context(), 7, 40, filepath.Join(dir, "rec.avi"), nil); err == nil || !strings.Contains(err.Error(), "no camera 7") {
 		t.Errorf("Record without a camera: %v", err)
 	}
 }
@@ -287,6 +287,9 @@ func TestWriterReplacesOnlyOnClose(t *testing.T) {
 	w.Abort() // does nothing after Close
 	if n, fw, fh, err := CountFrames(path); err != nil || n != 3 || fw != 64 || fh != 48 || files() != 1 {
 		t.Fatalf("after Close: %d frames %dx%d (%v), %d files", n, fw, fh, err, files())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the video's mode is %v (%v), want -rw-r--r-- as os.Create makes it", fi.Mode().Perm(), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -218,14 +219,18 @@ func (w *Writer) WriteBytes(bgr []byte) error {
 	return w.Write(m)
 }
 
-// Close finishes the file and puts it at its path; later calls, and Abort
-// after it, do nothing.
+// Close finishes the file and puts it at its path, readable by all (0644,
+// as os.Create would make it: the temporary file was private) and synced
+// to disk first; later calls, and Abort after it, do nothing.
 func (w *Writer) Close() error {
 	if w.vw == nil {
 		return nil
 	}
 	err := w.vw.Close()
 	w.vw = nil
+	if err == nil {
+		err = syncFile(w.tmp, 0o644)
+	}
 	if err == nil {
 		err = os.Rename(w.tmp, w.path)
 	}
@@ -246,6 +251,22 @@ func (w *Writer) Abort() {
 	w.vw.Close()
 	w.vw = nil
 	os.Remove(w.tmp)
+}
+
+// syncFile sets a written file's mode and flushes it to disk.
+func syncFile(path string, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(mode)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // SamePath reports whether two paths name the same file: the same absolute
@@ -315,23 +336,24 @@ func annotate(m *gocv.Mat, dets []Detection, thickness int) {
 }
 
 // Record captures frames from camera index cam into path (MJPG, 10 fps),
-// as the seed did. A missing camera is an error, checked before OpenCV is
-// asked (on Linux, /dev/videoN must exist).
-func Record(cam, frames int, path string, progress func(i int)) error {
+// as the seed did, and returns how many. A missing camera is an error,
+// checked before OpenCV is asked (on Linux, /dev/videoN must exist). A
+// cancelled ctx stops it early, keeping the frames recorded so far.
+func Record(ctx context.Context, cam, frames int, path string, progress func(i int)) (int, error) {
 	if cam < 0 {
-		return fmt.Errorf("camera index %d is negative", cam)
+		return 0, fmt.Errorf("camera index %d is negative", cam)
 	}
 	if frames <= 0 {
-		return fmt.Errorf("--frames must be positive, got %d", frames)
+		return 0, fmt.Errorf("--frames must be positive, got %d", frames)
 	}
 	dev := fmt.Sprintf("/dev/video%d", cam)
 	if _, err := os.Stat("/dev"); err == nil {
 		if _, err := os.Stat(dev); err != nil {
-			return fmt.Errorf("no camera %d (%s does not exist)", cam, dev)
+			return 0, fmt.Errorf("no camera %d (%s does not exist)", cam, dev)
 		}
 	}
 	if err := CheckWritable(path, "output video"); err != nil {
-		return err
+		return 0, err
 	}
 	SilenceOpenCV()
 	c, err := gocv.OpenVideoCapture(cam)
@@ -339,39 +361,41 @@ func Record(cam, frames int, path string, progress func(i int)) error {
 		if c != nil {
 			c.Close()
 		}
-		return fmt.Errorf("cannot open camera %d (%s)", cam, dev)
+		return 0, fmt.Errorf("cannot open camera %d (%s)", cam, dev)
 	}
 	defer c.Close()
 	m := gocv.NewMat()
 	defer m.Close()
 	var w *Writer
-	for i := 0; i < frames; i++ {
+	n := 0
+	for i := 0; i < frames && ctx.Err() == nil; i++ {
 		if !c.Read(&m) || m.Empty() {
 			if i == 0 {
-				return fmt.Errorf("camera %d gave no frame", cam)
+				return 0, fmt.Errorf("camera %d gave no frame", cam)
 			}
 			break
 		}
 		if m.Type() != gocv.MatTypeCV8UC3 {
-			return fmt.Errorf("camera %d gives frames of type %v, want 8-bit BGR", cam, m.Type())
+			return 0, fmt.Errorf("camera %d gives frames of type %v, want 8-bit BGR", cam, m.Type())
 		}
 		if w == nil {
 			if w, err = OpenWriter(path, m.Cols(), m.Rows(), 10); err != nil {
-				return err
+				return 0, err
 			}
 			defer w.Abort()
 		}
 		if err := w.Write(m); err != nil {
-			return err
+			return 0, err
 		}
+		n++
 		if progress != nil {
 			progress(i)
 		}
 	}
 	if w == nil {
-		return nil
+		return 0, nil
 	}
-	return w.Close()
+	return n, w.Close()
 }
 
 // JPEGRoundTrip returns a BGR frame after JPEG compression at quality q
