@@ -125,12 +125,7 @@ func TestUnknownCommandBadInputExits2(t *testing.T) {
 		{[]string{"predict", "--top"}, "predict: flag needs an argument: -top"},
 		{[]string{"completion", "zsh"}, "completion: want 'fmnist completion bash'"},
 	}
-	expectOneLineErrors(t, cases)
-	for _, c := range cases {
-		if _, _, code := fmnist(t, c.args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2", c.args, code)
-		}
-	}
+	expectOneLineErrorsExit(t, cases, 2)
 	_, stderr, _ := fmnist(t, "frobnicate")
 	for _, c := range commands {
 		if !strings.Contains(stderr, c.name) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -262,10 +263,17 @@ type badInput struct {
 // stack trace or crash output.
 func expectOneLineErrors(t *testing.T, cases []badInput) {
 	t.Helper()
+	expectOneLineErrorsExit(t, cases, 0)
+}
+
+// expectOneLineErrorsExit is expectOneLineErrors wanting exit status code
+// (0: any but 0).
+func expectOneLineErrorsExit(t *testing.T, cases []badInput, want int) {
+	t.Helper()
 	for _, c := range cases {
 		out, stderr, code := fmnist(t, c.args...)
-		if code == 0 {
-			t.Errorf("%v: exit 0, want an error", c.args)
+		if code == 0 || want != 0 && code != want {
+			t.Errorf("%v: exit %d, want %s", c.args, code, map[bool]string{true: "an error", false: strconv.Itoa(want)}[want == 0])
 		}
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if len(lines) != 1 || !strings.Contains(stderr, c.want) || !strings.HasPrefix(stderr, "fmnist: ") {
