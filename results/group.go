@@ -52,6 +52,8 @@ type Group struct {
 	// accuracy at the chosen epoch), final test accuracy, training seconds
 	// per epoch.
 	Best, Final, SecPerEpoch Stat
+	// Shared: some run's epochs trained beside other runs (Row.Shared).
+	Shared                   bool
 	HasSeed                  bool
 	SeedSecPerEpoch, SeedAcc float64
 }
@@ -108,6 +110,7 @@ func Groups(runs []*Run) []Group {
 			a.best = append(a.best, row.BestAcc)
 			a.final = append(a.final, row.FinalAcc)
 			a.spe = append(a.spe, row.SecPerEpoch)
+			g.Shared = g.Shared || row.Shared
 		}
 	}
 	for i := range out {
@@ -150,7 +153,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 				recipe = "own"
 			}
 			cells := []string{mdEscape(g.Model), recipe, chosen, g.NCell(), Thousands(g.Params), strconv.Itoa(g.Epochs),
-				PlusMinus(g.SecPerEpoch, 1), PlusMinus(g.Best, 100), PlusMinus(g.Final, 100), none, none}
+				PlusMinus(g.SecPerEpoch, 1) + SharedMark(g.Shared), PlusMinus(g.Best, 100), PlusMinus(g.Final, 100), none, none}
 			if g.HasSeed {
 				cells[9] = fmt.Sprintf("%.2f", g.SeedSecPerEpoch)
 				cells[10] = Percent(g.SeedAcc)
@@ -187,7 +190,7 @@ func WriteGroups(w io.Writer, groups []Group, format string) error {
 		for _, g := range groups {
 			j := jsonGroup{Model: g.Model, Recipe: g.Recipe, RecipeText: g.RecipeText, ChosenOn: g.ChosenOn, N: g.N(), Done: g.Done,
 				Params: g.Params, Epochs: g.Epochs, TrainSize: g.TrainSize, ValSize: g.ValSize, TestSize: g.TestSize,
-				SecPerEpoch: jsonStat(g.SecPerEpoch), BestTestAcc: jsonStat(g.Best), FinalTestAcc: jsonStat(g.Final),
+				SecPerEpoch: jsonStat(g.SecPerEpoch), Shared: g.Shared, BestTestAcc: jsonStat(g.Best), FinalTestAcc: jsonStat(g.Final),
 				Runs: g.IDs, Seeds: g.Seeds}
 			j.SeedSecPerEpoch, j.SeedTestAcc = seedRef(g.HasSeed, g.SeedSecPerEpoch, g.SeedAcc)
 			out = append(out, j)
@@ -212,6 +215,7 @@ type jsonGroup struct {
 	ValSize         int           `json:"val_size"`
 	TestSize        int           `json:"test_size"`
 	SecPerEpoch     jsonStatValue `json:"sec_per_epoch"`
+	Shared          bool          `json:"shared_cores,omitempty"`
 	BestTestAcc     jsonStatValue `json:"best_test_acc"`
 	FinalTestAcc    jsonStatValue `json:"final_test_acc"`
 	SeedSecPerEpoch *float64      `json:"seed_sec_per_epoch"`

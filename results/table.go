@@ -19,6 +19,10 @@ type Row struct {
 	Params, Epochs    int
 	TotalMinutes      float64 // training plus evaluation time
 	SecPerEpoch       float64 // mean training seconds per epoch
+	// Shared: some epoch trained beside other runs of its process
+	// (trainer.EpochStats.Concurrent), so SecPerEpoch does not compare with
+	// a run's alone.
+	Shared            bool
 	BestAcc, FinalAcc float64 // test accuracy as fractions
 	SeedSecPerEpoch   float64
 	SeedAcc           float64
@@ -48,6 +52,7 @@ func Rows(runs []*Run) []Row {
 			for _, e := range r.Epochs {
 				total += e.TrainSeconds + e.EvalSeconds
 				train += e.TrainSeconds
+				row.Shared = row.Shared || e.Concurrent > 1
 			}
 			row.TotalMinutes = total / 60
 			row.SecPerEpoch = train / float64(n)
@@ -87,6 +92,14 @@ const none = "—"
 
 var tableHeader = []string{"Run", "Model", "Recipe", "Seed", "Status", "Params", "Epochs", "Total (min)", "s/epoch", "Best acc", "Best chosen on", "Final acc", "Study s/epoch", "Study acc"}
 
+// SharedMark follows the s/epoch of runs that trained beside others (Row.Shared).
+func SharedMark(shared bool) string {
+	if shared {
+		return " (shared)"
+	}
+	return ""
+}
+
 // recipeCell and chosenCell are a row's recipe and choice of the best epoch
 // as the tables show them.
 func recipeCell(r string) string {
@@ -118,7 +131,7 @@ func writeMarkdown(w io.Writer, rows []Row) error {
 			none, none, chosenCell(r.ChosenOn), none, none, none,
 		}
 		if r.Epochs > 0 {
-			cells[8] = fmt.Sprintf("%.2f", r.SecPerEpoch)
+			cells[8] = fmt.Sprintf("%.2f", r.SecPerEpoch) + SharedMark(r.Shared)
 			cells[9] = Percent(r.BestAcc)
 			cells[11] = Percent(r.FinalAcc)
 		}
@@ -179,6 +192,7 @@ type jsonRow struct {
 	Epochs          int      `json:"epochs"`
 	TotalMinutes    float64  `json:"total_minutes"`
 	SecPerEpoch     float64  `json:"sec_per_epoch"`
+	Shared          bool     `json:"shared_cores,omitempty"`
 	BestTestAcc     float64  `json:"best_test_acc"`
 	FinalTestAcc    float64  `json:"final_test_acc"`
 	SeedSecPerEpoch *float64 `json:"seed_sec_per_epoch"`
@@ -191,7 +205,7 @@ func writeJSON(w io.Writer, rows []Row) error {
 		j := jsonRow{
 			ID: r.ID, Model: r.Model, Recipe: r.Recipe, Seed: r.Seed, ChosenOn: r.ChosenOn, Status: r.Status,
 			Params: r.Params, Epochs: r.Epochs,
-			TotalMinutes: r.TotalMinutes, SecPerEpoch: r.SecPerEpoch,
+			TotalMinutes: r.TotalMinutes, SecPerEpoch: r.SecPerEpoch, Shared: r.Shared,
 			BestTestAcc: r.BestAcc, FinalTestAcc: r.FinalAcc,
 		}
 		j.SeedSecPerEpoch, j.SeedTestAcc = seedRef(r.HasSeed, r.SeedSecPerEpoch, r.SeedAcc)

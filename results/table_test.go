@@ -167,3 +167,28 @@ func TestFormatting(t *testing.T) {
 		t.Errorf("Percent = %q", got)
 	}
 }
+
+// A run with an epoch trained beside others is Shared, and its s/epoch
+// says so in Markdown and JSON.
+func TestSharedRuns(t *testing.T) {
+	mk := func(id string, conc int) *Run {
+		return &Run{ID: id, Model: "CNN2", Status: "done", Epochs: []trainer.EpochStats{
+			{Epoch: 1, TrainSeconds: 10, TestAcc: 0.9}, {Epoch: 2, TrainSeconds: 12, TestAcc: 0.91, Concurrent: conc}}}
+	}
+	rows := Rows([]*Run{mk("alone", 0), mk("beside", 3)})
+	if rows[0].Shared || !rows[1].Shared {
+		t.Fatalf("Shared: %v, %v; want false, true", rows[0].Shared, rows[1].Shared)
+	}
+	var md, js strings.Builder
+	WriteTable(&md, rows, "md")
+	WriteTable(&js, rows, "json")
+	if !strings.Contains(md.String(), "| 11.00 (shared) |") || strings.Count(md.String(), "(shared)") != 1 {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if strings.Count(js.String(), `"shared_cores": true`) != 1 {
+		t.Errorf("json:\n%s", js.String())
+	}
+	if g := Groups([]*Run{mk("alone", 0), mk("beside", 3)}); len(g) != 1 || !g[0].Shared {
+		t.Errorf("the group of both is not Shared: %+v", g)
+	}
+}

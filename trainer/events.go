@@ -81,6 +81,10 @@ type EpochStats struct {
 	// Extra holds a run's own figures (a detector's: precision, recall and
 	// the threshold chosen on validation scenes), by name.
 	Extra map[string]float64 `json:"extra,omitempty"`
+	// Concurrent is the most runs the Manager trained at once during the
+	// epoch, this one included, when more than one: the epoch shared the
+	// machine's cores, and its seconds do not compare with a run's alone.
+	Concurrent int `json:"concurrent,omitempty"`
 }
 
 // EpochEnd: an epoch finished and was evaluated on the test set.

@@ -152,3 +152,33 @@ func TestNonFiniteLossFailsTheRun(t *testing.T) {
 		t.Fatalf("epochs recorded after a non-finite loss: %+v", eps)
 	}
 }
+
+// Epochs trained beside another run of the Manager say so
+// (EpochStats.Concurrent, also in the checkpoint's history); alone, they
+// do not.
+func TestEpochsSayWhenTheyShared(t *testing.T) {
+	tr, te := loadSlice(t, 600, 100)
+	for _, parallel := range []int{1, 2} {
+		jobs := []Job{{ID: "a", Model: "CNN2", Epochs: 2, Seed: 1}, {ID: "b", Model: "CNN2", Epochs: 2, Seed: 2}}
+		first := map[string]int{}
+		for _, e := range collect(Start(context.Background(), Config{Train: tr, Test: te, Parallel: parallel}, jobs)) {
+			ee, ok := e.(EpochEnd)
+			if !ok {
+				continue
+			}
+			if ee.Stats.Epoch == 1 {
+				first[ee.ID] = ee.Stats.Concurrent
+			}
+			if h := ee.Checkpoint.History; h[len(h)-1].Concurrent != ee.Stats.Concurrent {
+				t.Errorf("parallel %d: %s epoch %d: checkpoint history says %d, the event %d", parallel, ee.ID, ee.Stats.Epoch, h[len(h)-1].Concurrent, ee.Stats.Concurrent)
+			}
+			if parallel == 1 && ee.Stats.Concurrent != 0 {
+				t.Errorf("one at a time: %s epoch %d says %d runs at once", ee.ID, ee.Stats.Epoch, ee.Stats.Concurrent)
+			}
+		}
+		// Side by side, both first epochs overlap.
+		if parallel == 2 && (first["a"] != 2 || first["b"] != 2) {
+			t.Errorf("two at once: first epochs say %v, want 2 each", first)
+		}
+	}
+}

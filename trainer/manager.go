@@ -21,6 +21,7 @@ type Manager struct {
 	queue   []Job
 	running int
 	cancels map[string]context.CancelFunc
+	peak    map[string]int // per running run: the most running at once since its last epoch ended
 	index   int
 	closed  bool
 	idle    *sync.Cond
@@ -32,7 +33,7 @@ func NewManager(ctx context.Context, cfg Config) *Manager {
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
-	m := &Manager{cfg: cfg, ctx: ctx, events: make(chan Event, 1024), cancels: map[string]context.CancelFunc{}}
+	m := &Manager{cfg: cfg, ctx: ctx, events: make(chan Event, 1024), cancels: map[string]context.CancelFunc{}, peak: map[string]int{}}
 	m.idle = sync.NewCond(&m.mu)
 	go func() {
 		<-ctx.Done()
@@ -77,6 +78,9 @@ func (m *Manager) dispatchLocked() {
 		ctx, cancel := context.WithCancel(m.ctx)
 		m.cancels[j.ID] = cancel
 		m.running++
+		for id := range m.cancels {
+			m.peak[id] = max(m.peak[id], m.running)
+		}
 		go m.run(ctx, j)
 	}
 	if m.running == 0 && len(m.queue) == 0 {
@@ -85,11 +89,21 @@ func (m *Manager) dispatchLocked() {
 }
 
 func (m *Manager) run(ctx context.Context, j Job) {
+	// Whether an epoch shared the cores with other runs: the most running
+	// since the last epoch's end; the next one starts from those there are.
+	j.concurrent = func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		p := m.peak[j.ID]
+		m.peak[j.ID] = m.running
+		return p
+	}
 	status, err := Train(ctx, m.cfg.Train, m.cfg.Test, j, func(e Event) { m.events <- e })
 	m.finish(j.ID, status, err)
 	m.mu.Lock()
 	m.cancels[j.ID]()
 	delete(m.cancels, j.ID)
+	delete(m.peak, j.ID)
 	m.running--
 	m.dispatchLocked()
 	m.mu.Unlock()

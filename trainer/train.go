@@ -44,6 +44,10 @@ type Job struct {
 	// Data, when set, supplies the run's own training and test sets (a
 	// detector's crops) instead of Config's, phase by phase.
 	Data DataSource
+
+	// concurrent, set by the Manager, says at each epoch's end how many
+	// runs trained at once during it (EpochStats.Concurrent).
+	concurrent func() int
 }
 
 // PlannedEpochs is the epoch count the job trains to, as Train will
@@ -256,6 +260,11 @@ func Train(ctx context.Context, train, test *Dataset, job Job, emit func(Event))
 			}
 		}
 		st.EvalSeconds = time.Since(t1).Seconds()
+		if job.concurrent != nil {
+			if n := job.concurrent(); n > 1 {
+				st.Concurrent = n
+			}
+		}
 		history = append(history, st)
 		ck := &Checkpoint{Run: job.ID, Model: m.Spec.Name, Seed: job.Seed, Recipe: recipe, Epoch: e, Phase: phase,
 			TrainSize: trainN, ValSize: val.Len(), TestSize: testN, TrainHash: trainHash, TestHash: testHash,

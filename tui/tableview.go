@@ -259,7 +259,7 @@ func (v *tableView) rows() []tableRow {
 			byID[r.ID] = r
 		}
 		for _, g := range results.Groups(recs) {
-			row := results.Row{Model: g.Model, Params: g.Params, HasSeed: g.HasSeed, SeedAcc: g.SeedAcc, SeedSecPerEpoch: g.SeedSecPerEpoch}
+			row := results.Row{Model: g.Model, Params: g.Params, HasSeed: g.HasSeed, SeedAcc: g.SeedAcc, SeedSecPerEpoch: g.SeedSecPerEpoch, Shared: g.Shared}
 			if g.N() > 0 {
 				row.Epochs, row.BestAcc, row.FinalAcc, row.SecPerEpoch = g.Epochs, g.Best.Mean, g.Final.Mean, g.SecPerEpoch.Mean
 			}
@@ -454,7 +454,8 @@ func (v *tableView) cell(col *column, r tableRow, l layout) string {
 }
 
 // extremes are the best test accuracy and the fastest s/epoch among runs
-// with finished epochs.
+// with finished epochs (the fastest among those that had the cores to
+// themselves: Row.Shared; 0 if none did).
 func extremes(rows []tableRow) (best, fastest float64, ok bool) {
 	for _, r := range rows {
 		if !hasEpochs(r) {
@@ -463,7 +464,7 @@ func extremes(rows []tableRow) (best, fastest float64, ok bool) {
 		if !ok || r.row.BestAcc > best {
 			best = r.row.BestAcc
 		}
-		if !ok || r.row.SecPerEpoch < fastest {
+		if !r.row.Shared && (fastest == 0 || r.row.SecPerEpoch < fastest) {
 			fastest = r.row.SecPerEpoch
 		}
 		ok = true
@@ -619,11 +620,14 @@ func (v *tableView) view() string {
 				case "best":
 					hi = r.row.BestAcc == best
 				case "sec":
-					hi = r.row.SecPerEpoch == fastest
+					hi = r.row.SecPerEpoch == fastest && !r.row.Shared
 				}
-				if hi {
+				switch {
+				case hi:
 					s += "*"
-				} else {
+				case col.id == "sec" && r.row.Shared:
+					s += sharedGlyph
+				default:
 					s += " "
 				}
 			}
@@ -656,6 +660,9 @@ func (v *tableView) view() string {
 	if v.grouped {
 		note = "runs grouped by model and recipe: mean ± sd over seeds, n runs · * best mean"
 	}
+	if slices.ContainsFunc(rows, func(r tableRow) bool { return r.row.Shared }) {
+		note += " · " + sharedGlyph + " trained beside other runs: its s/epoch does not compare"
+	}
 	// Without the column that says so, say what "Best" is when an epoch
 	// was chosen on validation: a Best below Final is no mistake.
 	if !slices.ContainsFunc(l.cols, func(c *column) bool { return c.id == "chosen" }) &&
@@ -678,6 +685,10 @@ func (v *tableView) view() string {
 	out = append(out[:h-1], st.Dim.Render(truncate(note, w)))
 	return fit(strings.Join(out, "\n"), w, h)
 }
+
+// sharedGlyph follows the s/epoch of a row whose runs trained beside
+// others (results.Row.Shared).
+const sharedGlyph = "‖"
 
 // chosenOn is what row r's best epoch was chosen on (results.Run.ChosenOn).
 func (r tableRow) chosenOn() string {

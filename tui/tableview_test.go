@@ -222,3 +222,27 @@ func TestTableSaysWhatBestIs(t *testing.T) {
 		}
 	}
 }
+
+// A run whose epochs shared the cores with other runs gets ‖ after its
+// s/epoch, never the fastest's star, and the note says why.
+func TestTableMarksSharedRuns(t *testing.T) {
+	m := tableModel(t, 120)
+	r := m.c.store.get("CNN2-20260301-120000")
+	for i := range r.Epochs {
+		r.Epochs[i].TrainSeconds = 0.01 // by far the fastest
+		r.Epochs[i].Concurrent = 2
+	}
+	v := m.table.view()
+	line := ""
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "CNN2 ") && !strings.Contains(l, "CNN2_") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "0.01‖") || strings.Contains(line, "0.01*") {
+		t.Errorf("shared run's row %q: want 0.01‖ and no star", line)
+	}
+	if !strings.Contains(v, "‖ trained beside other runs") || strings.Count(v, "*") < 2 {
+		t.Errorf("no note, or the star went nowhere:\n%s", v)
+	}
+}
