@@ -1,7 +1,6 @@
 package archs
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -51,24 +50,7 @@ func TestShiftConvIsUsedWhereItApplies(t *testing.T) {
 func TestShiftConvMatchesDirectConvolution(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, c := range shiftCases {
-		x, wt, b := randTensor(r, c.n, c.cin, c.h, c.w), randTensor(r, c.cout, c.cin*4), randTensor(r, c.cout)
-		got := runForward(t, []*tensor.Dense{x, wt, b}, func(ins G.Nodes) (*G.Node, error) {
-			return Conv2D(ins[0], ins[1], ins[2], 2, 1, true, c.relu, true)
-		})
-		g := newConvGeom(tensor.Shape{c.n, c.cin, c.h, c.w}, c.cout, 2, 1, true, c.relu)
-		want := naiveConv(x.Float32s(), c.n, c.cin, c.h, c.w, wt.Float32s(), b.Float32s(), c.cout, 2, 1, g.ho, g.wo, g.pt, g.pl)
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d outputs, want %d", c.name, len(got), len(want))
-		}
-		for i := range want {
-			if c.relu && want[i] < 0 {
-				want[i] = 0
-			}
-			// A wrong tap or a pad that is not zero is off by about 1.
-			if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
-				t.Fatalf("%s: element %d = %v, want %v", c.name, i, got[i], want[i])
-			}
-		}
+		matchDirect(t, r, c.name, c.n, c.cin, c.cout, c.h, c.w, 2, true, c.relu)
 	}
 }
 
@@ -86,17 +68,7 @@ func TestShiftConvGradientsMatchIm2col(t *testing.T) {
 		got := convGrads(t, ins, 2, true, c.relu, pr)
 		shiftEnabled = false
 		ref := convGrads(t, ins, 2, true, c.relu, pr)
-		for k, name := range []string{"input", "kernel", "bias"} {
-			scale := 0.0
-			for _, v := range ref[k] {
-				scale = math.Max(scale, math.Abs(float64(v)))
-			}
-			for i := range ref[k] {
-				if math.Abs(float64(got[k][i]-ref[k][i])) > 1e-5*(1+scale) {
-					t.Fatalf("%s: %s gradient %d = %v, im2col's %v", c.name, name, i, got[k][i], ref[k][i])
-				}
-			}
-		}
+		sameGrads(t, c.name, got, ref)
 	}
 }
 

@@ -49,24 +49,31 @@ func TestWinogradIsUsedWhereItApplies(t *testing.T) {
 func TestWinogradMatchesDirectConvolution(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range winoCases {
-		x, wt, b := randTensor(r, c.n, c.cin, c.h, c.w), randTensor(r, c.cout, c.cin*9), randTensor(r, c.cout)
-		got := runForward(t, []*tensor.Dense{x, wt, b}, func(ins G.Nodes) (*G.Node, error) {
-			return Conv2D(ins[0], ins[1], ins[2], 3, 1, c.same, c.relu, true)
-		})
-		g := newConvGeom(tensor.Shape{c.n, c.cin, c.h, c.w}, c.cout, 3, 1, c.same, c.relu)
-		want := naiveConv(x.Float32s(), c.n, c.cin, c.h, c.w, wt.Float32s(), b.Float32s(), c.cout, 3, 1, g.ho, g.wo, g.pt, g.pl)
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d outputs, want %d", c.name, len(got), len(want))
+		matchDirect(t, r, c.name, c.n, c.cin, c.cout, c.h, c.w, 3, c.same, c.relu)
+	}
+}
+
+// matchDirect runs a k x k, stride-1 Conv2D on random data and fails t
+// unless it equals a direct convolution to 1e-4 (sums of up to 144
+// products of unit normals: some hundred ulps; a wrong tap or a pad that
+// is not zero is off by about 1).
+func matchDirect(t *testing.T, r *rand.Rand, name string, n, cin, cout, h, w, k int, same, relu bool) {
+	t.Helper()
+	x, wt, b := randTensor(r, n, cin, h, w), randTensor(r, cout, cin*k*k), randTensor(r, cout)
+	got := runForward(t, []*tensor.Dense{x, wt, b}, func(ins G.Nodes) (*G.Node, error) {
+		return Conv2D(ins[0], ins[1], ins[2], k, 1, same, relu, true)
+	})
+	g := newConvGeom(tensor.Shape{n, cin, h, w}, cout, k, 1, same, relu)
+	want := naiveConv(x.Float32s(), n, cin, h, w, wt.Float32s(), b.Float32s(), cout, k, 1, g.ho, g.wo, g.pt, g.pl)
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d outputs, want %d", name, len(got), len(want))
+	}
+	for i := range want {
+		if relu && want[i] < 0 {
+			want[i] = 0
 		}
-		for i := range want {
-			if c.relu && want[i] < 0 {
-				want[i] = 0
-			}
-			// Sums of 144 products of unit normals: a float32 error of 1e-4
-			// is some hundred ulps; a wrong tap is off by about 1.
-			if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
-				t.Fatalf("%s: element %d = %v, want %v", c.name, i, got[i], want[i])
-			}
+		if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
 		}
 	}
 }
@@ -104,15 +111,22 @@ func TestWinogradGradientsMatchIm2col(t *testing.T) {
 		wino := convGrads(t, ins, 3, c.same, c.relu, pr)
 		winoEnabled = false
 		ref := convGrads(t, ins, 3, c.same, c.relu, pr)
-		for k, name := range []string{"input", "kernel", "bias"} {
-			scale := 0.0
-			for _, v := range ref[k] {
-				scale = math.Max(scale, math.Abs(float64(v)))
-			}
-			for i := range ref[k] {
-				if math.Abs(float64(wino[k][i]-ref[k][i])) > 1e-5*(1+scale) {
-					t.Fatalf("%s: %s gradient %d = %v, im2col's %v", c.name, name, i, wino[k][i], ref[k][i])
-				}
+		sameGrads(t, c.name, wino, ref)
+	}
+}
+
+// sameGrads fails t unless the input, kernel and bias gradients got equal
+// im2col's (ref) to 1e-5 of their largest.
+func sameGrads(t *testing.T, name string, got, ref [][]float32) {
+	t.Helper()
+	for k, what := range []string{"input", "kernel", "bias"} {
+		scale := 0.0
+		for _, v := range ref[k] {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for i := range ref[k] {
+			if math.Abs(float64(got[k][i]-ref[k][i])) > 1e-5*(1+scale) {
+				t.Fatalf("%s: %s gradient %d = %v, im2col's %v", name, what, i, got[k][i], ref[k][i])
 			}
 		}
 	}
