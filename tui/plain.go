@@ -110,11 +110,15 @@ func (p *Plain) Handle(ev trainer.Event) {
 		if left := planned - s.Epoch; left > 0 && r.seconds > 0 {
 			eta = "  eta " + duration(float64(left)*r.seconds/float64(r.done))
 		}
+		shared := ""
+		if s.Concurrent > 1 {
+			shared = fmt.Sprintf(" (%d runs at once)", s.Concurrent)
+		}
 		ew := len(fmt.Sprint(planned))
-		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s%s  %6.1fs +%.1fs eval%s\n",
+		p.printf("       %-*s epoch %*d/%d  train loss %.4f acc %6s  test loss %.4f acc %6s%s  %6.1fs +%.1fs eval%s%s\n",
 			p.width, p.name(e.ID), ew, s.Epoch, planned,
 			s.TrainLoss, results.Percent(s.TrainAcc), s.TestLoss, results.Percent(s.TestAcc), val,
-			s.TrainSeconds, s.EvalSeconds, eta)
+			s.TrainSeconds, s.EvalSeconds, shared, eta)
 	case trainer.RunFinished:
 		r := p.run(e.ID)
 		name := p.name(e.ID)

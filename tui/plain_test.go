@@ -31,7 +31,7 @@ func TestPlainStream(t *testing.T) {
 	p.Handle(trainer.EpochEnd{ID: id, Epochs: 35, Stats: trainer.EpochStats{
 		Epoch: 31, TrainSeconds: 100, EvalSeconds: 1, TrainLoss: 0.1, TrainAcc: 0.97, TestLoss: 0.2, TestAcc: 0.9204}})
 	p.Handle(trainer.EpochEnd{ID: id, Epochs: 35, Stats: trainer.EpochStats{
-		Epoch: 32, TrainSeconds: 10, EvalSeconds: 1, TrainLoss: 0.1, TrainAcc: 0.97, TestLoss: 0.2, TestAcc: 0.91}})
+		Epoch: 32, TrainSeconds: 10, EvalSeconds: 1, TrainLoss: 0.1, TrainAcc: 0.97, TestLoss: 0.2, TestAcc: 0.91, Concurrent: 2}})
 	p.Handle(trainer.RunFinished{ID: id, Status: trainer.StatusDone, Time: t0.Add(time.Hour)})
 
 	p.Handle(trainer.RunStarted{ID: "m5", Model: "model5", Epochs: 40, Recipe: recipe})
@@ -55,7 +55,8 @@ func TestPlainStream(t *testing.T) {
 		// (32 x 13.1 s, then 4 x 57.1 s and 3 x 41.7 s).
 		"       CNN2                 epoch  3/35  train loss 0.4123 acc 85.12%  test loss 0.3989 acc 86.01%    12.3s +0.8s eval  eta 7m00s",
 		"       CNN2                 epoch 31/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 92.04%   100.0s +1.0s eval  eta 3m48s",
-		"       CNN2                 epoch 32/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 91.00%    10.0s +1.0s eval  eta 2m05s",
+		// An epoch trained beside another run says so.
+		"       CNN2                 epoch 32/35  train loss 0.1000 acc 97.00%  test loss 0.2000 acc 91.00%    10.0s +1.0s eval (2 runs at once)  eta 2m05s",
 		// Without validation images the best epoch is chosen on test.
 		"done   CNN2 (run CNN2-20260301-120000) 3 epochs in 2.1 min, best 92.04% (epoch 31, chosen on test)",
 		"start  model5 (run m5) params 0, 40 epochs: 35 ep, batch 256, Adam lr 0.001, train 0 / test 0",
