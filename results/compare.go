@@ -89,25 +89,25 @@ func SelectSide(runs []*Run, spec string) (Side, error) {
 	if err != nil {
 		return Side{}, fmt.Errorf("%q is neither a run ID nor a model: %v", spec, err)
 	}
+	// The model's finished runs, and how many of each recipe, to name them
+	// when none has the recipe asked for.
 	var mine []*Run
+	n := map[string]int{}
+	var kinds []string
 	for _, r := range runs {
-		if r.Model == spec0.Name && r.Status == "done" && len(r.Epochs) > 0 && (recipe == "" || strings.EqualFold(r.RecipeKind(), recipe)) {
+		if r.Model != spec0.Name || r.Status != "done" || len(r.Epochs) == 0 {
+			continue
+		}
+		k := r.RecipeKind()
+		if n[k] == 0 {
+			kinds = append(kinds, k)
+		}
+		n[k]++
+		if recipe == "" || strings.EqualFold(k, recipe) {
 			mine = append(mine, r)
 		}
 	}
 	if len(mine) == 0 {
-		// Say which recipes the model's finished runs do have.
-		n := map[string]int{}
-		var kinds []string
-		for _, r := range runs {
-			if r.Model == spec0.Name && r.Status == "done" && len(r.Epochs) > 0 {
-				k := r.RecipeKind()
-				if n[k] == 0 {
-					kinds = append(kinds, k)
-				}
-				n[k]++
-			}
-		}
 		if len(kinds) == 0 {
 			return Side{}, fmt.Errorf("no finished run of %s in the runs directory", spec)
 		}
