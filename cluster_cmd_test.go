@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -176,9 +175,7 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 // the connection's JetStream.
 func clusterForWorkers(t *testing.T, ackWait time.Duration) (context.Context, string, jetstream.JetStream) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	old := cluster.AckWait
 	cluster.AckWait = ackWait
 	t.Cleanup(func() { cluster.AckWait = old })

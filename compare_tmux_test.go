@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -20,9 +19,7 @@ import (
 // runs, in the order marked, with their IDs shortened as the view shortens
 // them (without the model's name).
 func TestCompareInTmux(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	runs := t.TempDir()
 	small := []string{"--epochs", "1", "--limit-train", "512", "--limit-test", "100", "--headless", "--runs", runs}
 	for _, args := range [][]string{{"--models", "CNN2", "--seeds", "1-2"}, {"--models", "CNN2_dropout"}} {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,9 +52,7 @@ func (e evalTaker) wait(t *testing.T, id string, epoch int) *results.BestEval {
 // model all have the same confusion matrix; and the Focus view, without
 // colour, shows exactly tui.Heatmap of it, whose numbers are that matrix.
 func TestDashboardBestEval(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	runs := t.TempDir()
 	set := dashSettings{runsDir: runs, limitTrain: 512, limitTest: 200, seed: 5, parallel: 1}
 	d := newDashboard(context.Background(), set)

@@ -360,9 +360,7 @@ func epochsWithoutTime(t *testing.T, dir, id string) []trainer.EpochStats {
 }
 
 func TestServeManySessionsDuringTraining(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
 	if err != nil {
 		t.Fatal(err)
@@ -506,9 +504,7 @@ func TestServeSIGTERM(t *testing.T) {
 // TestServeStopCancelsRuns: stopping the server with a run training records
 // it as cancelled and tells the sessions so.
 func TestServeStopCancelsRuns(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
 	if err != nil {
 		t.Fatal(err)

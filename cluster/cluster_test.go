@@ -23,8 +23,8 @@ import (
 
 func needData(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
+	if _, _, err := trainer.Load(trainer.DefaultDataDir(), 1, 1); err != nil {
+		t.Fatalf("these tests train on the real data set (or on $FASHION_MNIST_DIR): %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,9 +48,7 @@ func waitEval(t *testing.T, c *evalCollector, id string, epoch int) *results.Bes
 // (results.Evaluate's confusion matrix), with at most 24 mistakes and 3
 // correct images a class, each with its pixels.
 func TestBestEvalAfterBestEpoch(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 200)
 	if err != nil {
 		t.Fatal(err)

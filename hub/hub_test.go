@@ -53,9 +53,7 @@ func (c *collector) taken() []trainer.Event {
 // same record as the disk's and as a subscriber's that was there from the
 // start. No event reaching a subscriber carries the model's weights.
 func TestSubscribeSnapshotThenLive(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -134,9 +132,7 @@ func epochFigures(es []trainer.EpochStats) [][4]float64 {
 // A record that cannot be saved reaches every subscriber as a notice, not
 // as an event, and is the hub's outcome.
 func TestRecordErrorIsNotice(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(trainer.DefaultDataDir(), "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("no Fashion-MNIST data set")
-	}
+	needData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 256, 50)
 	if err != nil {
 		t.Fatal(err)
