@@ -19,6 +19,7 @@ import (
 	"fmnist/results"
 	"fmnist/safetensors"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // TestClusterSweepSurvivesSIGKILL: an embedded server, three `fmnist
@@ -175,7 +176,7 @@ func TestClusterSweepSurvivesSIGKILL(t *testing.T) {
 // the connection's JetStream.
 func clusterForWorkers(t *testing.T, ackWait time.Duration) (context.Context, string, jetstream.JetStream) {
 	t.Helper()
-	needData(t)
+	trainertest.NeedData(t)
 	old := cluster.AckWait
 	cluster.AckWait = ackWait
 	t.Cleanup(func() { cluster.AckWait = old })

@@ -11,6 +11,7 @@ import (
 
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // TestCompareInTmux opens the dashboard on three finished runs in a 100x30
@@ -19,7 +20,7 @@ import (
 // runs, in the order marked, with their IDs shortened as the view shortens
 // them (without the model's name).
 func TestCompareInTmux(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	runs := t.TempDir()
 	small := []string{"--epochs", "1", "--limit-train", "512", "--limit-test", "100", "--headless", "--runs", runs}
 	for _, args := range [][]string{{"--models", "CNN2", "--seeds", "1-2"}, {"--models", "CNN2_dropout"}} {

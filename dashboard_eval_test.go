@@ -17,6 +17,7 @@ import (
 	"fmnist/hub"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 	"fmnist/tui"
 )
 
@@ -52,7 +53,7 @@ func (e evalTaker) wait(t *testing.T, id string, epoch int) *results.BestEval {
 // model all have the same confusion matrix; and the Focus view, without
 // colour, shows exactly tui.Heatmap of it, whose numbers are that matrix.
 func TestDashboardBestEval(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	runs := t.TempDir()
 	set := dashSettings{runsDir: runs, limitTrain: 512, limitTest: 200, seed: 5, parallel: 1}
 	d := newDashboard(context.Background(), set)

@@ -14,6 +14,7 @@ import (
 
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 	"fmnist/tui"
 )
 
@@ -46,7 +47,7 @@ func TestDashboardWithoutTerminal(t *testing.T) {
 // on disk before they reach the feed, runs are cancelled one by one, and a
 // consumer takes the events from the feed concurrently. Run it with -race.
 func TestDashboardWiring(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	runs := t.TempDir()
 	d := newDashboard(context.Background(), dashSettings{runsDir: runs, limitTrain: 512, limitTest: 100, seed: 3, parallel: 1})
 	if d.Active() != 0 || d.Cancel("nope") {

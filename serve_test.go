@@ -23,6 +23,7 @@ import (
 
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // newKey returns a fresh client key.
@@ -360,7 +361,7 @@ func epochsWithoutTime(t *testing.T, dir, id string) []trainer.EpochStats {
 }
 
 func TestServeManySessionsDuringTraining(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +505,7 @@ func TestServeSIGTERM(t *testing.T) {
 // TestServeStopCancelsRuns: stopping the server with a run training records
 // it as cancelled and tells the sessions so.
 func TestServeStopCancelsRuns(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
 	if err != nil {
 		t.Fatal(err)

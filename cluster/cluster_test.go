@@ -19,14 +19,8 @@ import (
 	"fmnist/hub"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
-
-func needData(t *testing.T) {
-	t.Helper()
-	if _, _, err := trainer.Load(trainer.DefaultDataDir(), 1, 1); err != nil {
-		t.Fatalf("these tests train on the real data set (or on $FASHION_MNIST_DIR): %v", err)
-	}
-}
 
 // testCluster sets the cluster's ack wait (restored after the test),
 // starts a server and connects to it: the test's context (cancelled after
@@ -144,7 +138,7 @@ func TestEventWireRoundTrip(t *testing.T) {
 // hub records every run done, each epoch once, with the same figures and
 // weights as plain local training of the same jobs.
 func TestSweepOnWorkers(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	limitTrain, limitTest, epochs := 1024, 200, 3
 	if testing.Short() { // the race detector's run
 		limitTrain, limitTest, epochs = 512, 100, 2
@@ -327,7 +321,7 @@ func TestSweepOnWorkers(t *testing.T) {
 // worker publishes nothing more for that run; once the lease is free the
 // job is taken again and the run resumed to the end.
 func TestLostLeaseGivesRunUp(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	ctx, _, nc, js := testCluster(t, 3*time.Second)
 	n := 4096
 	if testing.Short() { // the race detector's run
@@ -409,7 +403,7 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 // A run checkpointed on another kind of machine is not resumed here (other
 // rounding), unless the worker is told it may.
 func TestResumeOnOtherMachineRefused(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	ctx, _, nc, js := testCluster(t, AckWait)
 	job := Job{ID: SweepID("CNN2", 1, 2, 512, 100), Model: "CNN2", Epochs: 2, Seed: 1, LimitTrain: 512, LimitTest: 100}
 	obs, err := js.ObjectStore(ctx, CheckpointBucket)
@@ -455,7 +449,7 @@ func TestResumeOnOtherMachineRefused(t *testing.T) {
 // the workers reconnect, the queue and the checkpoints are still there, and
 // every run ends done.
 func TestServerRestartMidSweep(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	if testing.Short() {
 		t.Skip("the race detector's run: the sweep tests cover the same code")
 	}
@@ -541,7 +535,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 // A run cancelled from a dashboard (Cancel) stops on its worker, is
 // recorded cancelled, and is not retried.
 func TestCancelRemoteRun(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	// Short, for the quiet wait at the end, but not so short that a
 	// heartbeat late on a loaded machine (one a third of it) would hand
 	// the job out again and count as a retry.

@@ -10,6 +10,7 @@ import (
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // evalCollector is a subscriber that takes evaluations too.
@@ -48,7 +49,7 @@ func waitEval(t *testing.T, c *evalCollector, id string, epoch int) *results.Bes
 // (results.Evaluate's confusion matrix), with at most 24 mistakes and 3
 // correct images a class, each with its pixels.
 func TestBestEvalAfterBestEpoch(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 200)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // collector is a subscriber that keeps what it is given.
@@ -53,7 +54,7 @@ func (c *collector) taken() []trainer.Event {
 // same record as the disk's and as a subscriber's that was there from the
 // start. No event reaching a subscriber carries the model's weights.
 func TestSubscribeSnapshotThenLive(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func epochFigures(es []trainer.EpochStats) [][4]float64 {
 // A record that cannot be saved reaches every subscriber as a notice, not
 // as an event, and is the hub's outcome.
 func TestRecordErrorIsNotice(t *testing.T) {
-	needData(t)
+	trainertest.NeedData(t)
 	train, test, err := trainer.Load(trainer.DefaultDataDir(), 256, 50)
 	if err != nil {
 		t.Fatal(err)
