@@ -361,11 +361,7 @@ func epochsWithoutTime(t *testing.T, dir, id string) []trainer.EpochStats {
 }
 
 func TestServeManySessionsDuringTraining(t *testing.T) {
-	trainertest.NeedData(t)
-	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := trainertest.Load(t, 1024, 200)
 	const epochs = 2
 	job := trainer.Job{ID: "CNN2-headless", Model: "CNN2", Epochs: epochs, Seed: 5}
 
@@ -505,11 +501,7 @@ func TestServeSIGTERM(t *testing.T) {
 // TestServeStopCancelsRuns: stopping the server with a run training records
 // it as cancelled and tells the sessions so.
 func TestServeStopCancelsRuns(t *testing.T) {
-	trainertest.NeedData(t)
-	train, test, err := trainer.Load(trainer.DefaultDataDir(), 1024, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := trainertest.Load(t, 1024, 200)
 	key := newKey(t)
 	srv, addr := testServerData(t, false, train, test, key)
 	ids, err := srv.d.hub.Submit(trainer.Job{Model: "CNN2", Epochs: 50, Seed: 1})

@@ -49,11 +49,7 @@ func waitEval(t *testing.T, c *evalCollector, id string, epoch int) *results.Bes
 // (results.Evaluate's confusion matrix), with at most 24 mistakes and 3
 // correct images a class, each with its pixels.
 func TestBestEvalAfterBestEpoch(t *testing.T) {
-	trainertest.NeedData(t)
-	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := trainertest.Load(t, 512, 200)
 	runs := t.TempDir()
 	h := New(context.Background(), Settings{RunsDir: runs, Train: train, Test: test, Parallel: 1, Seed: 4})
 	first := newEvalCollector()

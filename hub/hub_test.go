@@ -54,11 +54,7 @@ func (c *collector) taken() []trainer.Event {
 // same record as the disk's and as a subscriber's that was there from the
 // start. No event reaching a subscriber carries the model's weights.
 func TestSubscribeSnapshotThenLive(t *testing.T) {
-	trainertest.NeedData(t)
-	train, test, err := trainer.Load(trainer.DefaultDataDir(), 512, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := trainertest.Load(t, 512, 100)
 	runs := t.TempDir()
 	h := New(context.Background(), Settings{RunsDir: runs, Train: train, Test: test, Parallel: 1, Seed: 4})
 	first := newCollector()
@@ -133,11 +129,7 @@ func epochFigures(es []trainer.EpochStats) [][4]float64 {
 // A record that cannot be saved reaches every subscriber as a notice, not
 // as an event, and is the hub's outcome.
 func TestRecordErrorIsNotice(t *testing.T) {
-	trainertest.NeedData(t)
-	train, test, err := trainer.Load(trainer.DefaultDataDir(), 256, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, test := trainertest.Load(t, 256, 50)
 	runs := t.TempDir()
 	h := New(context.Background(), Settings{RunsDir: runs, Train: train, Test: test, Parallel: 1, Seed: 4})
 	c := newCollector()
