@@ -13,6 +13,7 @@ import (
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 	"fmnist/tui"
 )
 
@@ -23,10 +24,7 @@ import (
 // their true and predicted classes; nothing wider than 80 cells. In colour
 // the same fits too.
 func TestEvalTerminal(t *testing.T) {
-	_, test, err := trainer.Load(trainer.DefaultDataDir(), 1, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, test := trainertest.Load(t, 1, 200)
 	ev := untrainedEval(t, test)
 	if len(ev.Mistakes) < 2 {
 		t.Fatalf("an untrained model made %d mistakes", len(ev.Mistakes))
@@ -132,10 +130,7 @@ func TestEvalTerminal(t *testing.T) {
 // Training images are kept as bytes (`eval --split train|val`): the
 // mistakes' pictures come out the same as from the same images as floats.
 func TestEvalTerminalOnByteImages(t *testing.T) {
-	train, _, err := trainer.Load(trainer.DefaultDataDir(), 200, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	train, _ := trainertest.Load(t, 200, 1)
 	if train.Pix == nil {
 		t.Fatal("training images are not bytes: this test no longer covers them")
 	}

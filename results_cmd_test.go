@@ -23,6 +23,7 @@ import (
 	"fmnist/archs"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 // runDirs lists the run directories under runs.
@@ -124,10 +125,7 @@ func TestEvalPredictReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, mtest, err := trainer.Load(trainer.DefaultDataDir(), 1, rec.TestSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mtest := trainertest.Load(t, 1, rec.TestSize)
 	correct := 0
 	if err := trainer.PredictMirrored(context.Background(), bm, mtest.Images, mtest.N, func(i int, l []float32) {
 		if trainer.Argmax(l) == int(mtest.Labels[i]) {
@@ -160,10 +158,7 @@ func TestEvalPredictReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, test, err := trainer.Load(trainer.DefaultDataDir(), 1, 500)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, test := trainertest.Load(t, 1, 500)
 	type pick struct {
 		i, label int
 		p        float64

@@ -15,15 +15,12 @@ import (
 	"fmnist/archs"
 	"fmnist/safetensors"
 	"fmnist/trainer"
+	"fmnist/trainer/trainertest"
 )
 
 func loadData(t *testing.T, nTrain, nTest int) (*trainer.Dataset, *trainer.Dataset) {
 	t.Helper()
-	tr, te, err := trainer.Load(trainer.DefaultDataDir(), nTrain, nTest)
-	if err != nil {
-		t.Fatalf("loading Fashion-MNIST (installed by the test command): %v", err)
-	}
-	return tr, te
+	return trainertest.Load(t, nTrain, nTest)
 }
 
 // train runs a job, feeding rec (if any), cancelling after epoch stopAfter
