@@ -39,7 +39,7 @@ func benchCmd(fs *flag.FlagSet) runFunc {
 		}
 		changes, err := archs.ParseSet(*set)
 		if err == nil {
-			_, err = recipeChoice{*recipe, changes}.check(names)
+			_, err = recipeChoice{*recipe, changes}.check(names, 0)
 		}
 		if err != nil {
 			return exitError{2, fmt.Errorf("bench: %v", err)}

@@ -283,7 +283,7 @@ func synopsisFlags(synopsis string) map[string][]string {
 			vals := strings.Split(words[i+1], "|")
 			literal := true
 			for _, v := range vals {
-				literal = literal && v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+				literal = literal && v != "" && !strings.HasPrefix(v, "-") && strings.Trim(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
 			}
 			if literal {
 				out[name] = vals

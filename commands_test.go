@@ -219,6 +219,8 @@ func TestCompletionBashUsage(t *testing.T) {
 		"fmnist completion ''":        "bash",
 		"fmnist table --runs ''":      "", // a file name: bash's default
 		"fmnist predict --model m ''": "",
+		// [--seeds 1-5|--repeats N] names two flags, not values of --seeds.
+		"fmnist train --seeds ''": "",
 	}
 	var prog strings.Builder
 	prog.WriteString(script)

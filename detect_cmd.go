@@ -136,6 +136,9 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 				apply()
 			}
 		}
+		if set["relabel"] && cfg.Relabel && !cfg.Refine {
+			return exitError{2, errors.New("detect: --relabel classifies refined boxes: it needs --refine")}
+		}
 		job, err := detector.Open(cfg)
 		if err != nil {
 			return fmt.Errorf("detect: %v", err)
@@ -328,6 +331,12 @@ func recordCmd(fs *flag.FlagSet) runFunc {
 	frames := fs.Int("frames", 40, "frames to record")
 	out := fs.String("out", "output.avi", "output video (MJPG .avi, 10 fps)")
 	return func(_ []string, stdout, _ io.Writer) error {
+		if *camera < 0 {
+			return exitError{2, fmt.Errorf("record: --camera must be 0 or more, got %d", *camera)}
+		}
+		if *frames <= 0 {
+			return exitError{2, fmt.Errorf("record: --frames must be positive, got %d", *frames)}
+		}
 		ctx, stop := signalContext()
 		defer stop()
 		n, err := detector.Record(ctx, *camera, *frames, *out, nil)

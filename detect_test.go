@@ -227,6 +227,13 @@ func TestDetectSyntheticVideo(t *testing.T) {
 	if code == 0 || strings.TrimSpace(stderr) != "fmnist: record: no camera 3 (/dev/video3 does not exist)" {
 		t.Errorf("record without a camera: exit %d, %q", code, stderr)
 	}
+	// Bad flag values are usage errors (exit 2), like every command's.
+	for _, args := range [][]string{{"--frames", "0"}, {"--camera", "-1"}} {
+		_, stderr, code := fmnist(t, append([]string{"record", "--out", filepath.Join(dir, "rec.avi")}, args...)...)
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "record: "+args[0]) {
+			t.Errorf("record %v: exit %d, %q", args, code, stderr)
+		}
+	}
 }
 
 // TestDetectInTmux runs detect under its terminal view in tmux: at 80x24 to
@@ -436,6 +443,7 @@ func TestDetectionModel(t *testing.T) {
 		{[]string{"train", "--models", "CNN2_det", "--det-photos", junkPhotos, "--runs", badRuns}, "not a picture OpenCV can read"},
 		{[]string{"synth-video", "--out", o, "--truth", filepath.Join(dir, "t.json"), "--split", "holdout"}, "unknown split"},
 		{[]string{"detect", "--in", video, "--out", o, "--runs", runs, "--score", "maybe"}, "--score must be item or class"},
+		{[]string{"detect", "--in", video, "--out", o, "--runs", runs, "--refine=false", "--relabel"}, "--relabel classifies refined boxes: it needs --refine"},
 	})
 	// A truth file for fewer frames: an error, after every frame is written.
 	longOut := filepath.Join(dir, "long.avi")

@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,6 +157,13 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 		names, err := parseModels(*models)
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: --models: %v", err)}
+		}
+		if !slices.ContainsFunc(names, isDetModel) {
+			for _, f := range []string{"det-frames", "det-photos"} {
+				if set[f] {
+					return exitError{2, fmt.Errorf("train: --%s is for detection models (CNN2_det), not %s", f, strings.Join(names, ", "))}
+				}
+			}
 		}
 		runSeeds := []int64{*seed}
 		switch {
@@ -294,10 +303,7 @@ func tableCmd(fs *flag.FlagSet) runFunc {
 			}
 			if len(dropped) > 0 {
 				note := fmt.Sprintf("(left out for the terminal's width: %s; --format md has every column)", strings.Join(dropped, ", "))
-				if len(note) > width {
-					note = fmt.Sprintf("(%d columns left out for the width; --format md has them)", len(dropped))
-				}
-				fmt.Fprintln(&text, note)
+				fmt.Fprintln(&text, wrapWords(note, width))
 			}
 			buf = text
 		}
@@ -346,7 +352,11 @@ func (c recipeChoice) Label() string { return archs.Recipe{Name: c.Name, Set: c.
 // second phase's rate for a one-phase recipe, a key twice) and returns the
 // changes in the form records keep ("lr=4e-3" becomes "lr=0.004").
 // Detection models keep their own recipe and are not checked.
-func (c recipeChoice) check(models []string) (recipeChoice, error) {
+//
+// With epochs > 0 (--epochs), the changes must also fit the recipe cut to
+// that many epochs: model5 with --epochs 1 keeps only its first phase, so
+// p2lr would change nothing.
+func (c recipeChoice) check(models []string, epochs int) (recipeChoice, error) {
 	if len(c.Set) == 0 {
 		return c, nil
 	}
@@ -358,6 +368,12 @@ func (c recipeChoice) check(models []string) (recipeChoice, error) {
 		r, err := spec.RecipeFor(c.Name, c.Set)
 		if err != nil {
 			return c, err
+		}
+		if epochs > 0 {
+			base, _ := spec.RecipeFor(c.Name, nil)
+			if _, err := base.WithEpochs(epochs).WithSet(c.Set); err != nil {
+				return c, fmt.Errorf("%s with --epochs %d: %v", m, epochs, err)
+			}
 		}
 		c.Set = r.Set
 	}
@@ -381,7 +397,11 @@ func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int, models []string) (val
 		if err != nil {
 			return 0, recipeChoice{}, err
 		}
-		choice, err := recipeChoice{*recipe, changes}.check(models)
+		epochs := 0
+		if f := fs.Lookup("epochs"); f != nil {
+			epochs, _ = strconv.Atoi(f.Value.String())
+		}
+		choice, err := recipeChoice{*recipe, changes}.check(models, epochs)
 		if err != nil {
 			return 0, recipeChoice{}, err
 		}
@@ -403,6 +423,27 @@ func resolveVal(given bool, val, limitTrain int) (int, error) {
 		return 0, fmt.Errorf("--val %d leaves none of the %d training images (--limit-train) to train on", val, limitTrain)
 	}
 	return val, nil
+}
+
+// wrapWords breaks s between words into lines of at most width characters
+// (a longer word gets a line of its own); width <= 0 keeps one line.
+func wrapWords(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		switch {
+		case n == 0:
+		case width > 0 && n+1+len(w) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }
 
 // flagSet reports whether flag name was given on the command line.

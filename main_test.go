@@ -185,6 +185,10 @@ func TestBadInputGivesOneLineError(t *testing.T) {
 		{[]string{"train", "--set", "lr"}, `--set "lr": want KEY=VALUE`},
 		{[]string{"train", "--models", "CNN2,model5", "--set", "p2lr=0.1"}, "CNN2: --set p2lr: the recipe has one phase"},
 		{[]string{"train", "--set", "lr=-1"}, "want a positive learning rate"},
+		// model5 cut to one epoch keeps only its first phase.
+		{[]string{"train", "--models", "model5", "--epochs", "1", "--set", "p2lr=0.1"}, "model5 with --epochs 1: --set p2lr: the recipe has one phase"},
+		{[]string{"train", "--set", "warmup=2"}, "--set warmup: a warm-up applies only under the cosine schedule"},
+		{[]string{"train", "--models", "CNN2", "--det-frames", "5"}, "--det-frames is for detection models (CNN2_det), not CNN2"},
 		{[]string{"bench", "--set", "batch=0"}, "CNN2: --set batch=0: want a positive batch size"},
 		{[]string{"table", "--format", "xml"}, `unknown table format "xml"`},
 		{[]string{"table", "--runs", filepath.Join(emptyData, "nowhere")}, "no runs directory " + filepath.Join(emptyData, "nowhere")},
@@ -283,6 +287,24 @@ func expectOneLineErrorsExit(t *testing.T, cases []badInput, want int) {
 			if strings.Contains(stderr+out, crash) {
 				t.Errorf("%v: crash output (%q)", c.args, crash)
 			}
+		}
+	}
+}
+
+// The narrow table's note breaks between words, never past the width.
+func TestWrapWords(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"(left out: Params, Epochs; see md)", 18, "(left out: Params,\nEpochs; see md)"},
+		{"a  b c", 3, "a b\nc"},
+		{"short", 0, "short"},
+		{"averyveryverylongword x", 5, "averyveryverylongword\nx"},
+	} {
+		if got := wrapWords(c.s, c.width); got != c.want {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
 		}
 	}
 }

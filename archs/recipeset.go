@@ -175,6 +175,9 @@ func (r Recipe) WithSet(set []string) (Recipe, error) {
 		}
 		out.Set = append(out.Set, k+"="+v)
 	}
+	if seen["warmup"] && out.Schedule != "cosine" {
+		return Recipe{}, fmt.Errorf("--set warmup: a warm-up applies only under the cosine schedule (add schedule=cosine)")
+	}
 	out.Augment = nil
 	if aug != (Augment{}) {
 		out.Augment = &aug

@@ -8,7 +8,7 @@ import (
 func TestRecipeWithSet(t *testing.T) {
 	cnn2, _ := Lookup("CNN2")
 	m5, _ := Lookup("model5")
-	set, err := ParseSet(" lr=4e-3, batch=128,wd=0 ,LS=0.05,warmup=2,schedule=const,flip=false,shift=1,erase=0.25")
+	set, err := ParseSet(" lr=4e-3, batch=128,wd=0 ,LS=0.05,warmup=2,flip=false,shift=1,erase=0.25")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,14 +17,14 @@ func TestRecipeWithSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := r.Phases[0]
-	if p.LR != 0.004 || p.Batch != 128 || r.WeightDecay != 0 || r.LabelSmoothing != 0.05 || r.WarmupEpochs != 2 || r.Schedule != "" ||
+	if p.LR != 0.004 || p.Batch != 128 || r.WeightDecay != 0 || r.LabelSmoothing != 0.05 || r.WarmupEpochs != 2 || r.Schedule != "cosine" ||
 		r.Augment == nil || *r.Augment != (Augment{Shift: 1, Erase: 0.25}) || r.Epochs() != 35 {
 		t.Errorf("changed recipe %+v, augment %+v", r, r.Augment)
 	}
-	if got := strings.Join(r.Set, ","); got != "lr=0.004,batch=128,wd=0,ls=0.05,warmup=2,schedule=const,flip=false,shift=1,erase=0.25" {
+	if got := strings.Join(r.Set, ","); got != "lr=0.004,batch=128,wd=0,ls=0.05,warmup=2,flip=false,shift=1,erase=0.25" {
 		t.Errorf("recorded changes %q", got)
 	}
-	if l := r.Label(); l != "improved+lr0.004+batch128+wd0+ls0.05+warmup2+const+noflip+shift1+erase0.25" {
+	if l := r.Label(); l != "improved+lr0.004+batch128+wd0+ls0.05+warmup2+noflip+shift1+erase0.25" {
 		t.Errorf("label %q", l)
 	}
 	// The spec's own recipe is untouched, and a changed run of today's
@@ -42,6 +42,10 @@ func TestRecipeWithSet(t *testing.T) {
 	old.LabelSmoothing = 0.1 // differs from what ls=0.05 gives today
 	if ch := strings.Join(cnn2.Changes(old), " "); ch != "ls0.1" {
 		t.Errorf("changed run of an older recipe: changes %q", ch)
+	}
+	// A constant rate: the schedule's token names it.
+	if r, err := cnn2.RecipeFor(RecipeImproved, []string{"schedule=const"}); err != nil || r.Schedule != "" || r.Label() != "improved+const" {
+		t.Errorf("schedule=const: %q, %q, %v", r.Schedule, r.Label(), err)
 	}
 	// Flips off leave no augmentation at all, as the seed recipe has none.
 	if r, err := cnn2.RecipeFor(RecipeImproved, []string{"flip=0"}); err != nil || r.Augment != nil || r.Label() != "improved+noflip" {
@@ -72,6 +76,9 @@ func TestRecipeWithSet(t *testing.T) {
 		{s: cnn2, set: "shift=9", want: "0 to 8"},
 		{s: cnn2, set: "flip=maybe", want: "true or false"},
 		{s: cnn2, set: "schedule=step", want: "cosine or const"},
+		// A warm-up changes nothing without the cosine schedule.
+		{s: cnn2, set: "warmup=2,schedule=const", want: "only under the cosine schedule"},
+		{s: cnn2, set: "warmup=2", want: "only under the cosine schedule", seed: true},
 	} {
 		set, err := ParseSet(c.set)
 		if err == nil {

@@ -10,14 +10,20 @@ import (
 // Welch is Welch's unequal-variance t-test of the difference of two
 // groups' means (A - B), with its 95% confidence interval and Cohen's d.
 type Welch struct {
-	NA, NB       int
-	MeanA, MeanB float64
-	SDA, SDB     float64
-	Diff, SE     float64 // MeanA - MeanB and its standard error
-	T, DF        float64 // the statistic and Welch-Satterthwaite degrees of freedom
-	P            float64 // two-sided
-	Low, High    float64 // 95% interval of Diff
-	D            float64 // Cohen's d: Diff over the pooled standard deviation
+	NA    int     `json:"n_a"`
+	NB    int     `json:"n_b"`
+	MeanA float64 `json:"mean_a"`
+	MeanB float64 `json:"mean_b"`
+	SDA   float64 `json:"sd_a"`
+	SDB   float64 `json:"sd_b"`
+	Diff  float64 `json:"diff"` // MeanA - MeanB
+	SE    float64 `json:"se"`   // Diff's standard error
+	T     float64 `json:"t"`
+	DF    float64 `json:"df"` // Welch-Satterthwaite degrees of freedom
+	P     float64 `json:"p"`  // two-sided
+	Low   float64 `json:"low"`
+	High  float64 `json:"high"`     // Low, High: 95% interval of Diff
+	D     float64 `json:"cohens_d"` // Diff over the pooled standard deviation
 }
 
 // WelchTest compares a and b; each needs at least two values.
@@ -56,10 +62,11 @@ func WelchTest(a, b []float64) (Welch, error) {
 // discordant images the p-value is the exact two-sided binomial one;
 // otherwise chi-square with Edwards' continuity correction.
 type McNemar struct {
-	B, C  int
-	Exact bool
-	Chi2  float64 // (|B-C|-1)^2/(B+C), when not exact
-	P     float64
+	B     int     `json:"only_a_right"`
+	C     int     `json:"only_b_right"`
+	Exact bool    `json:"exact"`
+	Chi2  float64 `json:"chi2,omitempty"` // (|B-C|-1)^2/(B+C), when not exact
+	P     float64 `json:"p"`
 }
 
 // McNemarTest tests whether b and c differ more than chance would.

@@ -1,7 +1,9 @@
 package results
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +51,30 @@ func TestMcNemarTextbook(t *testing.T) {
 	}
 	if m := McNemarTest(0, 0); m.P != 1 {
 		t.Errorf("0/0: p %g", m.P)
+	}
+}
+
+// compare --format json writes both tests with snake_case keys, as every
+// other JSON fmnist writes.
+func TestStatsJSONKeys(t *testing.T) {
+	w, err := WelchTest([]float64{0.92, 0.93, 0.925}, []float64{0.91, 0.915})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[any]string{
+		w:                    `{"n_a":3,"n_b":2,"mean_a":`,
+		McNemarTest(121, 59): `{"only_a_right":121,"only_b_right":59,"exact":false,"chi2":20.6`,
+		McNemarTest(7, 1):    `{"only_a_right":7,"only_b_right":1,"exact":true,"p":0.07031`,
+	} {
+		b, err := json.Marshal(v)
+		if err != nil || !strings.HasPrefix(string(b), want) {
+			t.Errorf("%s (%v), want it to start %s", b, err, want)
+		}
+	}
+	b, _ := json.Marshal(w)
+	for _, k := range []string{`"diff":`, `"low":`, `"high":`, `"t":`, `"df":`, `"p":`, `"cohens_d":`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("Welch JSON %s lacks %s", b, k)
+		}
 	}
 }

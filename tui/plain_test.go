@@ -129,3 +129,25 @@ func TestPlainSummary(t *testing.T) {
 		t.Errorf("summary lacks the run row:\n%s", b.String())
 	}
 }
+
+// A resumed run's last line counts the epochs of its earlier processes too,
+// and says how many this one trained, none if the run was killed after its
+// last epoch was saved.
+func TestPlainResumed(t *testing.T) {
+	var b bytes.Buffer
+	p := NewPlain(&b)
+	hist := []trainer.EpochStats{{Epoch: 1, ValAcc: 0.90, TestAcc: 0.89}, {Epoch: 2, ValAcc: 0.93, TestAcc: 0.91}}
+	p.Handle(trainer.RunStarted{ID: "r", Model: "CNN2", Epochs: 3, ValSize: 500, Resumed: true, History: hist})
+	p.Handle(trainer.EpochEnd{ID: "r", Epochs: 3, Stats: trainer.EpochStats{Epoch: 3, TrainSeconds: 90, ValAcc: 0.92, TestAcc: 0.92}})
+	p.Handle(trainer.RunFinished{ID: "r", Status: trainer.StatusDone})
+	p.Handle(trainer.RunStarted{ID: "k", Model: "CNN2", Epochs: 1, Resumed: true, History: hist[:1]})
+	p.Handle(trainer.RunFinished{ID: "k", Status: trainer.StatusDone})
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	want := []string{
+		"done   CNN2 (run r) 3 epochs (1 in this process, 1.5 min), best 91.00% (epoch 2, chosen on validation)",
+		"done   CNN2 (run k) 1 epoch (none in this process), best 89.00% (epoch 1, chosen on test)",
+	}
+	if len(lines) != 5 || lines[2] != want[0] || lines[4] != want[1] {
+		t.Errorf("got\n%s\nwant last lines\n%s", b.String(), strings.Join(want, "\n"))
+	}
+}
