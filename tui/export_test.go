@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fmnist/results"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 func TestExportWritesMarkdownAndCSV(t *testing.T) {
@@ -134,5 +136,30 @@ func TestFocusShowsSeedsMean(t *testing.T) {
 	m.c.selected = runs[1].ID
 	if v := m.View(); strings.Contains(v, "mean of") {
 		t.Errorf("a run without seeds shows a group:\n%s", v)
+	}
+}
+
+// At 80 columns the grouped table keeps every mean's ± sd (and leaves out
+// the parameters and the study's figures instead), and its note, wrapped
+// over the empty lines under the rows, is whole.
+func TestTableGroupsSeedsNarrow(t *testing.T) {
+	runs := fixSeedRuns()
+	m := New(Options{RunsDir: t.TempDir(), Runs: runs, Now: fixNow})
+	m.Update(teaSize(80, 24))
+	press(m, "tab", "m")
+	gs := results.Groups([]*results.Run{runs[0], runs[2], runs[3]})
+	v := m.View()
+	for _, want := range []string{results.PlusMinus(gs[0].Best, 100), results.PlusMinus(gs[0].Final, 100), "mean ± sd over seeds, n runs"} {
+		if !strings.Contains(strings.ReplaceAll(v, "\n", " "), want) {
+			t.Errorf("80 columns: grouped table lacks %q:\n%s", want, v)
+		}
+	}
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+	if n := strings.Count(v, "\n") + 1; n != 24 {
+		t.Errorf("%d lines, want 24", n)
 	}
 }

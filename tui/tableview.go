@@ -364,15 +364,21 @@ func (l layout) total() int {
 // layout picks the roomiest layout that fits the width.
 func (v *tableView) layout(rows []tableRow) layout {
 	var l layout
-	mixed := false
+	mixed, spread := false, false // spread: a grouped row of 2 or more runs has a ± sd to show
 	for _, r := range rows {
 		mixed = mixed || (r.row.Recipe != rows[0].row.Recipe)
+		spread = spread || (r.group != nil && r.group.N() > 1)
 	}
 	for _, cand := range []struct {
 		compact, short, id, roomy, noStudy bool
 		gap                                int
-	}{{false, false, true, true, false, 2}, {false, false, true, false, false, 2}, {false, false, false, false, false, 2}, {false, false, false, false, false, 1},
-		{true, false, false, false, false, 1}, {true, true, false, false, true, 1}, {true, true, false, false, false, 1}} {
+		lean                               bool // grouped: spreads before parameters and the study's figures
+	}{{false, false, true, true, false, 2, false}, {false, false, true, false, false, 2, false}, {false, false, false, false, false, 2, false}, {false, false, false, false, false, 1, false},
+		{false, false, false, false, false, 1, true},
+		{true, false, false, false, false, 1, false}, {true, true, false, false, true, 1, false}, {true, true, false, false, false, 1, false}} {
+		if cand.lean && !spread {
+			continue
+		}
 		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
 		cols := v.cols()
 		for i := range cols {
@@ -386,6 +392,11 @@ func (v *tableView) layout(rows []tableRow) layout {
 				continue
 			}
 			if !shown && ((col.onlyWide && !cand.id) || (col.roomy && !cand.roomy)) {
+				continue
+			}
+			// A narrow grouped table keeps each mean's ± sd, the point
+			// of grouping, and leaves out what repeats per model.
+			if cand.lean && (col.id == "params" || col.id == "seedsec" || col.id == "seedacc") {
 				continue
 			}
 			w := cellWidth(v.header(col, l.compact))
@@ -682,8 +693,23 @@ func (v *tableView) view() string {
 	if len(rows) > page {
 		note += fmt.Sprintf(" · rows %d-%d of %d", v.offset+1, min(len(rows), v.offset+page), len(rows))
 	}
-	out = append(out[:h-1], st.Dim.Render(truncate(note, w)))
-	return fit(strings.Join(out, "\n"), w, h)
+	// The note takes as many lines as the rows leave empty (at most
+	// three), and is cut short only past them.
+	body := out[:h-1]
+	empty := 0
+	for empty < len(body) && body[len(body)-1-empty] == "" {
+		empty++
+	}
+	lines := wrap(note, w)
+	if n := min(len(lines), 1+empty, 3); len(lines) > n {
+		lines[n-1] = truncate(strings.Join(lines[n-1:], " "), w)
+		lines = lines[:n]
+	}
+	body = body[:len(body)-(len(lines)-1)]
+	for _, l := range lines {
+		body = append(body, st.Dim.Render(truncate(l, w)))
+	}
+	return fit(strings.Join(body, "\n"), w, h)
 }
 
 // sharedGlyph follows the s/epoch of a row whose runs trained beside
