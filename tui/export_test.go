@@ -132,6 +132,12 @@ func TestFocusShowsSeedsMean(t *testing.T) {
 	if want := fmt.Sprintf("mean of 3 seeds %.2f%%", st.Mean); !strings.Contains(v, want) || !strings.Contains(v, fmt.Sprintf("± sd %.2f%%", st.SD)) {
 		t.Fatalf("focus view lacks %q ± %.2f:\n%s", want, st.SD, v)
 	}
+	// At 80 columns the legend keeps the spread, in fewer words.
+	m.Update(teaSize(80, 24))
+	if v := m.View(); !strings.Contains(v, fmt.Sprintf("mean %.2f%%", st.Mean)) || !strings.Contains(v, fmt.Sprintf("± %.2f%% n=3", st.SD)) {
+		t.Errorf("80 columns: focus legend lacks mean %.2f ± %.2f n=3:\n%s", st.Mean, st.SD, v)
+	}
+	m.Update(teaSize(120, 40))
 	// A run with no other seed keeps its own curves.
 	m.c.selected = runs[1].ID
 	if v := m.View(); strings.Contains(v, "mean of") {

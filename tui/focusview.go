@@ -235,7 +235,12 @@ func (v *focusView) content(r *runState) []string {
 	if n, acc, accSD, loss, lossSD := v.groupBand(r); n >= 2 {
 		bandLegend := func(title string, mean, sd []float64, f string, w int) string {
 			m, d := mean[len(mean)-1], sd[len(sd)-1]
-			return truncate(fmt.Sprintf("%s %s mean of %d seeds "+f+"  %s ± sd "+f, st.Bold.Render(title), st.legendKey(false), n, m, st.legendKey(true), d), w)
+			long := fmt.Sprintf("%s %s mean of %d seeds "+f+"  %s ± sd "+f, st.Bold.Render(title), st.legendKey(false), n, m, st.legendKey(true), d)
+			if cellWidth(long) <= w {
+				return long
+			}
+			// Narrow: the spread before the words.
+			return truncate(fmt.Sprintf("%s %s mean "+f+" %s ± "+f+" n=%d", st.Bold.Render(title), st.legendKey(false), m, st.legendKey(true), d, n), w)
 		}
 		add(padRight(bandLegend("test acc", acc, accSD, "%.2f%%", cw), cw) + "  " + bandLegend("test loss", loss, lossSD, "%.4f", w-cw-2))
 		add(lipgloss.JoinHorizontal(lipgloss.Top, fit(renderBand(st, chartAcc, acc, accSD, cw, chh), cw, chh), "  ",
