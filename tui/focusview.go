@@ -219,7 +219,17 @@ func (v *focusView) content(r *runState) []string {
 	if k := r.RecipeKind(); k != "" && len(r.Recipe.Phases) > 0 {
 		recipe = k + ": " + recipe
 	}
-	add(truncate(st.Dim.Render("recipe ")+recipe, w))
+	// Two lines at most: the improved recipe's extras do not fit 80 columns.
+	lines := wrap("recipe "+recipe, w)
+	if len(lines) > 2 {
+		lines = []string{lines[0], truncate(strings.Join(lines[1:], " "), w)}
+	}
+	for i, l := range lines {
+		if i == 0 {
+			l = st.Dim.Render("recipe") + strings.TrimPrefix(l, "recipe")
+		}
+		add(truncate(l, w))
+	}
 
 	bw := min(w/2, 50)
 	act := activity(r)

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"fmnist/archs"
 	"fmnist/trainer"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 func TestFocusContent(t *testing.T) {
@@ -145,5 +148,25 @@ func TestFocusScrolling(t *testing.T) {
 	}
 	if strings.Count(v, "\n") != 47 {
 		t.Errorf("view is %d lines, want 48", strings.Count(v, "\n")+1)
+	}
+}
+
+// The improved recipe's line does not fit 80 columns: it takes two lines,
+// and its last extra (flips) is shown, not cut.
+func TestFocusWrapsLongRecipe(t *testing.T) {
+	m := newTestModel(t, nil, 80, 24)
+	spec, _ := archs.Lookup("CNN3_dropout")
+	r, _ := spec.RecipeNamed(archs.RecipeImproved)
+	m.c.store.get("CNN2-20260301-120000").Recipe = r
+	m.c.selected = "CNN2-20260301-120000"
+	press(m, "tab", "tab")
+	v := m.View()
+	if !strings.Contains(v, "recipe improved") || !strings.Contains(v, "weight decay 0.05, flips") {
+		t.Errorf("recipe cut at 80 columns:\n%s", v)
+	}
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("line %d is %d wide", i, w)
+		}
 	}
 }
