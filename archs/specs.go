@@ -19,8 +19,8 @@ var specs = []Spec{
 		Recipe: Recipe{Phases: []Phase{adam(50, 64, 1e-3)}},
 		build:  func(b *Builder, x *G.Node) *G.Node { return skipCNN(b, x, 64, 3, 0.3, 0.7, 10) }},
 	{Name: "reduced_all_cnn", Title: "reduced All-CNN", Seed: true,
-		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
-		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 32, 64, true) }},
+		Recipe: Recipe{Phases: []Phase{allCNNSGD}}, Improve: reducedAllCNNImproved,
+		build: func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 32, 64, true) }},
 	{Name: "all_cnn", Title: "All-CNN", Seed: false,
 		Recipe: Recipe{Phases: []Phase{allCNNSGD}},
 		build:  func(b *Builder, x *G.Node) *G.Node { return allCNN(b, x, 96, 192, false) }},
@@ -42,6 +42,21 @@ func model5Improved(r *Recipe) {
 	one.Epochs = r.Epochs()
 	r.Phases = []Phase{one}
 	r.LabelSmoothing = 0
+}
+
+// reducedAllCNNImproved lets reduced_all_cnn fit more: three times the
+// seed's SGD rate at the cosine schedule's peak (0.03), and neither label
+// smoothing nor weight decay; flips stay. Its two dropout layers at 0.5 and
+// no BatchNorm before the last layer leave it short of fit, not of
+// regularisation: with the others' improved recipe (0.01, smoothing 0.1,
+// decay 0.005) seed 1 reached 91.89%, below the seed recipe's 92.41% and
+// 92.40% (seeds 1-2), and trailed it at every epoch; this one reached
+// 92.97% (seed 1; per test image against the seed recipe's seed 2, 272
+// against 215, p = 0.011). One seed so far: the next seeds confirm or undo it.
+// all_cnn keeps the others' recipe, unmeasured (five hours a run here).
+func reducedAllCNNImproved(r *Recipe) {
+	r.Phases[0].LR *= 3
+	r.LabelSmoothing, r.WeightDecay = 0, 0
 }
 
 // detSpecs are the detection variants: a seed architecture with an eleventh
