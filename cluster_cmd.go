@@ -151,7 +151,7 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 		if *epochs < 0 || *limitTrain < 0 || *limitTest < 0 {
 			return exitError{2, errors.New("sweep: --epochs, --limit-train and --limit-test must not be negative")}
 		}
-		valN, recipe, err := valRecipe(*limitTrain, names)
+		valN, recipe, err := valRecipe(*limitTrain, *epochs, names)
 		if err != nil {
 			return exitError{2, fmt.Errorf("sweep: %v", err)}
 		}

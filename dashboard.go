@@ -320,7 +320,7 @@ func dashFlags(fs *flag.FlagSet) func() (dashSettings, error) {
 		if err != nil {
 			return dashSettings{}, err
 		}
-		valN, recipe, err := valRecipe(*limitTrain, archs.Names())
+		valN, recipe, err := valRecipe(*limitTrain, 0, archs.Names())
 		if err != nil {
 			return dashSettings{}, err
 		}

@@ -331,16 +331,13 @@ func recordCmd(fs *flag.FlagSet) runFunc {
 	frames := fs.Int("frames", 40, "frames to record")
 	out := fs.String("out", "output.avi", "output video (MJPG .avi, 10 fps)")
 	return func(_ []string, stdout, _ io.Writer) error {
-		if *camera < 0 {
-			return exitError{2, fmt.Errorf("record: --camera must be 0 or more, got %d", *camera)}
-		}
-		if *frames <= 0 {
-			return exitError{2, fmt.Errorf("record: --frames must be positive, got %d", *frames)}
-		}
 		ctx, stop := signalContext()
 		defer stop()
 		n, err := detector.Record(ctx, *camera, *frames, *out, nil)
 		if err != nil {
+			if _, ok := err.(detector.ArgumentError); ok {
+				return exitError{2, fmt.Errorf("record: %v", err)}
+			}
 			return fmt.Errorf("record: %v", err)
 		}
 		if ctx.Err() != nil {

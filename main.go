@@ -27,7 +27,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +36,7 @@ import (
 	"fmnist/detector"
 	"fmnist/results"
 	"fmnist/trainer"
+	"fmnist/tui"
 )
 
 // exitError carries an exit status through to main: 2 for a bad command
@@ -179,7 +179,7 @@ func trainCmd(fs *flag.FlagSet) runFunc {
 				runSeeds = append(runSeeds, *seed+int64(i))
 			}
 		}
-		valN, recipe, err := valRecipe(*limitTrain, names)
+		valN, recipe, err := valRecipe(*limitTrain, *epochs, names)
 		if err != nil {
 			return exitError{2, fmt.Errorf("train: %v", err)}
 		}
@@ -383,23 +383,20 @@ func (c recipeChoice) check(models []string, epochs int) (recipeChoice, error) {
 // valRecipeFlags registers --val, --recipe and --set. The function it
 // returns, called once the flags are parsed, checks them: the recipe's name
 // (checkRecipe), --set against each of the models' recipes
-// (recipeChoice.check) and the validation set's size for --limit-train
+// (recipeChoice.check; with --epochs, the recipe cut to them) and the
+// validation set's size for --limit-train
 // (resolveVal).
-func valRecipeFlags(fs *flag.FlagSet) func(limitTrain int, models []string) (val int, recipe recipeChoice, err error) {
+func valRecipeFlags(fs *flag.FlagSet) func(limitTrain, epochs int, models []string) (val int, recipe recipeChoice, err error) {
 	val := fs.Int("val", DefaultVal, "hold out N training images (chosen by the seed) to choose the best epoch on; 0 chooses on the test set, the seed's way (default 5,000; with --limit-train, a twelfth of it)")
 	recipe := fs.String("recipe", archs.RecipeSeed, "training recipe: seed (the seed's own) or improved (same network and epochs: cosine schedule, label smoothing, weight decay, augmentation)")
 	set := fs.String("set", "", "change the recipe: `KEY=VALUE,...` with keys "+archs.SetKeyNames()+" (p2lr and p2batch for a second phase); the runs' recipe label names the changes (improved+lr0.004)")
-	return func(limitTrain int, models []string) (int, recipeChoice, error) {
+	return func(limitTrain, epochs int, models []string) (int, recipeChoice, error) {
 		if err := checkRecipe(*recipe); err != nil {
 			return 0, recipeChoice{}, err
 		}
 		changes, err := archs.ParseSet(*set)
 		if err != nil {
 			return 0, recipeChoice{}, err
-		}
-		epochs := 0
-		if f := fs.Lookup("epochs"); f != nil {
-			epochs, _ = strconv.Atoi(f.Value.String())
 		}
 		choice, err := recipeChoice{*recipe, changes}.check(models, epochs)
 		if err != nil {
@@ -425,25 +422,13 @@ func resolveVal(given bool, val, limitTrain int) (int, error) {
 	return val, nil
 }
 
-// wrapWords breaks s between words into lines of at most width characters
-// (a longer word gets a line of its own); width <= 0 keeps one line.
+// wrapWords breaks s between words into lines of at most width cells
+// (tui.Wrap); width <= 0 keeps one line.
 func wrapWords(s string, width int) string {
-	var b strings.Builder
-	n := 0
-	for _, w := range strings.Fields(s) {
-		switch {
-		case n == 0:
-		case width > 0 && n+1+len(w) > width:
-			b.WriteByte('\n')
-			n = 0
-		default:
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(w)
-		n += len(w)
+	if width <= 0 {
+		return strings.Join(strings.Fields(s), " ")
 	}
-	return b.String()
+	return strings.Join(tui.Wrap(s, width), "\n")
 }
 
 // flagSet reports whether flag name was given on the command line.

@@ -335,16 +335,22 @@ func annotate(m *gocv.Mat, dets []Detection, thickness int) {
 	}
 }
 
+// ArgumentError is an error in Record's arguments (a command line's usage
+// error), not the camera's or the disk's.
+type ArgumentError string
+
+func (e ArgumentError) Error() string { return string(e) }
+
 // Record captures frames from camera index cam into path (MJPG, 10 fps),
 // as the seed did, and returns how many. A missing camera is an error,
 // checked before OpenCV is asked (on Linux, /dev/videoN must exist). A
 // cancelled ctx stops it early, keeping the frames recorded so far.
 func Record(ctx context.Context, cam, frames int, path string, progress func(i int)) (int, error) {
 	if cam < 0 {
-		return 0, fmt.Errorf("camera index %d is negative", cam)
+		return 0, ArgumentError(fmt.Sprintf("--camera must be 0 or more, got %d", cam))
 	}
 	if frames <= 0 {
-		return 0, fmt.Errorf("--frames must be positive, got %d", frames)
+		return 0, ArgumentError(fmt.Sprintf("--frames must be positive, got %d", frames))
 	}
 	dev := fmt.Sprintf("/dev/video%d", cam)
 	if _, err := os.Stat("/dev"); err == nil {

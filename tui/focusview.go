@@ -220,11 +220,7 @@ func (v *focusView) content(r *runState) []string {
 		recipe = k + ": " + recipe
 	}
 	// Two lines at most: the improved recipe's extras do not fit 80 columns.
-	lines := wrap("recipe "+recipe, w)
-	if len(lines) > 2 {
-		lines = []string{lines[0], truncate(strings.Join(lines[1:], " "), w)}
-	}
-	for i, l := range lines {
+	for i, l := range wrapLines("recipe "+recipe, w, 2) {
 		if i == 0 {
 			l = st.Dim.Render("recipe") + strings.TrimPrefix(l, "recipe")
 		}

@@ -135,17 +135,18 @@ func (p *Plain) Handle(ev trainer.Event) {
 			// A resumed run's record holds the epochs of its earlier
 			// processes too: the line counts them all and says how many
 			// this process trained.
-			total := len(r.rec.Epochs)
-			epochs := fmt.Sprintf("%s in %.1f min", plural(r.done, "epoch"), r.seconds/60)
-			switch {
-			case r.done == 0 && total > 0:
+			var epochs string
+			switch total := len(r.rec.Epochs); {
+			case total == 0:
+				p.printf("done   %s (run %s) after 0 epochs, no test accuracy\n", name, e.ID)
+			case r.done == 0:
 				epochs = plural(total, "epoch") + " (none in this process)"
 			case total > r.done:
 				epochs = fmt.Sprintf("%s (%d in this process, %.1f min)", plural(total, "epoch"), r.done, r.seconds/60)
+			default:
+				epochs = fmt.Sprintf("%s in %.1f min", plural(r.done, "epoch"), r.seconds/60)
 			}
-			if total == 0 {
-				p.printf("done   %s (run %s) after 0 epochs, no test accuracy\n", name, e.ID)
-			} else {
+			if epochs != "" {
 				p.printf("done   %s (run %s) %s, best %s (epoch %d, chosen on %s)\n",
 					name, e.ID, epochs, results.Percent(r.rec.BestTestAcc), r.rec.BestEpoch,
 					chosenOn[r.rec.ChosenOn()])

@@ -700,11 +700,7 @@ func (v *tableView) view() string {
 	for empty < len(body) && body[len(body)-1-empty] == "" {
 		empty++
 	}
-	lines := wrap(note, w)
-	if n := min(len(lines), 1+empty, 3); len(lines) > n {
-		lines[n-1] = truncate(strings.Join(lines[n-1:], " "), w)
-		lines = lines[:n]
-	}
+	lines := wrapLines(note, w, min(1+empty, 3))
 	body = body[:len(body)-(len(lines)-1)]
 	for _, l := range lines {
 		body = append(body, st.Dim.Render(truncate(l, w)))
