@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"fmnist/results"
-
-	"github.com/charmbracelet/lipgloss"
 )
 
 func TestExportWritesMarkdownAndCSV(t *testing.T) {
@@ -160,11 +158,7 @@ func TestTableGroupsSeedsNarrow(t *testing.T) {
 			t.Errorf("80 columns: grouped table lacks %q:\n%s", want, v)
 		}
 	}
-	for i, l := range strings.Split(v, "\n") {
-		if w := lipgloss.Width(l); w > 80 {
-			t.Errorf("line %d is %d wide: %q", i, w, l)
-		}
-	}
+	checkWidth(t, v, 80)
 	if n := strings.Count(v, "\n") + 1; n != 24 {
 		t.Errorf("%d lines, want 24", n)
 	}

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"math"
+	"strings"
+	"testing"
 	"time"
 
 	"fmnist/archs"
@@ -169,4 +171,14 @@ func fixSeedRuns() []*results.Run {
 		runs = append(runs, &r)
 	}
 	return runs
+}
+
+// checkWidth fails t for each line of view wider than w cells.
+func checkWidth(t *testing.T, view string, w int) {
+	t.Helper()
+	for i, l := range strings.Split(view, "\n") {
+		if n := cellWidth(l); n > w {
+			t.Errorf("line %d is %d wide: %q", i, n, l)
+		}
+	}
 }

@@ -7,8 +7,6 @@ import (
 
 	"fmnist/archs"
 	"fmnist/trainer"
-
-	"github.com/charmbracelet/lipgloss"
 )
 
 func TestFocusContent(t *testing.T) {
@@ -164,9 +162,5 @@ func TestFocusWrapsLongRecipe(t *testing.T) {
 	if !strings.Contains(v, "recipe improved") || !strings.Contains(v, "weight decay 0.05, flips") {
 		t.Errorf("recipe cut at 80 columns:\n%s", v)
 	}
-	for i, l := range strings.Split(v, "\n") {
-		if w := lipgloss.Width(l); w > 80 {
-			t.Errorf("line %d is %d wide", i, w)
-		}
-	}
+	checkWidth(t, v, 80)
 }
