@@ -18,6 +18,7 @@ import (
 
 	"fmnist/cluster"
 	"fmnist/hub"
+	"fmnist/results"
 	"fmnist/trainer"
 )
 
@@ -37,10 +38,14 @@ func natsFlags(fs *flag.FlagSet) func() (natsConn, error) {
 	seed := fs.String("nats-nkey", "", "file holding this user's NATS nkey seed (SU...), if the server wants nkeys")
 	return func() (natsConn, error) {
 		c := natsConn{url: *url, auth: cluster.Auth{User: *user, NKeySeedFile: *seed}}
+		if *pwFile != "" && *user == "" {
+			return c, errors.New("--nats-password-file needs --nats-user")
+		}
 		if *pwFile != "" {
 			b, err := os.ReadFile(*pwFile)
 			if err != nil {
-				return c, fmt.Errorf("nats password: %v", unwrapPathErr(err))
+				// A missing file, not a wrong flag: exit 1 (flagError).
+				return c, exitError{1, fmt.Errorf("nats password: %v", unwrapPathErr(err))}
 			}
 			c.auth.Password = strings.TrimSpace(string(b))
 		}
@@ -52,6 +57,20 @@ func natsFlags(fs *flag.FlagSet) func() (natsConn, error) {
 		}
 		return c, nil
 	}
+}
+
+// flagError is err from reading command cmd's flags, with the command
+// named: exit 2, but for a file the flags name that cannot be read (exit 1).
+func flagError(cmd string, err error) error {
+	code := 2
+	var ee exitError
+	if errors.As(err, &ee) {
+		code, err = ee.code, ee.err
+	}
+	if cmd != "" {
+		err = fmt.Errorf("%s: %v", cmd, err)
+	}
+	return exitError{code, err}
 }
 
 // readNKeys reads a file of public user nkeys (U...), one per line.
@@ -86,13 +105,19 @@ func workerCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, stderr io.Writer) error {
 		c, err := conn()
 		if err != nil {
-			return exitError{2, fmt.Errorf("worker: %v", err)}
+			return flagError("worker", err)
 		}
 		if c.url == "" {
 			return exitError{2, errors.New("worker: --nats URL is required")}
 		}
 		if *slots < 1 {
 			return exitError{2, fmt.Errorf("worker: --slots must be at least 1, got %d", *slots)}
+		}
+		// A worker without the data set would take jobs only to leave
+		// them: it does not start (a worker whose data differs from a
+		// job's leaves that job to another).
+		if _, _, err := trainer.Load(*data, 1, 1); err != nil {
+			return fmt.Errorf("worker: %v", err)
 		}
 		ctx, stop := signalContext()
 		defer stop()
@@ -127,7 +152,7 @@ func sweepCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, stderr io.Writer) error {
 		c, err := conn()
 		if err != nil {
-			return exitError{2, fmt.Errorf("sweep: %v", err)}
+			return flagError("sweep", err)
 		}
 		if c.url == "" {
 			return exitError{2, errors.New("sweep: --nats URL is required")}
@@ -229,10 +254,13 @@ func syncCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, stderr io.Writer) error {
 		c, err := conn()
 		if err != nil {
-			return exitError{2, fmt.Errorf("sync: %v", err)}
+			return flagError("sync", err)
 		}
 		if c.url == "" {
 			return exitError{2, errors.New("sync: --nats URL is required")}
+		}
+		if err := results.CheckWritable(*runsDir); err != nil {
+			return fmt.Errorf("sync: %v", err)
 		}
 		ctx, stop := signalContext()
 		defer stop()

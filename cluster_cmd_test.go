@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -212,11 +213,24 @@ func TestClusterCommandsBadInput(t *testing.T) {
 	}
 	defer s.Shutdown()
 	url := s.ClientURL()
+	dir := t.TempDir()
+	pw, file := filepath.Join(dir, "pw"), filepath.Join(dir, "file")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	os.WriteFile(file, []byte("not a directory\n"), 0o600)
+	missing := filepath.Join(dir, "missing")
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
+		// Files the flags name that cannot be read: exit 1.
+		{[]string{"worker", "--nats", url, "--nats-user", "u", "--nats-password-file", missing}, 1, "nats password: " + missing + ": no such file"},
+		{[]string{"sweep", "--nats", url, "--nats-user", "u", "--nats-password-file", missing, "--models", "CNN2"}, 1, "nats password"},
+		{[]string{"worker", "--nats", url, "--data", missing}, 1, "does not exist"},
+		{[]string{"sync", "--nats", url, "--runs", file}, 1, "runs directory " + file},
+		// A password without its user would be ignored: refused.
+		{[]string{"worker", "--nats", url, "--nats-password-file", pw}, 2, "--nats-password-file needs --nats-user"},
+		{[]string{"serve", "--nats-nkeys", pw, "--authorized-keys", "/dev/null", "--runs", filepath.Join(dir, "runs")}, 2, "--nats-nkeys needs --nats-listen"},
 		{[]string{"sweep", "--nats", url, "--models", "CNN9"}, 2, `unknown model "CNN9"`},
 		{[]string{"sweep", "--nats", url, "--models", "CNN2", "--seeds", "5-1"}, 2, "--seeds"},
 		{[]string{"sweep", "--nats", url}, 2, "--models is required"},
@@ -233,6 +247,15 @@ func TestClusterCommandsBadInput(t *testing.T) {
 			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
 		}
 	}
+	// serve without its SSH keys starts no NATS server (it would keep its
+	// streams under RUNS/.nats).
+	runs := filepath.Join(dir, "runs2")
+	if _, stderr, code := fmnist(t, "serve", "--nats-listen", "127.0.0.1:0", "--authorized-keys", missing, "--runs", runs); code != 1 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("serve without its authorized keys: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(runs, ".nats")); err == nil {
+		t.Error("serve started its NATS server before finding its authorized keys missing")
+	}
 	nc, js, err := cluster.Connect(context.Background(), url, cluster.Auth{}, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +264,26 @@ func TestClusterCommandsBadInput(t *testing.T) {
 	st, _ := js.Stream(context.Background(), cluster.JobsStream)
 	if info, err := st.Info(context.Background()); err != nil || info.State.Msgs != 0 {
 		t.Errorf("jobs queued by bad sweeps: %v", err)
+	}
+}
+
+// serve's line for workers names an address they can reach and the
+// credentials they need.
+func TestWorkerHint(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, c := range []struct {
+		listen string
+		auth   cluster.Auth
+		nkeys  bool
+		want   string
+	}{
+		{"127.0.0.1:4222", cluster.Auth{}, false, "fmnist worker --nats nats://127.0.0.1:4222"},
+		{"0.0.0.0:4222", cluster.Auth{User: "fmnist", Password: "x"}, false, "fmnist worker --nats nats://" + host + ":4222 --nats-user fmnist --nats-password-file FILE"},
+		{"[::]:4222", cluster.Auth{NKeySeedFile: "s"}, true, "fmnist worker --nats nats://" + host + ":4222 --nats-nkey FILE"},
+	} {
+		if got := workerHint(c.listen, c.auth, c.nkeys); got != c.want {
+			t.Errorf("%s: %q, want %q", c.listen, got, c.want)
+		}
 	}
 }
 

@@ -293,7 +293,7 @@ func dashboardCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, stderr io.Writer) error {
 		set, err := settings()
 		if err != nil {
-			return exitError{2, err}
+			return flagError("", err)
 		}
 		if !isTerminal(stdout) {
 			return exitError{2, errors.New("the dashboard needs a terminal (see 'fmnist help')")}

@@ -431,10 +431,17 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, stderr io.Writer) error {
 		set, err := settings()
 		if err != nil {
-			return exitError{2, fmt.Errorf("serve: %v", err)}
+			return flagError("serve", err)
 		}
 		if err := results.CheckWritable(set.runsDir); err != nil {
 			return err
+		}
+		if *natsNKeys != "" && *natsListen == "" {
+			return exitError{2, errors.New("serve: --nats-nkeys needs --nats-listen")}
+		}
+		// The SSH side's keys before the NATS server starts.
+		if _, err := loadAuthorizedKeys(*authKeys); err != nil {
+			return fmt.Errorf("serve: %v", err)
 		}
 		if *natsListen != "" {
 			keys, err := readNKeys(*natsNKeys)
@@ -453,7 +460,8 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 			if set.nats.url == "" {
 				set.nats.url = ns.ClientURL()
 			}
-			fmt.Fprintf(stderr, "%s fmnist serve: NATS with JetStream on %s (workers: fmnist worker --nats nats://%s)\n", time.Now().Format("15:04:05"), *natsListen, *natsListen)
+			fmt.Fprintf(stderr, "%s fmnist serve: NATS with JetStream on %s (workers: %s)\n", time.Now().Format("15:04:05"), *natsListen,
+				workerHint(*natsListen, set.nats.auth, len(keys) > 0))
 		}
 		attach, disconnect, err := joinCluster(context.Background(), &set)
 		if err != nil {
@@ -500,6 +508,26 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 		s.logf("stopped")
 		return nil
 	}
+}
+
+// workerHint is the command a worker elsewhere runs to join the NATS
+// server listening on listen: an address it can reach (this machine's name
+// for 0.0.0.0 or ::) and the credentials' flags, with FILE for the files.
+func workerHint(listen string, auth cluster.Auth, nkeys bool) string {
+	host, port, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		}
+	}
+	hint := "fmnist worker --nats nats://" + net.JoinHostPort(host, port)
+	switch {
+	case nkeys:
+		hint += " --nats-nkey FILE"
+	case auth.User != "":
+		hint += " --nats-user " + auth.User + " --nats-password-file FILE"
+	}
+	return hint
 }
 
 func portOf(a net.Addr) string {

@@ -196,10 +196,23 @@ type Job struct {
 }
 
 // Queue publishes jobs, each with its run ID as the message ID, so that
-// queuing a job twice adds it once. It returns the IDs newly queued.
+// queuing a job twice adds it once. It returns the IDs newly queued. A job
+// whose run has events already (queued, training or ended before) is not
+// queued again: the server's memory of message IDs lasts only as long as
+// the job is in the work queue once it restarts, the events stream keeps
+// every run it has seen.
 func Queue(ctx context.Context, js jetstream.JetStream, jobs []Job) ([]string, error) {
+	events, err := js.Stream(ctx, EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("events stream: %v", err)
+	}
 	var added []string
 	for _, j := range jobs {
+		if _, err := events.GetLastMsgForSubject(ctx, EventsPrefix+j.ID); err == nil {
+			continue // seen before
+		} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return added, fmt.Errorf("queue %s: %v", j.ID, err)
+		}
 		data, err := json.Marshal(j)
 		if err != nil {
 			return added, err

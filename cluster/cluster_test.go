@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -530,6 +531,24 @@ func TestServerRestartMidSweep(t *testing.T) {
 			t.Fatalf("%d of %d runs done 120 s after the restart", n, len(jobs))
 		}
 	}
+	// The jobs have left the work queue; restarted again, the server has
+	// forgotten their message IDs: queuing the sweep again still adds
+	// nothing (the events stream remembers the runs).
+	s2.Shutdown()
+	s2.WaitForShutdown()
+	s3, err := StartServer(ServerConfig{Listen: addr, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Shutdown()
+	qc, qjs, err := Connect(ctx, url, Auth{}, "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.Close()
+	if again, err := Queue(ctx, qjs, jobs); err != nil || len(again) != 0 {
+		t.Errorf("queued again after the restart: %v %v", again, err)
+	}
 }
 
 // A run cancelled from a dashboard (Cancel) stops on its worker, is
@@ -620,5 +639,142 @@ func TestSweepSuffixNamesTheRecipe(t *testing.T) {
 		if got := SweepSuffix(c.val, c.label); got != c.want {
 			t.Errorf("SweepSuffix(%d, %q) = %q, want %q", c.val, c.label, got, c.want)
 		}
+	}
+}
+
+// A job whose run has ended done, delivered again (queued by a sweep from
+// before the server kept any memory of it), is acknowledged unstarted: the
+// run's record is not rewritten.
+func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
+	trainertest.NeedData(t)
+	ctx, _, nc, js := testCluster(t, 3*time.Second)
+	job := Job{ID: SweepID("CNN2", 1, 1, 512, 100), Model: "CNN2", Epochs: 1, Seed: 1, LimitTrain: 512, LimitTest: 100}
+	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logMu sync.Mutex
+	var log []string
+	w := &Worker{NC: nc, JS: js, Name: "w", Slots: 1, Log: func(f string, a ...any) {
+		logMu.Lock()
+		log = append(log, fmt.Sprintf(f, a...))
+		logMu.Unlock()
+	}}
+	go w.Run(ctx)
+	wait := func(what string, ok func(trainer.Event) bool) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case ev := <-evs:
+				if ok(ev) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s in 60 s", what)
+			}
+		}
+	}
+	wait("end", func(ev trainer.Event) bool {
+		f, ok := ev.(trainer.RunFinished)
+		return ok && f.Status == trainer.StatusDone
+	})
+	// The job again, past the queue's deduplication.
+	data, _ := json.Marshal(job)
+	if _, err := js.Publish(ctx, JobsSubject, data); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		logMu.Lock()
+		joined := strings.Join(log, "\n")
+		logMu.Unlock()
+		if strings.Contains(joined, job.ID+": done already") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job delivered again was not left alone; worker log:\n%s", joined)
+		}
+	}
+	select {
+	case ev := <-evs:
+		t.Errorf("the done run got another event: %T %+v", ev, ev)
+	case <-time.After(500 * time.Millisecond):
+	}
+	info, err := js.Stream(ctx, JobsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.CachedInfo().State.Msgs; n != 0 {
+		t.Errorf("%d jobs left in the queue", n)
+	}
+}
+
+// A worker without the job's data leaves it, and lets a worker that has
+// the data take it, rather than taking it back again and again.
+func TestWorkerWithoutTheDataLeavesTheJob(t *testing.T) {
+	trainertest.NeedData(t)
+	ctx, _, nc, js := testCluster(t, 3*time.Second)
+	job := Job{ID: SweepID("CNN2", 2, 1, 512, 100), Model: "CNN2", Epochs: 1, Seed: 2, LimitTrain: 512, LimitTest: 100}
+	if _, err := Queue(ctx, js, []Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Events(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logMu sync.Mutex
+	left := 0
+	bad := &Worker{NC: nc, JS: js, Name: "bad", DataDir: t.TempDir(), Slots: 1, Log: func(f string, a ...any) {
+		logMu.Lock()
+		if strings.Contains(fmt.Sprintf(f, a...), "fashion-mnist") {
+			left++
+		}
+		logMu.Unlock()
+	}}
+	go bad.Run(ctx)
+	// The bad worker has taken the job and left it before the good one asks.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		logMu.Lock()
+		n := left
+		logMu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker without data did not take the job")
+		}
+	}
+	gc, gjs, err := Connect(ctx, nc.ConnectedUrl(), Auth{}, "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gc.Close()
+	go (&Worker{NC: gc, JS: gjs, Name: "good", Slots: 1}).Run(ctx)
+	deadline := time.After(60 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev := <-evs:
+			switch e := ev.(type) {
+			case trainer.RunStarted:
+				if !strings.HasPrefix(e.Worker, "good") {
+					t.Errorf("started by %q", e.Worker)
+				}
+			case trainer.RunFinished:
+				if e.Status != trainer.StatusDone {
+					t.Fatalf("run ended %s: %s", e.Status, e.Err)
+				}
+				done = true
+			}
+		case <-deadline:
+			t.Fatal("the worker with the data did not finish the job in 60 s")
+		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if left > 2 {
+		t.Errorf("the worker without data took the job %d times", left)
 	}
 }

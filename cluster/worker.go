@@ -39,6 +39,11 @@ type Worker struct {
 	// The cluster's stores, opened once by Run.
 	checkpoints     jetstream.ObjectStore
 	leases, cancels jetstream.KeyValue
+	events          jetstream.Stream
+	// pauseUntil (unix nanoseconds): after leaving a job it has not the
+	// data for, the worker takes no job until then, so that the job's next
+	// delivery goes to another worker rather than back to this one.
+	pauseUntil atomic.Int64
 
 	mu   sync.Mutex
 	data map[[2]int][2]*trainer.Dataset // by (limit train, limit test)
@@ -71,6 +76,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.cancels, err = w.JS.KeyValue(ctx, CancelBucket); err != nil {
 		return fmt.Errorf("cancels: %v", err)
 	}
+	if w.events, err = w.JS.Stream(ctx, EventsStream); err != nil {
+		return fmt.Errorf("events: %v", err)
+	}
 	slots := max(1, w.Slots)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, slots)
@@ -80,6 +88,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return nil
+		}
+		if d := time.Until(time.Unix(0, w.pauseUntil.Load())); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				<-sem
+				return nil
+			}
 		}
 		msgs, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -134,6 +150,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.logf("%s: cancelled before it started", j.ID)
 		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
 		msg.Term()
+		return
+	}
+	if w.finished(ctx, j.ID) {
+		// Queued again (by a sweep from before the server kept no memory
+		// of it): its record is complete; training it again would rewrite it.
+		w.logf("%s: done already", j.ID)
+		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
+		msg.Ack()
 		return
 	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
@@ -202,9 +226,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	if err != nil {
-		// Another worker may have the right data: leave the job to it.
+		// Another worker may have the right data: leave the job to it,
+		// and take none for a while, so that it is the other's to take.
 		w.logf("%s: %v", j.ID, err)
-		msg.NakWithDelay(5 * time.Second)
+		msg.NakWithDelay(time.Second)
+		w.pauseUntil.Store(time.Now().Add(dataPause).UnixNano())
 		return
 	}
 	job := trainer.Job{ID: j.ID, Model: j.Model, Epochs: j.Epochs, Seed: j.Seed, Val: j.Val, Recipe: j.Recipe, Set: j.Set}
@@ -273,6 +299,20 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	} else {
 		msg.Term() // failed or cancelled: not retried
 	}
+}
+
+// dataPause is how long a worker that left a job for its data takes no job.
+var dataPause = 10 * time.Second
+
+// finished reports whether run id has ended done, by its last event.
+func (w *Worker) finished(ctx context.Context, id string) bool {
+	m, err := w.events.GetLastMsgForSubject(ctx, EventsPrefix+id)
+	if err != nil {
+		return false
+	}
+	ev, _, err := DecodeEvent(m.Data)
+	f, ok := ev.(trainer.RunFinished)
+	return err == nil && ok && f.Status == trainer.StatusDone
 }
 
 func (w *Worker) publishEvent(ctx context.Context, ev trainer.Event) {

@@ -349,6 +349,18 @@ func (m *Model) applyEvents(evs []trainer.Event) tea.Cmd {
 		m.c.store.apply(ev)
 	}
 	m.selectWanted()
+	// A question about cancelling a run follows the run: its line stays
+	// true, and it goes once the run has ended.
+	if d := m.confirm; d != nil && d.kind == confirmCancel {
+		if r := m.c.store.get(d.runID); r != nil && r.active() {
+			d.text = cancelQuestion(r)
+		} else if r != nil {
+			m.confirm = nil
+			if cmd == nil {
+				cmd = m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", r.ID, r.Status), true)
+			}
+		}
+	}
 	if wasActive && m.c.store.active() == 0 && cmd == nil {
 		cmd = m.setStatus("all runs finished · q quits", false)
 	}
@@ -529,12 +541,20 @@ func (m *Model) askCancel() tea.Cmd {
 	case !r.active():
 		return m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", r.ID, r.Status), true)
 	}
-	m.confirm = &confirmDialog{c: m.c, kind: confirmCancel, runID: r.ID,
-		text: fmt.Sprintf("Cancel %s (%s, %s)? Finished epochs are kept.", r.ID, r.Model, epochLine(r))}
+	m.confirm = &confirmDialog{c: m.c, kind: confirmCancel, runID: r.ID, text: cancelQuestion(r)}
 	return nil
 }
 
+// cancelQuestion asks whether to cancel run r, as it is now.
+func cancelQuestion(r *runState) string {
+	return fmt.Sprintf("Cancel %s (%s, %s)? Finished epochs are kept.", r.ID, r.Model, epochLine(r))
+}
+
 func (m *Model) cancelRun(id string) tea.Cmd {
+	// The run may have ended while the question was asked.
+	if r := m.c.store.get(id); r != nil && !r.active() {
+		return m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", id, r.Status), true)
+	}
 	if m.ctrl.Cancel(id) {
 		return m.setStatus("cancelling "+id, false)
 	}

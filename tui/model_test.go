@@ -341,6 +341,42 @@ func TestCancelGoesThroughController(t *testing.T) {
 	}
 }
 
+// A question about cancelling a run follows the run: it says what the run is
+// doing now, and goes, cancelling nothing, once the run has ended.
+func TestCancelQuestionFollowsTheRun(t *testing.T) {
+	ctrl := &fakeCtrl{active: 2, cancelOK: true}
+	m := newTestModel(t, ctrl, 100, 30)
+	const id = "reduced_all_cnn-20260301-120000" // queued
+	press(m, "end", "x")
+	if m.confirm == nil || !strings.Contains(m.View(), id) || !strings.Contains(m.View(), "queued") {
+		t.Fatalf("x on the queued run:\n%s", m.View())
+	}
+	m.Update(eventsMsg{trainer.RunStarted{ID: id, Model: "reduced_all_cnn", Params: 139634, Recipe: fixRecipe(3, 64), Epochs: 3,
+		TrainSize: 60000, TestSize: 10000, Seed: 4, Time: fixT0}, trainer.EpochEnd{ID: id, Epochs: 3, Stats: fixEpoch(1, 0.5, 30)}})
+	if m.confirm == nil || strings.Contains(m.confirm.text, "queued") || !strings.Contains(m.confirm.text, "1/3") {
+		t.Fatalf("the question did not follow the run: %q", m.confirm.text)
+	}
+	m.Update(eventsMsg{trainer.RunFinished{ID: id, Status: trainer.StatusDone, Time: fixT0.Add(time.Minute)}})
+	if m.confirm != nil || !strings.Contains(m.View(), id+" is done; nothing to cancel") {
+		t.Fatalf("the question outlived the run:\n%s", m.View())
+	}
+	press(m, "y")
+	if len(ctrl.cancelled) != 0 {
+		t.Errorf("cancelled %v after the run ended", ctrl.cancelled)
+	}
+}
+
+// A run cancelled while it waited in the queue never started: its card
+// names no seed (it has none yet) and no recipe.
+func TestQueuedRunCancelledHasNoSeed(t *testing.T) {
+	m := newTestModel(t, nil, 120, 40)
+	m.Update(eventsMsg{trainer.RunFinished{ID: "reduced_all_cnn-20260301-120000", Status: trainer.StatusCancelled, Time: fixT0}})
+	v := m.View()
+	if !strings.Contains(v, "cancelled") || strings.Contains(v, "seed 0") {
+		t.Errorf("a run cancelled in the queue:\n%s", v)
+	}
+}
+
 func TestNewRunThroughController(t *testing.T) {
 	ctrl := &fakeCtrl{}
 	m := newTestModel(t, ctrl, 80, 24)

@@ -145,9 +145,10 @@ func renderPanel(c *common, r *runState, w, h int, selected bool) string {
 	cw, ih := w-4, h-2 // inside the border and the one-cell padding
 	var lines []string
 	// The model, then what tells runs of it apart: a recipe other than the
-	// seed's, and the seed (neither is known before the run starts).
+	// seed's, and the seed (neither is known before the run starts; a run
+	// cancelled in the queue never started).
 	title := st.Bold.Render(r.Model)
-	if r.Status != trainer.StatusQueued {
+	if !r.StartedAt.IsZero() {
 		if n := r.RecipeNote(); n != "" {
 			title += " " + n
 		}
