@@ -94,17 +94,24 @@ func Names() []string {
 	return n
 }
 
+// AllNames returns the names of the six architectures and of the
+// detection models, as Lookup knows them.
+func AllNames() []string {
+	var n []string
+	for _, s := range slices.Concat(specs, detSpecs) {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
 // Lookup finds an architecture by name (case-insensitive).
 func Lookup(name string) (Spec, error) {
-	all := slices.Concat(specs, detSpecs)
-	known := make([]string, len(all))
-	for i, s := range all {
+	for _, s := range slices.Concat(specs, detSpecs) {
 		if strings.EqualFold(s.Name, name) {
 			return s, nil
 		}
-		known[i] = s.Name
 	}
-	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(known, ", "))
+	return Spec{}, fmt.Errorf("unknown model %q (known: %s)", name, strings.Join(AllNames(), ", "))
 }
 
 // New creates a model with freshly initialised weights; seed makes the

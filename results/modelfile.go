@@ -306,7 +306,7 @@ func ReadModelDoc(dir string) (*ModelDoc, error) {
 	}
 	want, err := archDoc(doc.Architecture)
 	if err != nil {
-		return fail("unknown architecture %q (known: %s)", doc.Architecture, strings.Join(archs.Names(), ", "))
+		return fail("unknown architecture %q (known: %s)", doc.Architecture, strings.Join(archs.AllNames(), ", "))
 	}
 	if doc.Architecture != want.Architecture {
 		return fail("architecture %q is spelled %q", doc.Architecture, want.Architecture)

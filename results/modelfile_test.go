@@ -198,7 +198,7 @@ func TestCorruptModelsAreRefused(t *testing.T) {
 			return append(ts, safetensors.F32("dense_3.kernel", []int{1}, []float32{1}))
 		}), file: ModelWeights, want: "unexpected tensor dense_3.kernel"},
 		"unknown layer type":   {yaml: yamlEdit("type: add", "type: attention"), file: ModelYAML, want: `unknown type "attention"`},
-		"unknown architecture": {yaml: yamlEdit("architecture: CNN2", "architecture: CNN9"), file: ModelYAML, want: `unknown architecture "CNN9"`},
+		"unknown architecture": {yaml: yamlEdit("architecture: CNN2", "architecture: CNN9"), file: ModelYAML, want: `unknown architecture "CNN9" (known: CNN2, CNN2_dropout, CNN3_dropout, reduced_all_cnn, all_cnn, model5, CNN2_det`},
 		"different layer":      {yaml: yamlEdit("kernel_size: 3", "kernel_size: 5"), file: ModelYAML, want: "differs from architecture CNN2 in kernel_size"},
 		"unknown field":        {yaml: yamlEdit("title:", "colour: red\ntitle:"), file: ModelYAML, want: "field colour not found"},
 		"not yaml":             {yaml: []byte("{{{{"), file: ModelYAML, want: "invalid YAML"},

@@ -101,8 +101,8 @@ func BuildReport(runsDir string, runs []*Run, now time.Time, format string, corr
 	}
 	fmt.Fprintf(&md, "\nAccuracies are measured on each run's test slice (its `test_size` images, 10,000 for the full test set) "+
 		"after every epoch; \"Best acc\" is the test accuracy at the best epoch, chosen on the run's validation images "+
-		"(\"val\") or, the seed's way, on the test set itself (\"test\", which flatters it); \"Seed\" columns are the figures "+
-		"the seed study reported for the same model.\n\n")
+		"(\"val\") or, the seed's way, on the test set itself (\"test\", which flatters it); \"Seed\" is the run's random seed, and the "+
+		"\"Study\" columns are the figures the seed study reported for the same model.\n\n")
 	if err := writeSignificance(&md, runs, correct); err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func epochRows(runs []*Run) [][]string {
 			if r.ValSize > 0 {
 				val = []string{f(e.ValLoss), f(e.ValAcc)}
 			}
-			rows = append(rows, append(append([]string{r.ID, r.Model, r.RecipeKind(), strconv.FormatInt(r.Seed, 10), strconv.Itoa(e.Epoch),
+			rows = append(rows, append(append([]string{r.ID, r.Model, recipeCell(r.RecipeKind()), strconv.FormatInt(r.Seed, 10), strconv.Itoa(e.Epoch),
 				f(e.TrainLoss), f(e.TrainAcc)}, val...), f(e.TestLoss), f(e.TestAcc), f(e.TrainSeconds), f(e.EvalSeconds)))
 		}
 	}

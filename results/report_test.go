@@ -121,7 +121,8 @@ func TestReportWritesChartsAndMarkdown(t *testing.T) {
 	}
 	checkRow(rows[3], "CNN2-20260101-000000", "CNN2", runs[0].RecipeKind(), "1", "3", 0.65, 0.87, "", "", 0.75, 0.85, 2.0, 0.0)
 	checkRow(rows[5], "model5-20260101-000000", "model5", runs[1].RecipeKind(), "1", "1", 1.0, 0.52, 1.25, 0.55, 1.1, 0.5, 2.0, 0.0)
-	for _, want := range []string{"| Run | Model |", "CNN2-20260101-000000", "No finished epoch", "85.00%", "Seed", "[epochs.csv](epochs.csv)"} {
+	for _, want := range []string{"| Run | Model |", "CNN2-20260101-000000", "No finished epoch", "85.00%", "Seed", "[epochs.csv](epochs.csv)",
+		`"Seed" is the run's random seed, and the "Study" columns are the figures the seed study reported`} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -363,5 +364,14 @@ func TestGroupsSayHowManyRunsAreDone(t *testing.T) {
 	second.Status = trainer.StatusDone
 	if n := Groups(runs)[0].NCell(); n != "2" {
 		t.Errorf("all done: n %q, want 2", n)
+	}
+}
+
+// A detection model's rows in epochs.csv name its recipe as the tables do.
+func TestEpochRowsDetectionRecipe(t *testing.T) {
+	r := &Run{ID: "CNN2_det-20260101-000000", Model: "CNN2_det", Seed: 1, Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: 0.9}}}
+	rows := epochRows([]*Run{r})
+	if len(rows) != 2 || rows[1][2] != "own" {
+		t.Errorf("epochs.csv rows %q", rows)
 	}
 }
