@@ -325,7 +325,7 @@ func (s Spec) Changes(r Recipe) []string {
 	add(a.Erase != b.Erase, "erase%g", a.Erase)
 	if len(ch) == 0 { // a field the tokens above do not cover
 		rest := func(r Recipe) string {
-			r.Phases, r.KerasClip, r.Name = nil, false, ""
+			r.Phases, r.KerasClip, r.Name, r.Set = nil, false, "", nil // Set: in the label
 			b, _ := json.Marshal(r)
 			return string(b)
 		}

@@ -3,7 +3,9 @@ package archs
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -71,9 +73,34 @@ func (s Spec) RecipeFor(name string, set []string) (Recipe, error) {
 // WithSet returns r changed by set's KEY=VALUE entries (SetKeys), which it
 // records, in canonical form, in Set: the run's label names them (Label)
 // and Spec.Changes compares a record with today's recipe changed the same
-// way. An entry that r cannot take (an unknown key, a value out of range,
-// a phase r lacks, a key given twice) is an error.
+// way. An entry that changes nothing (a value r has already) is left out of
+// Set: the run is one of r's, and groups with them. An entry that r cannot
+// take (an unknown key, a value out of range, a phase r lacks, a key given
+// twice) is an error.
 func (r Recipe) WithSet(set []string) (Recipe, error) {
+	out, err := r.withSet(set)
+	if err != nil {
+		return out, err
+	}
+	var kept []string
+	for i, kv := range out.Set {
+		o, err := r.withSet(slices.Concat(out.Set[:i], out.Set[i+1:]))
+		if err != nil || !sameRecipe(o, out) {
+			kept = append(kept, kv)
+		}
+	}
+	out.Set = kept
+	return out, nil
+}
+
+// sameRecipe reports whether a and b train alike, whatever their Set says.
+func sameRecipe(a, b Recipe) bool {
+	a.Set, b.Set = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+// withSet is WithSet, keeping every entry in Set.
+func (r Recipe) withSet(set []string) (Recipe, error) {
 	out := r
 	out.Phases = append([]Phase(nil), r.Phases...)
 	out.Set = nil

@@ -51,6 +51,15 @@ func TestRecipeWithSet(t *testing.T) {
 	if r, err := cnn2.RecipeFor(RecipeImproved, []string{"flip=0"}); err != nil || r.Augment != nil || r.Label() != "improved+noflip" {
 		t.Errorf("flip=0: %+v, %v", r.Augment, err)
 	}
+	// Values the recipe has already change nothing: the run is the
+	// recipe's, and only the real changes name it.
+	rac, _ := Lookup("reduced_all_cnn")
+	if r, err := rac.RecipeFor(RecipeImproved, []string{"lr=0.03", "ls=0", "wd=0"}); err != nil || len(r.Set) != 0 || r.Label() != "improved" {
+		t.Errorf("reduced_all_cnn improved with its own values: set %q, label %q, %v", r.Set, r.Label(), err)
+	}
+	if r, err := rac.RecipeFor(RecipeImproved, []string{"lr=0.03", "ls=0.1"}); err != nil || r.LabelSmoothing != 0.1 || r.Label() != "improved+ls0.1" {
+		t.Errorf("reduced_all_cnn improved with ls=0.1: set %q, label %q, %v", r.Set, r.Label(), err)
+	}
 	// A later phase by its number; model5's seed recipe has two.
 	if r, err := m5.RecipeFor(RecipeSeed, []string{"p2lr=0.002", "p2batch=512"}); err != nil || r.Phases[1].LR != 0.002 || r.Phases[1].Batch != 512 || r.Phases[0].LR != 0.01 {
 		t.Errorf("model5 p2: %+v, %v", r.Phases, err)

@@ -344,3 +344,30 @@ func TestChangedRecipeIsLabelledApart(t *testing.T) {
 		}
 	}
 }
+
+// A run recorded with --set values its recipe has (now) already is one of
+// the recipe's runs: it groups and is selected with them.
+func TestSetOfTheRecipesOwnValuesGroupsWithIt(t *testing.T) {
+	spec, _ := archs.Lookup("reduced_all_cnn")
+	now, _ := spec.RecipeNamed(archs.RecipeImproved)
+	same := now
+	same.Set = []string{"lr=0.03", "ls=0", "wd=0"} // as recorded before WithSet left them out
+	if same.Phases[0].LR != 0.03 || same.LabelSmoothing != 0 || same.WeightDecay != 0 {
+		t.Fatalf("reduced_all_cnn's improved recipe is not lr 0.03, no smoothing, no decay: %+v", now)
+	}
+	mk := func(id string, r archs.Recipe, acc float64) *Run {
+		return &Run{ID: id, Model: "reduced_all_cnn", Status: "done", Recipe: r, TrainSize: 100, TestSize: 50,
+			BestTestAcc: acc, BestEpoch: 1, Epochs: []trainer.EpochStats{{Epoch: 1, TestAcc: acc}}}
+	}
+	runs := []*Run{mk("a", now, 0.9), mk("b", same, 0.8)}
+	if k := runs[1].RecipeKind(); k != "improved" {
+		t.Errorf("run with --set lr=0.03,ls=0,wd=0 labelled %q", k)
+	}
+	if g := Groups(runs); len(g) != 1 || len(g[0].IDs) != 2 {
+		t.Errorf("groups %+v", g)
+	}
+	side, err := SelectSide(runs, "reduced_all_cnn:improved")
+	if err != nil || len(side.Runs) != 2 {
+		t.Errorf("reduced_all_cnn:improved selects %d runs (%v)", len(side.Runs), err)
+	}
+}

@@ -223,6 +223,13 @@ func (r *Run) RecipeKind() string {
 			old.Name = old.Kind() + "-old-" + strings.Join(ch, "-")
 			return old.Label()
 		}
+		// Changes the recipe has already (recorded before WithSet left
+		// them out) are no changes.
+		if now, err := spec.RecipeFor(r.Recipe.Kind(), r.Recipe.Set); err == nil {
+			rr := r.Recipe
+			rr.Set = now.Set
+			return rr.Label()
+		}
 	}
 	return r.Recipe.Label()
 }
