@@ -4,12 +4,14 @@ package main
 // synth-video (a test video with ground truth) and record (from a camera).
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,9 +63,9 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 	truthFile := fs.String("truth", "", "ground truth (from synth-video): report precision, recall and mean IoU")
 	headless := fs.Bool("headless", false, "plain progress lines and a summary, even on a terminal (off a terminal output is always plain)")
 	seedPipe := fs.Bool("seed-pipeline", false, "the seed's pipeline: crops stretched, 0-255 values, no inversion, no NMS")
-	propSide := fs.Int("proposal-side", def.ProposalSide, "run selective search on the frame scaled down to this longer side (0: full size)")
-	maxAspect := fs.Float64("max-aspect", def.MaxAspect, "drop proposals whose w/h or h/w exceeds this (the seed's 1.2)")
-	minContrast := fs.Float64("min-contrast", def.MinContrast, "skip crops whose brightest level is less than this many grey levels above their border (ours only)")
+	propSide := fs.Int("proposal-side", def.ProposalSide, fmt.Sprintf("run selective search on the frame scaled down to this longer side (0: full size; a detection model: %d)", detector.DetProposalSide))
+	maxAspect := fs.Float64("max-aspect", def.MaxAspect, fmt.Sprintf("drop proposals whose w/h or h/w exceeds this (the seed's %g; a detection model: %g)", detector.SeedMaxAspect, detector.DetMaxAspect))
+	minContrast := fs.Float64("min-contrast", def.MinContrast, fmt.Sprintf("skip crops whose brightest level is less than this many grey levels above their border (ours only; a detection model: %d)", detector.DetMinContrast))
 	noMerge := fs.Bool("no-merge", false, "skip the seed's near-duplicate merging (ours only; NMS still removes duplicates; a detection model: on)")
 	minArea := fs.Float64("min-area", 0, "drop proposals smaller than this fraction of the frame (0: the seed's 0.65%; a detection model: 0.2%)")
 	refine := fs.Bool("refine", false, "fit each box to the item in it (a detection model: on)")
@@ -85,8 +87,8 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		if *score != "" && *score != "item" && *score != "class" {
 			return exitError{2, fmt.Errorf("detect: --score must be item or class, got %q", *score)}
 		}
-		if *threshold < 0 || *threshold >= 1 || *minArea < 0 || *minArea >= 1 {
-			return exitError{2, fmt.Errorf("detect: --threshold and --min-area must be in [0, 1)")}
+		if err := checkDetectFlags(*threshold, *minArea, *maxAspect, *minContrast, *propSide); err != nil {
+			return exitError{2, fmt.Errorf("detect: %v", err)}
 		}
 		for _, p := range [][2]string{{"in", "out"}, {"in", "json"}, {"in", "truth"}, {"out", "json"}, {"truth", "out"}, {"truth", "json"}} {
 			a, b := fs.Lookup(p[0]).Value.String(), fs.Lookup(p[1]).Value.String()
@@ -139,6 +141,12 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		if set["relabel"] && cfg.Relabel && !cfg.Refine {
 			return exitError{2, errors.New("detect: --relabel classifies refined boxes: it needs --refine")}
 		}
+		if set["fill-gaps"] && cfg.FillGaps && !cfg.Temporal {
+			return exitError{2, errors.New("detect: --fill-gaps fills the gaps between confirmed frames: it needs --temporal")}
+		}
+		if set["score"] && detector.BackgroundClass(mdl) < 0 {
+			return exitError{2, fmt.Errorf("detect: --score is for detection models; %s is a ten-class model (its score is the label's probability)", modelDir)}
+		}
 		job, err := detector.Open(cfg)
 		if err != nil {
 			return fmt.Errorf("detect: %v", err)
@@ -175,11 +183,12 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 				return fmt.Errorf("detect: %v", err)
 			}
 		}
+		// The summary printed leaves out sum.Err: it is said once, here.
 		if cancelled && !sum.VideoWritten {
 			return errCancelled(fmt.Sprintf("detect: %s (no video written to %s)", sum.Err, cfg.Out))
 		}
 		if cancelled {
-			return errCancelled("detect: cancelled")
+			return errCancelled(fmt.Sprintf("detect: %s (the video of the frames done is written to %s)", cmp.Or(sum.Err, "cancelled"), cfg.Out))
 		}
 		if sum.Err != "" && !sum.VideoWritten {
 			return fmt.Errorf("detect: %s (no video written to %s)", sum.Err, cfg.Out)
@@ -189,6 +198,24 @@ func detectCmd(fs *flag.FlagSet) runFunc {
 		}
 		return nil
 	}
+}
+
+// checkDetectFlags checks detect's numeric flags (negated comparisons
+// refuse NaN too), naming the flag at fault.
+func checkDetectFlags(threshold, minArea, maxAspect, minContrast float64, propSide int) error {
+	switch {
+	case !(threshold >= 0 && threshold < 1):
+		return fmt.Errorf("--threshold must be in [0, 1), got %g", threshold)
+	case !(minArea >= 0 && minArea < 1):
+		return fmt.Errorf("--min-area must be in [0, 1), got %g", minArea)
+	case !(maxAspect >= 1):
+		return fmt.Errorf("--max-aspect must be at least 1 (a box's w/h or h/w is never below 1), got %g", maxAspect)
+	case !(minContrast >= 0) || math.IsInf(minContrast, 1):
+		return fmt.Errorf("--min-contrast must be a number of grey levels, 0 or more, got %g", minContrast)
+	case propSide < 0:
+		return fmt.Errorf("--proposal-side must be 0 (full size) or more, got %d", propSide)
+	}
+	return nil
 }
 
 // detectView runs job under the terminal's detector view (tui.DetectView),
@@ -249,6 +276,9 @@ func synthVideoCmd(fs *flag.FlagSet) runFunc {
 	return func(_ []string, stdout, _ io.Writer) error {
 		if *out == "" || *truthPath == "" {
 			return exitError{2, errors.New("synth-video: --out and --truth are required")}
+		}
+		if !strings.EqualFold(filepath.Ext(*out), ".avi") {
+			return exitError{2, fmt.Errorf("synth-video: --out must be an .avi file (MJPG), got %s", *out)}
 		}
 		if _, _, err := detector.SplitRange(*split, 60000); err != nil {
 			return exitError{2, fmt.Errorf("synth-video: --split: %v", err)}

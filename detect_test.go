@@ -156,8 +156,8 @@ func TestDetectSyntheticVideo(t *testing.T) {
 		{[]string{"--in", video, "--out", video}, "--in and --out name the same file"},
 		{[]string{"--in", video, "--json", dir + "/./syn.avi"}, "--in and --json name the same file"},
 		{[]string{"--in", video, "--truth", truth, "--json", truth}, "--truth and --json name the same file"},
-		{[]string{"--in", video, "--max-aspect", "NaN"}, "max aspect NaN"},
-		{[]string{"--in", video, "--min-contrast", "NaN"}, "min contrast NaN"},
+		{[]string{"--in", video, "--max-aspect", "NaN"}, "--max-aspect must be at least 1 (a box's w/h or h/w is never below 1), got NaN"},
+		{[]string{"--in", video, "--min-contrast", "NaN"}, "--min-contrast must be a number of grey levels, 0 or more, got NaN"},
 	}
 	for i := range cases {
 		cases[i].args = append([]string{"detect", "--out", out1, "--runs", runs}, cases[i].args...)
@@ -456,5 +456,156 @@ func TestDetectionModel(t *testing.T) {
 	}
 	if n, _, _, err := detector.CountFrames(longOut); err != nil || n != 60 {
 		t.Errorf("after that error the output has %d frames (%v), want all 60", n, err)
+	}
+}
+
+// TestDetectBadInputAndSettings: through the binary, with a small ten-class model. A
+// damaged input video (cut short, a part zeroed) is an error naming the
+// frame that cannot be decoded (exit 1), with the file at --out left as it
+// was; a damaged header is one line, with nothing from OpenCV or FFmpeg on
+// stderr; bad flag values and flags the model or other flags make
+// meaningless are usage errors (exit 2) naming the flag; synth-video writes
+// .avi only; the help gives a detection model's defaults; --json writes
+// the settings in effect; an error ending a run is said once (a short
+// truth file, SIGTERM).
+func TestDetectBadInputAndSettings(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	if _, stderr, code := fmnist(t, "train", "--models", "CNN2", "--epochs", "1", "--limit-train", "2048", "--limit-test", "200", "--runs", runs, "--headless"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	video, truth := filepath.Join(dir, "v.avi"), filepath.Join(dir, "v.json")
+	if out, stderr, code := fmnist(t, "synth-video", "--out", video, "--truth", truth, "--frames", "20"); code != 0 {
+		t.Fatalf("synth-video: exit %d: %s%s", code, out, stderr)
+	}
+	b, err := os.ReadFile(video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(b)
+	zeroed := append([]byte(nil), b...)
+	clear(zeroed[n/3 : 2*n/3])
+	header := append([]byte(nil), b...)
+	copy(header[12:20], bytes.Repeat([]byte{0xff}, 8))
+	bad := map[string][]byte{"cut.avi": b[:n*2/5], "zeroed.avi": zeroed, "header.avi": header}
+	for name, data := range bad {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	keepDir := filepath.Join(dir, "keep")
+	os.MkdirAll(keepDir, 0o755)
+	keep := filepath.Join(keepDir, "keep.avi")
+	os.WriteFile(keep, []byte("an earlier result\n"), 0o644)
+	detectArgs := func(in string, extra ...string) []string {
+		return append([]string{"detect", "--in", in, "--out", keep, "--runs", runs, "--headless"}, extra...)
+	}
+	expectOneLineErrorsExit(t, []badInput{
+		{detectArgs(filepath.Join(dir, "cut.avi")), "cut.avi is damaged or cut short: frame "},
+		{detectArgs(filepath.Join(dir, "zeroed.avi")), "zeroed.avi is damaged or cut short: frame "},
+		{detectArgs(filepath.Join(dir, "header.avi")), "header.avi is not a video OpenCV can read"},
+	}, 1)
+	if b, _ := os.ReadFile(keep); string(b) != "an earlier result\n" {
+		t.Errorf("a damaged input replaced %s", keep)
+	}
+	if e, _ := os.ReadDir(keepDir); len(e) != 1 {
+		t.Errorf("damaged inputs left %d files in %s", len(e), keepDir)
+	}
+
+	expectOneLineErrorsExit(t, []badInput{
+		{detectArgs(video, "--max-aspect", "0"), "detect: --max-aspect must be at least 1"},
+		{detectArgs(video, "--max-aspect", "-1"), "detect: --max-aspect must be at least 1"},
+		{detectArgs(video, "--proposal-side", "-5"), "detect: --proposal-side must be 0 (full size) or more, got -5"},
+		{detectArgs(video, "--min-contrast", "-5"), "detect: --min-contrast must be a number of grey levels, 0 or more, got -5"},
+		{detectArgs(video, "--min-area", "1"), "detect: --min-area must be in [0, 1), got 1"},
+		{detectArgs(video, "--threshold", "NaN"), "detect: --threshold must be in [0, 1), got NaN"},
+		{detectArgs(video, "--fill-gaps"), "detect: --fill-gaps fills the gaps between confirmed frames: it needs --temporal"},
+		{detectArgs(video, "--score", "class"), "detect: --score is for detection models;"},
+		{[]string{"synth-video", "--out", filepath.Join(dir, "a.mp4"), "--truth", filepath.Join(dir, "a.json")}, "synth-video: --out must be an .avi file (MJPG), got "},
+	}, 2)
+	for _, f := range []string{"a.mp4", "a.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("a refused synth-video wrote %s", f)
+		}
+	}
+	if out, stderr, code := fmnist(t, "detect", "--in", video, "--out", keep, "--runs", runs, "--headless", "--temporal", "--fill-gaps"); code != 0 {
+		t.Errorf("--temporal --fill-gaps: exit %d: %s%s", code, out, stderr)
+	}
+
+	// The help says what a detection model uses instead of each default.
+	help, _, _ := fmnist(t, "detect", "-h")
+	lines := strings.Split(help, "\n")
+	for flagName, want := range map[string]string{"-max-aspect": "a detection model: 4)", "-min-contrast": "a detection model: 20)", "-proposal-side": "a detection model: 240)"} {
+		found := false
+		for i, l := range lines[:len(lines)-1] {
+			if strings.HasPrefix(strings.TrimSpace(l), flagName+" ") {
+				found = true
+				if !strings.Contains(lines[i+1], want) {
+					t.Errorf("detect -h, %s: %q lacks %q", flagName, lines[i+1], want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("detect -h lacks %s:\n%s", flagName, help)
+		}
+	}
+
+	// --json writes the settings in effect.
+	js := filepath.Join(dir, "o.json")
+	if _, stderr, code := fmnist(t, detectArgs(video, "--json", js, "--max-aspect", "3", "--no-merge", "--proposal-side", "200")...); code != 0 {
+		t.Fatalf("detect --json: exit %d: %s", code, stderr)
+	}
+	jb, _ := os.ReadFile(js)
+	var raw map[string]any
+	if err := json.Unmarshal(jb, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"proposal_side": 200.0, "max_aspect": 3.0, "merge": false, "min_contrast": 60.0, "score": "class",
+		"refine": false, "relabel": false, "temporal": false, "fill_gaps": false, "vote": false, "k": 100.0, "sigma": 0.9} {
+		if raw[k] != want {
+			t.Errorf("JSON %q is %v, want %v", k, raw[k], want)
+		}
+	}
+	if a, ok := raw["min_area"].(float64); !ok || a <= 0 {
+		t.Errorf("JSON min_area %v", raw["min_area"])
+	}
+
+	// An error that ends a run is one line, on stderr.
+	var tr map[string]any
+	tb, _ := os.ReadFile(truth)
+	json.Unmarshal(tb, &tr)
+	tr["frames"] = tr["frames"].([]any)[:12]
+	short := filepath.Join(dir, "short.json")
+	tb, _ = json.Marshal(tr)
+	os.WriteFile(short, tb, 0o644)
+	out, stderr, code := fmnist(t, detectArgs(video, "--truth", short)...)
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "the truth file has 12 frames") || strings.Contains(out, "the truth file") {
+		t.Errorf("short truth file: exit %d, stdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	long, longTruth := filepath.Join(dir, "long.avi"), filepath.Join(dir, "long.json")
+	if o, e, code := fmnist(t, "synth-video", "--out", long, "--truth", longTruth, "--frames", "2000"); code != 0 {
+		t.Fatalf("synth-video: exit %d: %s%s", code, o, e)
+	}
+	stdoutFile := filepath.Join(dir, "stdout")
+	f, err := os.Create(stdoutFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, detectArgs(long)...)
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, _ := os.ReadFile(stdoutFile); bytes.Contains(b, []byte("frame   20")) {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	f.Close()
+	sb, _ := os.ReadFile(stdoutFile)
+	if code := cmd.ProcessState.ExitCode(); code != 130 || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 ||
+		!strings.Contains(errb.String(), "cancelled after ") || bytes.Contains(sb, []byte("cancelled")) || !bytes.Contains(sb, []byte("mean ms/frame")) {
+		t.Errorf("SIGTERM: exit %d, stdout:\n%s\nstderr:\n%s", code, sb, errb.String())
 	}
 }

@@ -125,6 +125,45 @@ const (
 	DetK            = 150
 )
 
+// Settings are a run's pipeline settings as in effect (`detect --json`
+// writes them): the seed's pipeline leaves out most of ours, whatever the
+// Config says.
+type Settings struct {
+	ProposalSide int     `json:"proposal_side"` // 0: full size
+	K            int     `json:"k"`
+	Sigma        float64 `json:"sigma"`
+	MaxAspect    float64 `json:"max_aspect"`
+	Merge        bool    `json:"merge"`
+	MinArea      float64 `json:"min_area"`     // fraction of the frame (min_region_px: in pixels)
+	MinContrast  float64 `json:"min_contrast"` // 0: no contrast check
+	Score        string  `json:"score"`        // item (1 - P(background)) or class (the label's probability)
+	Vote         bool    `json:"vote"`
+	Refine       bool    `json:"refine"`
+	Relabel      bool    `json:"relabel"`
+	Temporal     bool    `json:"temporal"`
+	FillGaps     bool    `json:"fill_gaps"`
+}
+
+// Settings are c's settings as a run uses them.
+func (c Config) Settings() Settings {
+	ours := !c.SeedPipeline
+	s := Settings{ProposalSide: c.ProposalSide, K: c.K, Sigma: c.Sigma, MaxAspect: c.MaxAspect,
+		Merge: c.SeedPipeline || !c.NoMerge, MinArea: float64(SeedMinSize) / SeedFrameArea, Score: "class",
+		Vote: ours && c.Vote, Refine: ours && c.Refine, Relabel: ours && c.Refine && c.Relabel,
+		Temporal: ours && c.Temporal}
+	s.FillGaps = s.Temporal && c.FillGaps
+	if ours {
+		s.MinContrast = c.MinContrast
+		if c.MinArea > 0 {
+			s.MinArea = c.MinArea
+		}
+	}
+	if c.Objectness && BackgroundClass(c.Model) >= 0 {
+		s.Score = "item"
+	}
+	return s
+}
+
 // minSize is the smallest proposal area kept at w x h.
 func (c Config) minSize(w, h int) int {
 	if c.MinArea > 0 && !c.SeedPipeline {
@@ -146,6 +185,7 @@ type Started struct {
 	MinSize      int     // proposal size threshold at this frame size
 	Background   bool    // the model has a background class
 	Threshold    float64 // probability a label needs
+	Settings     Settings
 	Time         time.Time
 }
 
@@ -176,7 +216,12 @@ type FrameDone struct {
 	Background int         `json:"background"` // regions the model called background (a detection model)
 	Boxes      []Detection `json:"boxes"`      // drawn (label probability > threshold)
 	Millis     StageMillis `json:"ms"`
-	Truth      *Counts     `json:"-"` // matching counts, with a truth file
+	// Elapsed is the wall-clock time from the start of the run (as
+	// Summary.Seconds) to this frame's being written: frames done over it
+	// is the rate so far, the stage times' sum is not (proposals run
+	// ahead, on other cores).
+	Elapsed time.Duration `json:"-"`
+	Truth   *Counts       `json:"-"` // matching counts, with a truth file
 	// Thumb is the frame as written, scaled down (thumbnail); only some
 	// frames carry one (thumbEvery), the others nil. Not in the JSON report.
 	Thumb *Thumb `json:"-"`
@@ -318,7 +363,7 @@ func Open(cfg Config) (*Job, error) {
 	j := &Job{cfg: cfg, r: r, w: w, first: first, firstMs: firstMs}
 	j.started = Started{In: cfg.In, Out: cfg.Out, W: r.W, H: r.H, FPS: r.FPS, Mode: cfg.Mode.String(),
 		SeedPipeline: cfg.SeedPipeline, MinSize: cfg.minSize(r.W, r.H), Background: BackgroundClass(cfg.Model) >= 0,
-		Threshold: cfg.Threshold, Time: time.Now()}
+		Threshold: cfg.Threshold, Settings: cfg.Settings(), Time: time.Now()}
 	return j, nil
 }
 
@@ -362,9 +407,8 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 	var lastThumb time.Time // when the latest thumbnail was made
 
 	start := time.Now()
-	fail := func(err error) Summary {
-		sum.Err = oneLine(err.Error())
-		return sum
+	fail := func(err error) Summary { // the totals of the frames done, and the error
+		return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, oneLine(err.Error()))
 	}
 	temporal := cfg.Temporal && !cfg.SeedPipeline
 	// emit draws, writes and reports frame f; next (may be nil) is the frame
@@ -401,6 +445,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		ev.Millis.DrawWrite = millis(time.Since(t0))
 		ev.Millis.Total = ev.Millis.Decode + ev.Millis.Proposals + ev.Millis.Prepare + ev.Millis.Classify + ev.Millis.DrawWrite
 		ev.Boxes = dets
+		ev.Elapsed = time.Since(start)
 		if dets == nil {
 			ev.Boxes = []Detection{}
 		}

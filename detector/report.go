@@ -21,6 +21,7 @@ type Report struct {
 	Height       int         `json:"height"`
 	FPS          float64     `json:"fps"`
 	MinSize      int         `json:"min_region_px"`
+	Settings                 // proposal_side, max_aspect, ..., fill_gaps
 	Frames       []FrameDone `json:"frames"`
 	Summary      *Summary    `json:"summary"`
 }
@@ -31,7 +32,7 @@ func (r *Report) Add(ev Event) {
 	case Started:
 		r.Input, r.Output, r.Mode, r.SeedPipeline = e.In, e.Out, e.Mode, e.SeedPipeline
 		r.Width, r.Height, r.FPS, r.MinSize = e.W, e.H, e.FPS, e.MinSize
-		r.Threshold, r.Background = e.Threshold, e.Background
+		r.Threshold, r.Background, r.Settings = e.Threshold, e.Background, e.Settings
 	case FrameDone:
 		e.Thumb = nil // not written, and not kept for the length of the video
 		r.Frames = append(r.Frames, e)
@@ -75,15 +76,20 @@ func (p *Plain) Handle(ev Event) {
 			if p.bg {
 				bg = fmt.Sprintf("  %3d background", e.Background)
 			}
-			fmt.Fprintf(p.W, "frame %4d  %3d proposals  %3d regions%s  %3d labelled so far  %5.1f ms/frame\n",
-				e.Index+1, e.Proposals, e.Regions, bg, p.dets, p.total.Total/float64(p.n))
+			fps := ""
+			if s := e.Elapsed.Seconds(); s > 0 {
+				fps = fmt.Sprintf("  %5.1f frames/s", float64(p.n)/s)
+			}
+			fmt.Fprintf(p.W, "frame %4d  %3d proposals  %3d regions%s  %3d labelled so far  %5.1f ms/frame%s\n",
+				e.Index+1, e.Proposals, e.Regions, bg, p.dets, p.total.Total/float64(p.n), fps)
 		}
 	case Summary:
 		WriteSummary(p.W, e)
 	}
 }
 
-// WriteSummary prints a summary in a few lines.
+// WriteSummary prints a summary in a few lines. An error that ended the run
+// (s.Err) is not among them: the caller reports it, once.
 func WriteSummary(w io.Writer, s Summary) {
 	fmt.Fprintf(w, "frames %d, labelled %d, detections %d, %.1f frames/s (%.2f s)\n",
 		s.Frames, s.FramesLabelled, s.Detections, s.FPS, s.Seconds)
@@ -109,9 +115,6 @@ func WriteSummary(w io.Writer, s Summary) {
 			fmt.Fprintf(w, "  %-12s precision %.3f  recall %.3f  mean IoU %.3f  (TP %d, FP %d, FN %d)\n",
 				k, c.Precision, c.Recall, c.MeanIoU, c.TP, c.FP, c.FN)
 		}
-	}
-	if s.Err != "" {
-		fmt.Fprintf(w, "error: %s\n", s.Err)
 	}
 }
 

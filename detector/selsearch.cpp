@@ -7,6 +7,8 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
+#include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 #include <opencv2/ximgproc/segmentation.hpp>
 
 #include "selsearch.h"
@@ -69,5 +71,13 @@ extern "C" void fmnist_silence_opencv(void) {
     try {
         cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
     } catch (...) {
+    }
+}
+
+extern "C" int fmnist_has_ffmpeg(void) {
+    try {
+        return cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? 1 : 0;
+    } catch (...) {
+        return 0;
     }
 }

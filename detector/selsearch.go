@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -50,9 +52,32 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("unknown mode %q (want single, fast or quality)", s)
 }
 
-// SilenceOpenCV turns OpenCV's own logging off, so that failures reach the
-// user only as our one-line errors.
-func SilenceOpenCV() { C.fmnist_silence_opencv() }
+// SilenceOpenCV turns OpenCV's own logging off, and FFmpeg's (through which
+// OpenCV reads and writes videos: "[mjpeg @ 0x...] overread 3"), so that
+// failures reach the user only as our one-line errors. FFmpeg's level is
+// read from the environment when OpenCV first opens a video, so this is
+// called before every open; OPENCV_FFMPEG_LOGLEVEL set by the user is kept.
+func SilenceOpenCV() {
+	silenceOnce.Do(func() {
+		if _, ok := os.LookupEnv("OPENCV_FFMPEG_LOGLEVEL"); !ok {
+			os.Setenv("OPENCV_FFMPEG_LOGLEVEL", "-8") // AV_LOG_QUIET
+		}
+		C.fmnist_silence_opencv()
+	})
+}
+
+var silenceOnce sync.Once
+
+// hasFFmpeg says whether OpenCV has its FFmpeg video backend.
+func hasFFmpeg() bool {
+	ffmpegOnce.Do(func() { ffmpeg = C.fmnist_has_ffmpeg() != 0 })
+	return ffmpeg
+}
+
+var (
+	ffmpegOnce sync.Once
+	ffmpeg     bool
+)
 
 // SelectiveSearch proposes regions in a w x h 8-bit BGR image held in bgr
 // (row-major, 3 bytes a pixel, no padding). k is the graph segmentation's

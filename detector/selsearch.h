@@ -15,6 +15,8 @@ int fmnist_selective_search(const unsigned char *data, int rows, int cols, int m
 void fmnist_free(void *p);
 // fmnist_silence_opencv sets OpenCV's log level to silent.
 void fmnist_silence_opencv(void);
+// fmnist_has_ffmpeg is 1 when OpenCV has its FFmpeg video backend, else 0.
+int fmnist_has_ffmpeg(void);
 
 #ifdef __cplusplus
 }

@@ -2,10 +2,12 @@ package detector
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -78,6 +80,9 @@ type Reader struct {
 	W, H  int
 	FPS   float64
 	n     int
+	// count is the frame count the container states, when it states one
+	// exactly (aviFrames), else 0: a video that ends before it is damaged.
+	count int
 }
 
 // OpenReader opens path and checks that it is a readable video. It does
@@ -87,7 +92,14 @@ func OpenReader(path string) (*Reader, error) {
 		return nil, err
 	}
 	SilenceOpenCV()
-	c, err := gocv.VideoCaptureFile(path)
+	// FFmpeg alone when OpenCV has it: the other backends OpenCV would try
+	// after it on a file FFmpeg cannot read (its own MJPEG reader) print
+	// to stderr, which no log level silences.
+	api := gocv.VideoCaptureAny
+	if hasFFmpeg() {
+		api = gocv.VideoCaptureFFmpeg
+	}
+	c, err := gocv.VideoCaptureFileWithAPI(path, api)
 	if err != nil || c == nil || !c.IsOpened() {
 		if c != nil {
 			c.Close()
@@ -98,14 +110,45 @@ func OpenReader(path string) (*Reader, error) {
 	if math.IsNaN(fps) || fps <= 0 || fps > 1000 {
 		fps = 10
 	}
-	return &Reader{path: path, cap: c, frame: gocv.NewMat(), FPS: fps}, nil
+	r := &Reader{path: path, cap: c, frame: gocv.NewMat(), FPS: fps}
+	// OpenCV's frame count is the container's when it has one, else an
+	// estimate from the duration and frame rate, which may be more frames
+	// than the video holds. Only an AVI header that states the same count
+	// is taken as exact.
+	if n := c.Get(gocv.VideoCaptureFrameCount); n > 0 && n < math.MaxInt32 && aviFrames(path) == int(n) {
+		r.count = int(n)
+	}
+	return r, nil
+}
+
+// aviFrames is the total frame count in the main header of an AVI file
+// (avih's dwTotalFrames), or 0 when path is not an AVI with that header.
+func aviFrames(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var b [52]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return 0
+	}
+	if string(b[0:4]) != "RIFF" || string(b[8:12]) != "AVI " || string(b[12:16]) != "LIST" || string(b[20:28]) != "hdrlavih" {
+		return 0
+	}
+	return int(binary.LittleEndian.Uint32(b[48:52]))
 }
 
 // Next reads the next frame into a BGR byte slice (owned by the caller).
 // It returns nil at the end of the video. Every frame must have the size of
-// the first and be 8-bit, 1, 3 or 4 channels.
+// the first and be 8-bit, 1, 3 or 4 channels. A video that ends before the
+// frame count its container states is damaged (a frame that cannot be
+// decoded ends the decoder's reading): an error, not the end.
 func (r *Reader) Next() ([]byte, error) {
 	if !r.cap.Read(&r.frame) || r.frame.Empty() {
+		if r.n < r.count {
+			return nil, fmt.Errorf("input %s is damaged or cut short: frame %d of %d cannot be decoded", r.path, r.n+1, r.count)
+		}
 		return nil, nil
 	}
 	m := r.frame

@@ -218,9 +218,11 @@ func (v *DetectView) View() string {
 	top = append(top, st.Dim.Render(truncate(sub, w)))
 	top = append(top, "")
 	// progress
+	// Frames done over the time since the start: the stage times' sum
+	// is not the rate, as proposals run ahead on another core.
 	fps := 0.0
-	if v.stage.Total > 0 {
-		fps = 1000 / v.stage.Total
+	if s := v.last.Elapsed.Seconds(); s > 0 {
+		fps = float64(v.done) / s
 	}
 	var status string
 	switch {
@@ -470,8 +472,8 @@ func (v *DetectView) helpText(w, h int) string {
 	text = append(text,
 		"",
 		"Progress is frames done of the video's frames; frames/s and the ETA",
-		"come from the mean time per frame. Labelled frames lists the latest",
-		"frames with a label above the threshold, each with its probability.",
+		"count the frames done since the start. Labelled frames lists the",
+		"latest frames with a label above the threshold, with probabilities.",
 		"The picture is the latest frame written, its boxes and labels drawn,",
 		"renewed up to four times a second, when there is room for it.",
 		"",

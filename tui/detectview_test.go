@@ -33,12 +33,13 @@ func fixDetectEvents(summary bool) []detector.Event {
 		nil,
 	}
 	for i, b := range frames {
-		evs = append(evs, detector.FrameDone{Index: i, Proposals: 40, Regions: 6, Boxes: b, Millis: ms})
+		// 20 ms apart, though each takes 40 ms: proposals run ahead.
+		evs = append(evs, detector.FrameDone{Index: i, Proposals: 40, Regions: 6, Boxes: b, Millis: ms, Elapsed: time.Duration(i+1) * 20 * time.Millisecond})
 	}
 	if summary {
 		evs = append(evs, detector.Summary{
 			Frames: 6, FramesLabelled: 3, Detections: 6, PerClass: map[string]int{"Sneaker": 3, "Bag": 1, "T-shirt/top": 1, "Ankle boot": 1},
-			Seconds: 0.24, FPS: 25, MeanMillis: ms,
+			Seconds: 0.12, FPS: 50, MeanMillis: ms,
 			Metrics: &detector.Metrics{FramesEvaluated: 6, TruthItems: 7, Overall: detector.Scores{TP: 5, FP: 1, FN: 2, Precision: 5.0 / 6, Recall: 5.0 / 7, MeanIoU: 0.812}},
 		})
 	}
@@ -107,6 +108,21 @@ func TestDetectViewCountsAndList(t *testing.T) {
 	}
 	if v.done != 6 || v.labelled != 3 {
 		t.Errorf("done %d labelled %d, want 6 and 3", v.done, v.labelled)
+	}
+}
+
+// The bar's rate is frames done over the time since the start (6 frames in
+// 0.12 s), not the inverse of a frame's stage times (40 ms: 25 frames/s),
+// and its ETA follows from it.
+func TestDetectViewRateIsWallClock(t *testing.T) {
+	v := newFixDetectView()
+	v.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	for _, ev := range fixDetectEvents(false) {
+		v.Handle(ev)
+	}
+	out := v.View()
+	if !strings.Contains(out, "frame 6/10  50.0 frames/s  ETA 0s") {
+		t.Errorf("progress line:\n%s", out)
 	}
 }
 
