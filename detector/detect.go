@@ -368,8 +368,9 @@ func Open(cfg Config) (*Job, error) {
 }
 
 // Run processes every frame and streams events: Started, one FrameDone per
-// frame, and a final Summary. The channel closes after the Summary. A
-// cancelled context ends the run early (the Summary says so).
+// frame, and a final Summary. The channel closes after the Summary; the
+// caller reads every event until then. A cancelled context ends the run
+// early (the Summary says so), every frame written still reported.
 func (j *Job) Run(ctx context.Context) <-chan Event {
 	ch := make(chan Event, 16)
 	go func() {
@@ -471,10 +472,9 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 		}
 		total.add(ev.Millis, 1)
 		prev = f.dets
-		select {
-		case ch <- ev:
-		case <-ctx.Done():
-		}
+		// Sent even when cancelled: the frame is in the video and the
+		// summary, so the report has it too.
+		ch <- ev
 		return nil
 	}
 	var held *pending

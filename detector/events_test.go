@@ -112,6 +112,29 @@ func TestJobEvents(t *testing.T) {
 		t.Fatalf("cancelled run ended with %#v", last)
 	}
 
+	// Cancelled midway: every frame the summary counts (and the video
+	// holds) was reported.
+	cfg.Out = filepath.Join(t.TempDir(), "m.avi")
+	job, err = Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	frames := 0
+	for ev := range job.Run(ctx) {
+		switch e := ev.(type) {
+		case FrameDone:
+			if frames++; frames == 3 {
+				cancel()
+			}
+		case Summary:
+			if e.Frames != frames || !strings.Contains(e.Err, "cancelled") {
+				t.Errorf("cancelled midway: %d frames reported, the summary says %d (%q)", frames, e.Frames, e.Err)
+			}
+		}
+	}
+	cancel()
+
 	// A truth file for another frame size is refused at Open.
 	other := *truth
 	other.Width = 640
