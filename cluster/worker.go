@@ -144,20 +144,22 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.NakWithDelay(w.ackWait / 10)
 		return
 	}
+	if w.finished(ctx, j.ID) {
+		// Delivered again (queued by an older sweep once the server had
+		// forgotten its ID): its record is complete, and neither training
+		// it again nor a cancel left for it may rewrite that. So this is
+		// checked before the cancels.
+		w.logf("%s: done already", j.ID)
+		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
+		msg.Ack()
+		return
+	}
 	if _, err := w.cancels.Get(ctx, j.ID); err == nil {
 		// Cancelled while it waited in the queue.
 		w.publishEvent(ctx, trainer.RunFinished{ID: j.ID, Status: trainer.StatusCancelled, Time: time.Now()})
 		w.logf("%s: cancelled before it started", j.ID)
 		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
 		msg.Term()
-		return
-	}
-	if w.finished(ctx, j.ID) {
-		// Queued again (by a sweep from before the server kept no memory
-		// of it): its record is complete; training it again would rewrite it.
-		w.logf("%s: done already", j.ID)
-		leases.Delete(context.Background(), j.ID, jetstream.LastRevision(rev0))
-		msg.Ack()
 		return
 	}
 	w.logf("took %s (%s, seed %d)", j.ID, j.Model, j.Seed)
