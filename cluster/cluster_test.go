@@ -53,6 +53,23 @@ func startCluster(t *testing.T) string {
 	return s.ClientURL()
 }
 
+// loggedWorker is a one-slot worker and what it has logged so far, one
+// line per entry.
+func loggedWorker(nc *nats.Conn, js jetstream.JetStream, name, dataDir string) (*Worker, func() string) {
+	var mu sync.Mutex
+	var log []string
+	w := &Worker{NC: nc, JS: js, Name: name, DataDir: dataDir, Slots: 1, Log: func(f string, a ...any) {
+		mu.Lock()
+		log = append(log, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}}
+	return w, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(log, "\n")
+	}
+}
+
 func TestServerRefusesOpenListenWithoutPassword(t *testing.T) {
 	_, err := StartServer(ServerConfig{Listen: "0.0.0.0:0", StoreDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "beyond loopback") {
@@ -336,13 +353,7 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logMu sync.Mutex
-	var log []string
-	w := &Worker{NC: nc, JS: js, Name: "w", Slots: 1, Log: func(f string, a ...any) {
-		logMu.Lock()
-		log = append(log, fmt.Sprintf(f, a...))
-		logMu.Unlock()
-	}}
+	w, log := loggedWorker(nc, js, "w", "")
 	go w.Run(ctx)
 	kv, err := js.KeyValue(ctx, LeaseBucket)
 	if err != nil {
@@ -390,9 +401,7 @@ func TestLostLeaseGivesRunUp(t *testing.T) {
 			t.Fatal("the run did not finish in 120 s")
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	joined := strings.Join(log, "\n")
+	joined := log()
 	if !strings.Contains(joined, "lost the run's lease") || !strings.Contains(joined, "resuming after epoch") {
 		t.Errorf("worker log:\n%s", joined)
 	}
@@ -656,41 +665,28 @@ func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logMu sync.Mutex
-	var log []string
-	w := &Worker{NC: nc, JS: js, Name: "w", Slots: 1, Log: func(f string, a ...any) {
-		logMu.Lock()
-		log = append(log, fmt.Sprintf(f, a...))
-		logMu.Unlock()
-	}}
+	w, log := loggedWorker(nc, js, "w", "")
 	go w.Run(ctx)
-	wait := func(what string, ok func(trainer.Event) bool) {
-		t.Helper()
-		deadline := time.After(60 * time.Second)
-		for {
-			select {
-			case ev := <-evs:
-				if ok(ev) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("no %s in 60 s", what)
+	for deadline := time.After(60 * time.Second); ; {
+		select {
+		case ev := <-evs:
+			if f, ok := ev.(trainer.RunFinished); !ok {
+				continue
+			} else if f.Status != trainer.StatusDone {
+				t.Fatalf("run ended %s: %s", f.Status, f.Err)
 			}
+		case <-deadline:
+			t.Fatal("the run did not end in 60 s")
 		}
+		break
 	}
-	wait("end", func(ev trainer.Event) bool {
-		f, ok := ev.(trainer.RunFinished)
-		return ok && f.Status == trainer.StatusDone
-	})
 	// The job again, past the queue's deduplication.
 	data, _ := json.Marshal(job)
 	if _, err := js.Publish(ctx, JobsSubject, data); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		logMu.Lock()
-		joined := strings.Join(log, "\n")
-		logMu.Unlock()
+		joined := log()
 		if strings.Contains(joined, job.ID+": done already") {
 			break
 		}
@@ -725,22 +721,12 @@ func TestWorkerWithoutTheDataLeavesTheJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logMu sync.Mutex
-	left := 0
-	bad := &Worker{NC: nc, JS: js, Name: "bad", DataDir: t.TempDir(), Slots: 1, Log: func(f string, a ...any) {
-		logMu.Lock()
-		if strings.Contains(fmt.Sprintf(f, a...), "fashion-mnist") {
-			left++
-		}
-		logMu.Unlock()
-	}}
+	bad, log := loggedWorker(nc, js, "bad", t.TempDir())
+	left := func() int { return strings.Count(log(), job.ID+": fashion-mnist") } // times it left the job
 	go bad.Run(ctx)
 	// The bad worker has taken the job and left it before the good one asks.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		logMu.Lock()
-		n := left
-		logMu.Unlock()
-		if n > 0 {
+		if left() > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -772,9 +758,7 @@ func TestWorkerWithoutTheDataLeavesTheJob(t *testing.T) {
 			t.Fatal("the worker with the data did not finish the job in 60 s")
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	if left > 2 {
-		t.Errorf("the worker without data took the job %d times", left)
+	if n := left(); n > 2 {
+		t.Errorf("the worker without data took the job %d times", n)
 	}
 }
