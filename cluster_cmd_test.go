@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	gossh "golang.org/x/crypto/ssh"
 
 	"fmnist/cluster"
 	"fmnist/hub"
@@ -365,5 +367,38 @@ func TestClusterWorkerStoppedPastDeadline(t *testing.T) {
 		if epochs[e] != 1 {
 			t.Errorf("epoch %d announced %d times", e, epochs[e])
 		}
+	}
+}
+
+// serve --nats-listen on port 0 names the port it took, and the worker
+// command it prints reaches the server.
+func TestServePrintsWorkerCommand(t *testing.T) {
+	trainertest.NeedData(t)
+	key := newKey(t)
+	dir := t.TempDir()
+	ak := filepath.Join(dir, "authorized_keys")
+	os.WriteFile(ak, gossh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--authorized-keys", ak,
+		"--host-key", filepath.Join(dir, "hk"), "--runs", filepath.Join(dir, "runs"))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	re := regexp.MustCompile(`NATS with JetStream on 127\.0\.0\.1:([1-9][0-9]*) \(workers: fmnist worker --nats (nats://127\.0\.0\.1:([0-9]+))\)`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
+		m = re.FindStringSubmatch(stderr.String())
+		if m == nil && time.Now().After(deadline) {
+			t.Fatalf("no worker command: %s", stderr.String())
+		}
+	}
+	if m[1] != m[3] {
+		t.Errorf("listening on port %s, the workers told port %s", m[1], m[3])
+	}
+	out, errOut, code := fmnist(t, "sweep", "--nats", m[2], "--models", "CNN2", "--epochs", "1", "--limit-train", "64", "--limit-test", "64")
+	if code != 0 || !strings.Contains(out, "1 of 1 runs queued") {
+		t.Errorf("sweep to the printed address: exit %d\n%s%s", code, out, errOut)
 	}
 }

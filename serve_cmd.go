@@ -460,8 +460,10 @@ func serveCmd(fs *flag.FlagSet) runFunc {
 			if set.nats.url == "" {
 				set.nats.url = ns.ClientURL()
 			}
-			fmt.Fprintf(stderr, "%s fmnist serve: NATS with JetStream on %s (workers: %s)\n", time.Now().Format("15:04:05"), *natsListen,
-				workerHint(*natsListen, set.nats.auth, len(keys) > 0))
+			host, _, _ := net.SplitHostPort(*natsListen)
+			addr := net.JoinHostPort(host, portOf(ns.Addr())) // the port taken, for port 0
+			fmt.Fprintf(stderr, "%s fmnist serve: NATS with JetStream on %s (workers: %s)\n", time.Now().Format("15:04:05"), addr,
+				workerHint(addr, set.nats.auth, len(keys) > 0))
 		}
 		attach, disconnect, err := joinCluster(context.Background(), &set)
 		if err != nil {
