@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -503,13 +504,18 @@ func TestServerRestartMidSweep(t *testing.T) {
 			break
 		}
 	}
-	s.Shutdown()
-	s.WaitForShutdown()
-	s2, err := StartServer(ServerConfig{Listen: addr, StoreDir: store})
-	if err != nil {
-		t.Fatal(err)
+	// restart stops a server and starts another on the same port and storage.
+	restart := func(s *server.Server) *server.Server {
+		s.Shutdown()
+		s.WaitForShutdown()
+		s2, err := StartServer(ServerConfig{Listen: addr, StoreDir: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s2.Shutdown)
+		return s2
 	}
-	defer s2.Shutdown()
+	s2 := restart(s)
 	// A hub started afterwards on the restarted server sees every run done.
 	hc, hjs, err := Connect(ctx, url, Auth{}, "hub")
 	if err != nil {
@@ -543,13 +549,7 @@ func TestServerRestartMidSweep(t *testing.T) {
 	// The jobs have left the work queue; restarted again, the server has
 	// forgotten their message IDs: queuing the sweep again still adds
 	// nothing (the events stream remembers the runs).
-	s2.Shutdown()
-	s2.WaitForShutdown()
-	s3, err := StartServer(ServerConfig{Listen: addr, StoreDir: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Shutdown()
+	restart(s2)
 	qc, qjs, err := Connect(ctx, url, Auth{}, "sweep")
 	if err != nil {
 		t.Fatal(err)

@@ -40,8 +40,8 @@ type Worker struct {
 	checkpoints     jetstream.ObjectStore
 	leases, cancels jetstream.KeyValue
 	events          jetstream.Stream
-	// pauseUntil (unix nanoseconds): after leaving a job it has not the
-	// data for, the worker takes no job until then, so that the job's next
+	// pauseUntil (unix nanoseconds): after leaving a job it lacks the data
+	// for, the worker takes no job until then, so that the job's next
 	// delivery goes to another worker rather than back to this one.
 	pauseUntil atomic.Int64
 

@@ -357,7 +357,7 @@ func (m *Model) applyEvents(evs []trainer.Event) tea.Cmd {
 		} else if r != nil {
 			m.confirm = nil
 			if cmd == nil {
-				cmd = m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", r.ID, r.Status), true)
+				cmd = m.nothingToCancel(r)
 			}
 		}
 	}
@@ -539,10 +539,15 @@ func (m *Model) askCancel() tea.Cmd {
 	case !r.Owned && r.Status == trainer.StatusRunning:
 		return m.setStatus(r.ID+" is not running in this dashboard; it is shown as it is on disk", true)
 	case !r.active():
-		return m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", r.ID, r.Status), true)
+		return m.nothingToCancel(r)
 	}
 	m.confirm = &confirmDialog{c: m.c, kind: confirmCancel, runID: r.ID, text: cancelQuestion(r)}
 	return nil
+}
+
+// nothingToCancel says that run r has ended.
+func (m *Model) nothingToCancel(r *runState) tea.Cmd {
+	return m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", r.ID, r.Status), true)
 }
 
 // cancelQuestion asks whether to cancel run r, as it is now.
@@ -553,7 +558,7 @@ func cancelQuestion(r *runState) string {
 func (m *Model) cancelRun(id string) tea.Cmd {
 	// The run may have ended while the question was asked.
 	if r := m.c.store.get(id); r != nil && !r.active() {
-		return m.setStatus(fmt.Sprintf("%s is %s; nothing to cancel", id, r.Status), true)
+		return m.nothingToCancel(r)
 	}
 	if m.ctrl.Cancel(id) {
 		return m.setStatus("cancelling "+id, false)
