@@ -651,13 +651,14 @@ func TestSweepSuffixNamesTheRecipe(t *testing.T) {
 	}
 }
 
-// A job whose run has ended done, delivered again (queued by a sweep from
-// before the server kept any memory of it), is acknowledged unstarted: the
-// run's record is not rewritten.
-func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
+// tinyJobQueued starts a cluster, queues one tiny job (CNN2, seed, one
+// epoch on 512 images) and returns it with the stream of the cluster's
+// events.
+func tinyJobQueued(t *testing.T, seed int64) (context.Context, *nats.Conn, jetstream.JetStream, Job, <-chan trainer.Event) {
+	t.Helper()
 	trainertest.NeedData(t)
 	ctx, _, nc, js := testCluster(t, 3*time.Second)
-	job := Job{ID: SweepID("CNN2", 1, 1, 512, 100), Model: "CNN2", Epochs: 1, Seed: 1, LimitTrain: 512, LimitTest: 100}
+	job := Job{ID: SweepID("CNN2", seed, 1, 512, 100), Model: "CNN2", Epochs: 1, Seed: seed, LimitTrain: 512, LimitTest: 100}
 	if _, err := Queue(ctx, js, []Job{job}); err != nil {
 		t.Fatal(err)
 	}
@@ -665,6 +666,14 @@ func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ctx, nc, js, job, evs
+}
+
+// A job whose run has ended done, delivered again (queued by a sweep from
+// before the server kept any memory of it), is acknowledged unstarted: the
+// run's record is not rewritten.
+func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
+	ctx, nc, js, job, evs := tinyJobQueued(t, 1)
 	w, log := loggedWorker(nc, js, "w", "")
 	go w.Run(ctx)
 	for deadline := time.After(60 * time.Second); ; {
@@ -711,16 +720,7 @@ func TestDoneJobQueuedAgainIsNotTrained(t *testing.T) {
 // A worker without the job's data leaves it, and lets a worker that has
 // the data take it, rather than taking it back again and again.
 func TestWorkerWithoutTheDataLeavesTheJob(t *testing.T) {
-	trainertest.NeedData(t)
-	ctx, _, nc, js := testCluster(t, 3*time.Second)
-	job := Job{ID: SweepID("CNN2", 2, 1, 512, 100), Model: "CNN2", Epochs: 1, Seed: 2, LimitTrain: 512, LimitTest: 100}
-	if _, err := Queue(ctx, js, []Job{job}); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := Events(ctx, js, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, nc, js, job, evs := tinyJobQueued(t, 2)
 	bad, log := loggedWorker(nc, js, "bad", t.TempDir())
 	left := func() int { return strings.Count(log(), job.ID+": fashion-mnist") } // times it left the job
 	go bad.Run(ctx)
