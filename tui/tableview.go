@@ -361,72 +361,110 @@ func (l layout) total() int {
 	return w
 }
 
-// layout picks the roomiest layout that fits the width.
+// minRecipeWidth is the narrowest the recipe column is cut to (its label
+// then ends in "…") before a layout leaves it out.
+const minRecipeWidth = 12
+
+// layoutCand is one way to draw the table, from the roomiest down.
+type layoutCand struct {
+	compact, short, id, roomy, noStudy bool
+	gap                                int
+	lean                               bool // grouped: spreads before parameters and the study's figures
+}
+
+var layoutCands = []layoutCand{{false, false, true, true, false, 2, false}, {false, false, true, false, false, 2, false}, {false, false, false, false, false, 2, false}, {false, false, false, false, false, 1, false},
+	{false, false, false, false, false, 1, true},
+	{true, false, false, false, false, 1, false}, {true, true, false, false, true, 1, false}, {true, true, false, false, false, 1, false}}
+
+// layout picks the roomiest layout that fits the width. Runs of more than
+// one recipe keep their recipe column: a layout that fits only by leaving
+// it out comes after every layout that fits with the labels cut (to
+// minRecipeWidth at the least).
 func (v *tableView) layout(rows []tableRow) layout {
-	var l layout
 	mixed, spread := false, false // spread: a grouped row of 2 or more runs has a ± sd to show
 	for _, r := range rows {
 		mixed = mixed || (r.row.Recipe != rows[0].row.Recipe)
 		spread = spread || (r.group != nil && r.group.N() > 1)
 	}
-	for _, cand := range []struct {
-		compact, short, id, roomy, noStudy bool
-		gap                                int
-		lean                               bool // grouped: spreads before parameters and the study's figures
-	}{{false, false, true, true, false, 2, false}, {false, false, true, false, false, 2, false}, {false, false, false, false, false, 2, false}, {false, false, false, false, false, 1, false},
-		{false, false, false, false, false, 1, true},
-		{true, false, false, false, false, 1, false}, {true, true, false, false, true, 1, false}, {true, true, false, false, false, 1, false}} {
-		if cand.lean && !spread {
+	var l layout
+	for _, cut := range []bool{false, true} {
+		for _, cand := range layoutCands {
+			if cand.lean && !spread {
+				continue
+			}
+			l = v.layoutFor(cand, rows, mixed, cut)
+			if l.total() <= v.c.width && (!mixed || l.has("recipe") || cut) {
+				return l
+			}
+		}
+	}
+	return l
+}
+
+// has reports whether the layout shows column id.
+func (l layout) has(id string) bool {
+	for _, c := range l.cols {
+		if c.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// layoutFor is the layout of candidate cand; with cut, the recipe column
+// gives up what the table lacks of the width, down to minRecipeWidth.
+func (v *tableView) layoutFor(cand layoutCand, rows []tableRow, mixed, cut bool) layout {
+	l := layout{compact: cand.compact, short: cand.short, gap: cand.gap}
+	cols := v.cols()
+	for i := range cols {
+		col := &cols[i]
+		// Runs of more than one recipe need it told apart. In the
+		// narrow layouts the recipe takes the place of the seed
+		// study's columns, which repeat one figure per model; in the
+		// narrowest, `m` groups the runs by recipe instead.
+		shown := mixed && col.id == "recipe" && (!cand.short || cand.noStudy)
+		if mixed && cand.noStudy && (col.id == "seedsec" || col.id == "seedacc") {
 			continue
 		}
-		l = layout{compact: cand.compact, short: cand.short, gap: cand.gap}
-		cols := v.cols()
-		for i := range cols {
-			col := &cols[i]
-			// Runs of more than one recipe need it told apart. In the
-			// narrow layouts the recipe takes the place of the seed
-			// study's columns, which repeat one figure per model; in the
-			// narrowest, `m` groups the runs by recipe instead.
-			shown := mixed && col.id == "recipe" && (!cand.short || cand.noStudy)
-			if mixed && cand.noStudy && (col.id == "seedsec" || col.id == "seedacc") {
-				continue
-			}
-			if !shown && ((col.onlyWide && !cand.id) || (col.roomy && !cand.roomy)) {
-				continue
-			}
-			// A narrow grouped table keeps each mean's ± sd, the point
-			// of grouping, and leaves out what repeats per model.
-			if cand.lean && (col.id == "params" || col.id == "seedsec" || col.id == "seedacc") {
-				continue
-			}
-			w := cellWidth(v.header(col, l.compact))
-			for _, r := range rows {
-				w = max(w, cellWidth(v.cell(col, r, l))+b2i(col.mark))
-			}
-			l.cols = append(l.cols, col)
-			l.widths = append(l.widths, w)
+		if !shown && ((col.onlyWide && !cand.id) || (col.roomy && !cand.roomy)) {
+			continue
 		}
-		if l.compact {
-			// A group title must fit over its columns.
-			for i := 0; i < len(l.cols); {
-				j := i
-				for j+1 < len(l.cols) && l.cols[j+1].group == l.cols[i].group {
-					j++
-				}
-				if g := l.cols[i].group; g != "" {
-					span := l.gap * (j - i)
-					for k := i; k <= j; k++ {
-						span += l.widths[k]
-					}
-					if extra := cellWidth(g) - span; extra > 0 {
-						l.widths[i] += extra
-					}
-				}
-				i = j + 1
-			}
+		// A narrow grouped table keeps each mean's ± sd, the point
+		// of grouping, and leaves out what repeats per model.
+		if cand.lean && (col.id == "params" || col.id == "seedsec" || col.id == "seedacc") {
+			continue
 		}
-		if l.total() <= v.c.width {
-			return l
+		w := cellWidth(v.header(col, l.compact))
+		for _, r := range rows {
+			w = max(w, cellWidth(v.cell(col, r, l))+b2i(col.mark))
+		}
+		l.cols = append(l.cols, col)
+		l.widths = append(l.widths, w)
+	}
+	if l.compact {
+		// A group title must fit over its columns.
+		for i := 0; i < len(l.cols); {
+			j := i
+			for j+1 < len(l.cols) && l.cols[j+1].group == l.cols[i].group {
+				j++
+			}
+			if g := l.cols[i].group; g != "" {
+				span := l.gap * (j - i)
+				for k := i; k <= j; k++ {
+					span += l.widths[k]
+				}
+				if extra := cellWidth(g) - span; extra > 0 {
+					l.widths[i] += extra
+				}
+			}
+			i = j + 1
+		}
+	}
+	if excess := l.total() - v.c.width; cut && excess > 0 {
+		for i, c := range l.cols {
+			if c.id == "recipe" && c.group == "" {
+				l.widths[i] = max(min(minRecipeWidth, l.widths[i]), l.widths[i]-excess)
+			}
 		}
 	}
 	return l

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmnist/archs"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -198,6 +199,31 @@ func TestTableShowsRecipeWhenMixed(t *testing.T) {
 		if w >= 90 && !strings.Contains(v, "seed study") && !strings.Contains(v, "Study acc") {
 			t.Errorf("width %d: the seed study's columns left out:\n%s", w, v)
 		}
+	}
+}
+
+// A recipe label too long for an 80-column table is cut, not left out:
+// the runs and the groups stay told apart, and every line fits.
+func TestTableCutsLongRecipeLabels(t *testing.T) {
+	m := tableModel(t, 80)
+	spec, _ := archs.Lookup("CNN2")
+	r, err := spec.RecipeFor(archs.RecipeImproved, []string{"lr=0.002", "ls=0.3", "wd=0.01", "warmup=3", "erase=0.25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.c.store.get("CNN2-20260301-120000").Recipe = r.WithEpochs(8)
+	label := r.Label()
+	if len(label) < 40 {
+		t.Fatalf("label %q is not long", label)
+	}
+	for _, grouped := range []bool{false, true} {
+		m.table.grouped = grouped
+		v := m.table.view()
+		cut := regexp.MustCompile(regexp.QuoteMeta(label[:minRecipeWidth-1]) + `[^ ]*…`)
+		if !strings.Contains(v, "Recipe") || !cut.MatchString(v) || !strings.Contains(v, "seed ") {
+			t.Errorf("grouped %v: the recipes are not told apart:\n%s", grouped, v)
+		}
+		checkWidth(t, v, 80)
 	}
 }
 
