@@ -281,12 +281,32 @@ func (s Spec) RecipeNamed(name string) (Recipe, error) {
 // record without phases (made before recipes were recorded) and for
 // detection models; ["unknown"] when the name is no recipe of this build.
 func (s Spec) Changes(r Recipe) []string {
+	ch, _ := s.changes(r)
+	return ch
+}
+
+// Label is r's label as tables show it: Recipe.Label, named "-old-" and
+// its Changes when r was recorded before its recipe was changed, and
+// without the --set values the recipe has (now) already.
+func (s Spec) Label(r Recipe) string {
+	ch, now := s.changes(r)
+	switch {
+	case len(ch) > 0:
+		r.Name = r.Kind() + "-old-" + strings.Join(ch, "-")
+	case now != nil:
+		r.Set = now.Set
+	}
+	return r.Label()
+}
+
+// changes is Changes, and the recipe r was compared with (nil if none).
+func (s Spec) changes(r Recipe) ([]string, *Recipe) {
 	if len(r.Phases) == 0 || s.Detection {
-		return nil
+		return nil, nil
 	}
 	now, err := s.RecipeFor(r.Kind(), r.Set)
 	if err != nil {
-		return []string{"unknown"}
+		return []string{"unknown"}, nil
 	}
 	var ch []string
 	add := func(differs bool, format string, v any) {
@@ -331,5 +351,5 @@ func (s Spec) Changes(r Recipe) []string {
 		}
 		add(rest(r) != rest(now), "%s", "other")
 	}
-	return ch
+	return ch, &now
 }

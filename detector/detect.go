@@ -411,7 +411,7 @@ func (j *Job) process(ctx context.Context, ch chan<- Event) Summary {
 	fail := func(err error) Summary { // the totals of the frames done, and the error
 		return j.finish(sum, total, start, counts, perClass, evaluated, truthItems, oneLine(err.Error()))
 	}
-	temporal := cfg.Temporal && !cfg.SeedPipeline
+	temporal := cfg.Settings().Temporal
 	// emit draws, writes and reports frame f; next (may be nil) is the frame
 	// after it, for Temporal.
 	var prev []Detection // the detections of the frame emitted last, before confirmation

@@ -32,7 +32,8 @@ type pipeline struct {
 	W, H    int
 	pw, ph  int // proposal frame size
 	minSize int
-	bg      int // index of the background class, or -1
+	bg      int      // index of the background class, or -1
+	set     Settings // cfg as in effect (Config.Settings)
 	frame   gocv.Mat
 	gray    gocv.Mat
 	small   gocv.Mat
@@ -80,7 +81,7 @@ func newPipeline(cfg Config, w, h int) *pipeline {
 // classifier is a pipeline that only classifies and chooses (no frames, no
 // OpenCV buffers): for crops already prepared.
 func classifier(cfg Config) *pipeline {
-	return &pipeline{cfg: cfg, bg: BackgroundClass(cfg.Model)}
+	return &pipeline{cfg: cfg, bg: BackgroundClass(cfg.Model), set: cfg.Settings()}
 }
 
 func (p *pipeline) close() {
@@ -213,7 +214,7 @@ func (p *pipeline) classify(ctx context.Context, rects []image.Rectangle, images
 		}
 		probs := softmax(logits)
 		c := argmax(probs)
-		objectness := p.bg >= 0 && p.cfg.Objectness
+		objectness := p.set.Score == "item"
 		if c == p.bg {
 			background++
 			if !objectness {
@@ -304,9 +305,7 @@ func (p *pipeline) choose(ctx context.Context, g Gray, cands []Candidate, thresh
 }
 
 // relabels: choose classifies the refined boxes again.
-func (p *pipeline) relabels() bool {
-	return p.cfg.Refine && p.cfg.Relabel && !p.cfg.SeedPipeline
-}
+func (p *pipeline) relabels() bool { return p.set.Relabel }
 
 // relabel classifies each detection's refined box once more and takes that
 // label, and as score the geometric mean of its score and the refined

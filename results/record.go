@@ -207,7 +207,7 @@ func (r *Run) detection() bool {
 
 // RecipeKind is the recipe's label: "seed" or "improved"; "-old-" and its
 // changes added when the run's recipe of that name is not this build's
-// (archs.Spec.Changes: recorded before the recipe was changed, e.g.
+// (archs.Spec.Label: recorded before the recipe was changed, e.g.
 // "improved-old-lr0.004"), so that tables say so, two older versions stay
 // apart, and compare's MODEL:RECIPE does not take them for today's; "+clip"
 // added for Keras 2.2's probability clipping (archs.Recipe.Label). "" for a
@@ -218,18 +218,7 @@ func (r *Run) RecipeKind() string {
 		return ""
 	}
 	if err == nil {
-		if ch := spec.Changes(r.Recipe); len(ch) > 0 {
-			old := r.Recipe
-			old.Name = old.Kind() + "-old-" + strings.Join(ch, "-")
-			return old.Label()
-		}
-		// Changes the recipe has already (recorded before WithSet left
-		// them out) are no changes.
-		if now, err := spec.RecipeFor(r.Recipe.Kind(), r.Recipe.Set); err == nil {
-			rr := r.Recipe
-			rr.Set = now.Set
-			return rr.Label()
-		}
+		return spec.Label(r.Recipe)
 	}
 	return r.Recipe.Label()
 }

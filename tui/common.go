@@ -263,3 +263,37 @@ func thousands(f float64) string {
 	}
 	return b.String()
 }
+
+// Wrap breaks s at spaces into lines of at most w cells (a longer word
+// gets a line of its own).
+func Wrap(s string, w int) []string { return wrap(s, w) }
+
+// wrapLines is wrap into at most n lines, the last cut short if need be.
+func wrapLines(s string, w, n int) []string {
+	lines := wrap(s, w)
+	if len(lines) > n {
+		lines = append(lines[:n-1], truncate(strings.Join(lines[n-1:], " "), w))
+	}
+	return lines
+}
+
+// wrap breaks s at spaces into lines of at most w cells.
+func wrap(s string, w int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case cellWidth(line)+1+cellWidth(word) <= w:
+			line += " " + word
+		default:
+			out = append(out, line)
+			line = word
+		}
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}
